@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JSON encoding of decoded TIC frames: the "typed" form (numbers as numbers, horodates as ISO
+ * dates, STGE decoded) and the "raw" form (every label maps to the exact string the meter sent).
+ */
+#ifndef LINKYD_JSON_H
+#define LINKYD_JSON_H
+
+#include <stddef.h>
+
+#include "linkyd/tic.h"
+
+enum json_format {
+	JSON_FORMAT_TYPED,
+	JSON_FORMAT_RAW,
+};
+
+/* Parse "typed" or "raw". Returns 0 or -EINVAL. */
+int json_format_parse(const char *s, enum json_format *ret_format);
+const char *json_format_name(enum json_format format);
+
+/* Room that is always enough for one frame in either format. */
+#define JSON_FRAME_MAX 32768
+
+/* Encode frame as one line of JSON (no newline) into buf, NUL-terminated. Returns the length, or
+ * -ENOBUFS if size is too small, or -ENOMEM. Allocates nothing that outlives the call. */
+int json_encode_frame(const struct tic_frame *frame, enum json_format format, char *buf,
+		      size_t size);
+
+#endif

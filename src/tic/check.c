@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Value validation per label format. The checksum has only 6 bits, so a digit whose bit 6 flips
+ * ('0' -> 'p') or two added spaces pass it; checking width and character set here is what keeps
+ * such values from ever being published.
+ */
+#include <string.h>
+
+#include "linkyd/tic.h"
+
+static bool
+all_in(const char *v, size_t len, bool (*ok)(unsigned char))
+{
+	for (size_t i = 0; i < len; i++)
+		if (!ok((unsigned char) v[i]))
+			return false;
+	return true;
+}
+
+static bool
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool
+is_upper_hex(unsigned char c)
+{
+	return is_digit(c) || (c >= 'A' && c <= 'F');
+}
+
+static bool
+is_upper_alnum(unsigned char c)
+{
+	return is_digit(c) || (c >= 'A' && c <= 'Z');
+}
+
+static bool
+is_printable(unsigned char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+static bool
+one_of(const char *v, size_t len, const char *const *set)
+{
+	for (; *set; set++)
+		if (strlen(*set) == len && memcmp(*set, v, len) == 0)
+			return true;
+	return false;
+}
+
+static bool
+two_digits_below(const char *v, unsigned limit)
+{
+	return is_digit(v[0]) && is_digit(v[1]) && (unsigned) ((v[0] - '0') * 10 + v[1] - '0') < limit;
+}
+
+/* PJOURF+1 / PPOINTE: 1 to 11 blocks HHMMSSSS (SSSS hexadecimal) or NONUTILE, SP between. */
+static bool
+profile_ok(const char *v, size_t len)
+{
+	if ((len + 1) % 9 != 0 || len > 98)
+		return false;
+	for (size_t i = 0; i < len; i += 9) {
+		const char *b = v + i;
+
+		if (i + 8 < len && b[8] != ' ')
+			return false;
+		if (memcmp(b, "NONUTILE", 8) == 0)
+			continue;
+		if (!two_digits_below(b, 24) || !two_digits_below(b + 2, 60) ||
+		    !all_in(b + 4, 4, is_upper_hex))
+			return false;
+	}
+	return true;
+}
+
+static bool
+digits_ok(const struct tic_label *def, const char *v, size_t len)
+{
+	unsigned long n = 0;
+
+	if (len != def->width || !all_in(v, len, is_digit))
+		return false;
+	if (def->max == 0)
+		return true;
+	for (size_t i = 0; i < len; i++)
+		n = n * 10 + (unsigned) (v[i] - '0');
+	return n >= def->min && n <= def->max;
+}
+
+int
+tic_label_check(const struct tic_label *def, const char *v, size_t len)
+{
+	static const char *const optarif[] = {"BASE", "HC..", "EJP.", NULL};
+	static const char *const ptec[] = {"TH..", "HC..", "HP..", "HN..", "PM..", "HCJB",
+					   "HCJW", "HCJR", "HPJB", "HPJW", "HPJR", NULL};
+	static const char *const demain[] = {"----", "BLEU", "BLAN", "ROUG", NULL};
+	bool ok = false;
+
+	switch ((enum tic_format) def->format) {
+	case TIC_FMT_DIGITS:
+	case TIC_FMT_RELAIS:
+		ok = digits_ok(def, v, len);
+		break;
+	case TIC_FMT_ID:
+		ok = len == def->width && all_in(v, len, is_digit);
+		break;
+	case TIC_FMT_TEXT:
+		ok = len >= 1 && len <= def->width && all_in(v, len, is_printable);
+		break;
+	case TIC_FMT_EMPTY:
+		ok = len == 0;
+		break;
+	case TIC_FMT_OPTARIF:
+		/* Tempo's 4th character encodes the output circuits: BBR(, BBRS ... */
+		ok = one_of(v, len, optarif) ||
+		     (len == 4 && memcmp(v, "BBR", 3) == 0 && is_printable((unsigned char) v[3]));
+		break;
+	case TIC_FMT_PTEC:
+		ok = one_of(v, len, ptec);
+		break;
+	case TIC_FMT_DEMAIN:
+		ok = one_of(v, len, demain);
+		break;
+	case TIC_FMT_LETTER:
+		ok = len == 1 && v[0] >= 'A' && v[0] <= 'Z';
+		break;
+	case TIC_FMT_ALNUM:
+		ok = len == def->width && all_in(v, len, is_upper_alnum);
+		break;
+	case TIC_FMT_PPOT:
+		ok = len == 2 && v[0] == '0' && is_upper_hex((unsigned char) v[1]);
+		break;
+	case TIC_FMT_STGE:
+		ok = len == 8 && all_in(v, len, is_upper_hex);
+		break;
+	case TIC_FMT_PROFILE:
+		ok = profile_ok(v, len);
+		break;
+	}
+	return ok ? 0 : TIC_ERR_FORMAT;
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Typed views of validated values: integers, horodates as ISO 8601 local time with the UTC offset
+ * of the meter's season, the STGE status register and PJOURF+1/PPOINTE day profiles.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "linkyd/tic.h"
+
+const char *
+tic_err_name(enum tic_err err)
+{
+	static const char *const names[TIC_ERR_COUNT] = {"checksum", "format", "framing",
+							 "overlong", "byte"};
+	int i = TIC_ERR_INDEX(err);
+
+	return i >= 0 && i < TIC_ERR_COUNT ? names[i] : "?";
+}
+
+int
+tic_parse_uint(const char *s, uint64_t *ret_value)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 19)
+			return -EINVAL;
+		v = v * 10 + (uint64_t) (s[i] - '0');
+	}
+	if (i == 0)
+		return -EINVAL;
+	*ret_value = v;
+	return 0;
+}
+
+static int
+two_digits(const char *s, int lo, int hi)
+{
+	int v;
+
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	v = (s[0] - '0') * 10 + (s[1] - '0');
+	return v >= lo && v <= hi ? v : -1;
+}
+
+int
+tic_horodate_parse(const char *h, struct tic_datetime *ret_dt)
+{
+	static const int lo[6] = {0, 1, 1, 0, 0, 0}, hi[6] = {99, 12, 31, 23, 59, 59};
+	struct tic_datetime dt = {0};
+	int f[6];
+
+	for (int i = 0; i < 6; i++) {
+		f[i] = two_digits(h + 1 + 2 * i, lo[i], hi[i]);
+		if (f[i] < 0)
+			return TIC_ERR_FORMAT;
+	}
+	switch (h[0]) {
+	case 'e':
+		dt.degraded = true;
+		/* fall through */
+	case 'E':
+		dt.utc_offset_h = 2;
+		dt.has_offset = true;
+		break;
+	case 'h':
+		dt.degraded = true;
+		/* fall through */
+	case 'H':
+		dt.utc_offset_h = 1;
+		dt.has_offset = true;
+		break;
+	case ' ':
+		break;
+	default:
+		return TIC_ERR_FORMAT;
+	}
+	dt.year = (uint16_t) (2000 + f[0]);
+	dt.month = (uint8_t) f[1];
+	dt.day = (uint8_t) f[2];
+	dt.hour = (uint8_t) f[3];
+	dt.minute = (uint8_t) f[4];
+	dt.second = (uint8_t) f[5];
+	*ret_dt = dt;
+	return 0;
+}
+
+int
+tic_datetime_iso(const struct tic_datetime *dt, char *buf)
+{
+	int n = snprintf(buf, TIC_ISO_DATE_SIZE, "%04u-%02u-%02uT%02u:%02u:%02u", dt->year,
+			 dt->month, dt->day, dt->hour, dt->minute, dt->second);
+
+	if (dt->has_offset)
+		n += snprintf(buf + n, (size_t) (TIC_ISO_DATE_SIZE - n), "+%02d:00",
+			      dt->utc_offset_h);
+	return n;
+}
+
+int
+tic_stge_decode(const char *hex, struct tic_stge *ret_stge)
+{
+	struct tic_stge s = {0};
+	uint32_t r = 0;
+
+	for (int i = 0; i < 8; i++) {
+		char c = hex[i];
+		uint32_t d;
+
+		if (c >= '0' && c <= '9')
+			d = (uint32_t) (c - '0');
+		else if (c >= 'A' && c <= 'F')
+			d = (uint32_t) (c - 'A' + 10);
+		else
+			return TIC_ERR_FORMAT;
+		r = r << 4 | d;
+	}
+	if (hex[8] != '\0')
+		return TIC_ERR_FORMAT;
+	s.raw = r;
+	s.dry_contact_open = r & 1;
+	s.breaker = (r >> 1) & 7;
+	s.cover_open = (r >> 4) & 1;
+	s.overvoltage = (r >> 6) & 1;
+	s.overload = (r >> 7) & 1;
+	s.producer = (r >> 8) & 1;
+	s.injecting = (r >> 9) & 1;
+	s.supplier_index = (uint8_t) (((r >> 10) & 15) + 1);
+	s.distributor_index = (uint8_t) (((r >> 14) & 3) + 1);
+	s.clock_degraded = (r >> 16) & 1;
+	s.standard_mode = (r >> 17) & 1;
+	s.euridis = (r >> 19) & 3;
+	s.cpl_status = (r >> 21) & 3;
+	s.cpl_synchronised = (r >> 23) & 1;
+	s.tempo_today = (r >> 24) & 3;
+	s.tempo_tomorrow = (r >> 26) & 3;
+	s.peak_notice = (r >> 28) & 3;
+	s.peak = (r >> 30) & 3;
+	*ret_stge = s;
+	return 0;
+}
+
+static const char *
+name_of(const char *const *names, size_t n, uint8_t v)
+{
+	return v < n ? names[v] : "?";
+}
+
+#define NAME_OF(names, v) name_of(names, sizeof(names) / sizeof(names[0]), v)
+
+const char *
+tic_stge_breaker_name(uint8_t v)
+{
+	static const char *const names[] = {
+		"closed",	      "open_overload", "open_overvoltage",    "open_load_shedding",
+		"open_remote_order", "open_overheat", "open_overheat_low_current"};
+	return NAME_OF(names, v);
+}
+
+const char *
+tic_stge_euridis_name(uint8_t v)
+{
+	static const char *const names[] = {"disabled", "enabled", "invalid", "enabled_secured"};
+	return NAME_OF(names, v);
+}
+
+const char *
+tic_stge_cpl_name(uint8_t v)
+{
+	static const char *const names[] = {"new_unlocked", "new_locked", "registered", "invalid"};
+	return NAME_OF(names, v);
+}
+
+const char *
+tic_tempo_colour_name(uint8_t v)
+{
+	static const char *const names[] = {"none", "bleu", "blanc", "rouge"};
+	return NAME_OF(names, v);
+}
+
+const char *
+tic_profile_contact_name(uint8_t v)
+{
+	static const char *const names[] = {"none", "tempo", "open", "close"};
+	return NAME_OF(names, v);
+}
+
+int
+tic_profile_decode(const char *value, struct tic_profile_slot *ret_slots)
+{
+	size_t len = strlen(value);
+	int n = 0;
+
+	if ((len + 1) % 9 != 0 || len > 98)
+		return TIC_ERR_FORMAT;
+	for (size_t i = 0; i < len; i += 9) {
+		const char *b = value + i;
+		unsigned hh, mm, action;
+		int used;
+
+		if (memcmp(b, "NONUTILE", 8) == 0)
+			continue;
+		if (sscanf(b, "%2u%2u%4X%n", &hh, &mm, &action, &used) != 3 || used != 8 ||
+		    hh > 23 || mm > 59)
+			return TIC_ERR_FORMAT;
+		ret_slots[n++] = (struct tic_profile_slot){
+			.hour = (uint8_t) hh,
+			.minute = (uint8_t) mm,
+			.action = (uint16_t) action,
+			.supplier_index = (action & 15) <= 10 ? (uint8_t) (action & 15) : 0,
+			.virtual_contacts = (uint8_t) ((action >> 4) & 0x7f),
+			.dry_contact = (uint8_t) ((action >> 14) & 3),
+		};
+	}
+	return n;
+}
