@@ -35,19 +35,19 @@ static void
 print_summary(const char *path, const struct tic_stats *st)
 {
 	fprintf(stderr,
-		"linkyd: %s: %llu frames, %llu groups; rejected groups: checksum %llu, "
-		"format %llu, framing %llu, overlong %llu, byte %llu; frames interrupted %llu, "
-		"empty %llu; historique checksums %llu (+%llu summing the last SP); "
-		"bytes skipped %llu\n",
-		path, (unsigned long long) st->frames, (unsigned long long) st->groups,
-		(unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_CHECKSUM)],
-		(unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_FORMAT)],
-		(unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_FRAMING)],
-		(unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_OVERLONG)],
-		(unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_BYTE)],
-		(unsigned long long) st->frames_interrupted, (unsigned long long) st->frames_empty,
-		(unsigned long long) st->hist_sum_excl, (unsigned long long) st->hist_sum_incl,
-		(unsigned long long) st->bytes_skipped);
+	        "linkyd: %s: %llu frames, %llu groups; rejected groups: checksum %llu, "
+	        "format %llu, framing %llu, overlong %llu, byte %llu; frames interrupted %llu, "
+	        "empty %llu; historique checksums %llu (+%llu summing the last SP); "
+	        "bytes skipped %llu\n",
+	        path, (unsigned long long) st->frames, (unsigned long long) st->groups,
+	        (unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_CHECKSUM)],
+	        (unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_FORMAT)],
+	        (unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_FRAMING)],
+	        (unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_OVERLONG)],
+	        (unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_BYTE)],
+	        (unsigned long long) st->frames_interrupted, (unsigned long long) st->frames_empty,
+	        (unsigned long long) st->hist_sum_excl, (unsigned long long) st->hist_sum_incl,
+	        (unsigned long long) st->bytes_skipped);
 }
 
 int
@@ -78,7 +78,7 @@ decode_run(const char *path, enum json_format format)
 		}
 		if (tic_parser_feed(&parser, buf, (size_t) n) != (size_t) n) {
 			fprintf(stderr, "linkyd: cannot write to standard output: %s\n",
-				strerror(errno));
+			        strerror(errno));
 			status = EX_IOERR;
 			break;
 		}

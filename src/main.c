@@ -11,30 +11,32 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: linkyd --decode FILE [--format typed|raw]\n"
-		"       linkyd --help | --version\n"
-		"\n"
-		"Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
-		"Historique (1200 Bd) and standard (9600 Bd) modes are detected from the data.\n"
-		"\n"
-		"  -d, --decode FILE     decode a TIC capture (\"-\" = standard input): print one\n"
-		"                        JSON object per valid frame on standard output and the\n"
-		"                        error counters on standard error\n"
-		"  -F, --format FORMAT   typed (default): numbers, ISO dates, STGE decoded;\n"
-		"                        raw: every label maps to the exact string the meter sent\n"
-		"  -h, --help            show this help and exit\n"
-		"  -V, --version         show the version and exit\n"
-		"\n"
-		"Example: linkyd --decode tests/data/standard-mono-base-01.tic\n");
+	        "Usage: linkyd --decode FILE [--format typed|raw]\n"
+	        "       linkyd --help | --version\n"
+	        "\n"
+	        "Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
+	        "Historique (1200 Bd) and standard (9600 Bd) modes are detected from the data.\n"
+	        "\n"
+	        "  -d, --decode FILE     decode a TIC capture (\"-\" = standard input): print one\n"
+	        "                        JSON object per valid frame on standard output and the\n"
+	        "                        error counters on standard error\n"
+	        "  -F, --format FORMAT   typed (default): numbers, ISO dates, STGE decoded;\n"
+	        "                        raw: every label maps to the exact string the meter sent\n"
+	        "  -h, --help            show this help and exit\n"
+	        "  -V, --version         show the version and exit\n"
+	        "\n"
+	        "Example: linkyd --decode tests/data/standard-mono-base-01.tic\n");
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"decode", required_argument, NULL, 'd'}, {"format", required_argument, NULL, 'F'},
-		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"decode", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *decode = NULL;
 	enum json_format format = JSON_FORMAT_TYPED;
@@ -47,8 +49,9 @@ main(int argc, char **argv)
 			break;
 		case 'F':
 			if (json_format_parse(optarg, &format) < 0) {
-				fprintf(stderr, "linkyd: unknown format '%s' (expected typed or raw)\n",
-					optarg);
+				fprintf(stderr,
+				        "linkyd: unknown format '%s' (expected typed or raw)\n",
+				        optarg);
 				return EX_USAGE;
 			}
 			break;

@@ -25,6 +25,6 @@ const char *json_format_name(enum json_format format);
 /* Encode frame as one line of JSON (no newline) into buf, NUL-terminated. Returns the length, or
  * -ENOBUFS if size is too small, or -ENOMEM. Allocates nothing that outlives the call. */
 int json_encode_frame(const struct tic_frame *frame, enum json_format format, char *buf,
-		      size_t size);
+                      size_t size);
 
 #endif

@@ -14,13 +14,13 @@
 /* Limits. The spec's longest label is 9 characters (SMAXSN1-1) and its longest value 98
  * (PJOURF+1); unknown labels of future meters get some headroom. A triphasé standard frame is
  * about 1 300 bytes and 60 groups; every standard label at once stays under 2 500 bytes. */
-#define TIC_LABEL_MAX	 16
+#define TIC_LABEL_MAX    16
 #define TIC_HORODATE_LEN 13
-#define TIC_VALUE_MAX	 128
+#define TIC_VALUE_MAX    128
 /* Bytes between LF and CR: label, separator, horodate, separator, value, separator, checksum. */
-#define TIC_GROUP_MAX	 (TIC_LABEL_MAX + 1 + TIC_HORODATE_LEN + 1 + TIC_VALUE_MAX + 2)
+#define TIC_GROUP_MAX    (TIC_LABEL_MAX + 1 + TIC_HORODATE_LEN + 1 + TIC_VALUE_MAX + 2)
 #define TIC_FRAME_GROUPS 128
-#define TIC_FRAME_BYTES	 4096
+#define TIC_FRAME_BYTES  4096
 
 enum tic_mode {
 	TIC_MODE_UNKNOWN = 0,
@@ -36,8 +36,8 @@ enum tic_err {
 	TIC_ERR_OVERLONG = -4, /* field, group or frame over the limits above */
 	TIC_ERR_BYTE = -5,     /* control byte inside a group, or 8-bit byte with bad parity */
 };
-#define TIC_ERR_COUNT 5
-#define TIC_ERR_INDEX(e) (-(e)-1)
+#define TIC_ERR_COUNT    5
+#define TIC_ERR_INDEX(e) (-(e) -1)
 
 /* Short name of an error ("checksum", "format", ...), for logs and JSON. */
 const char *tic_err_name(enum tic_err err);
@@ -46,43 +46,43 @@ const char *tic_err_name(enum tic_err err);
 
 /* How a label's value is checked and typed. */
 enum tic_format {
-	TIC_FMT_DIGITS,	 /* exactly width decimal digits, published as an integer */
-	TIC_FMT_ID,	 /* exactly width decimal digits, published as a string (ADCO, PRM) */
-	TIC_FMT_TEXT,	 /* 1..width printable characters; padding spaces trimmed when typed */
-	TIC_FMT_EMPTY,	 /* empty value: the information is the horodate (DATE) */
+	TIC_FMT_DIGITS,  /* exactly width decimal digits, published as an integer */
+	TIC_FMT_ID,      /* exactly width decimal digits, published as a string (ADCO, PRM) */
+	TIC_FMT_TEXT,    /* 1..width printable characters; padding spaces trimmed when typed */
+	TIC_FMT_EMPTY,   /* empty value: the information is the horodate (DATE) */
 	TIC_FMT_OPTARIF, /* BASE, HC.., EJP., BBRx */
-	TIC_FMT_PTEC,	 /* TH.., HC.., HP.., HN.., PM.., HCJB ... HPJR */
-	TIC_FMT_DEMAIN,	 /* ----, BLEU, BLAN, ROUG */
-	TIC_FMT_LETTER,	 /* one upper-case letter (HHPHC) */
-	TIC_FMT_ALNUM,	 /* exactly width upper-case letters or digits (MOTDETAT) */
-	TIC_FMT_PPOT,	 /* '0' then a hexadecimal digit */
-	TIC_FMT_STGE,	 /* 8 upper-case hexadecimal digits */
+	TIC_FMT_PTEC,    /* TH.., HC.., HP.., HN.., PM.., HCJB ... HPJR */
+	TIC_FMT_DEMAIN,  /* ----, BLEU, BLAN, ROUG */
+	TIC_FMT_LETTER,  /* one upper-case letter (HHPHC) */
+	TIC_FMT_ALNUM,   /* exactly width upper-case letters or digits (MOTDETAT) */
+	TIC_FMT_PPOT,    /* '0' then a hexadecimal digit */
+	TIC_FMT_STGE,    /* 8 upper-case hexadecimal digits */
 	TIC_FMT_PROFILE, /* 11 blocks HHMMSSSS or NONUTILE separated by SP (PJOURF+1, PPOINTE) */
-	TIC_FMT_RELAIS,	 /* 3 digits, 000-255: bit n = relay n+1 closed */
+	TIC_FMT_RELAIS,  /* 3 digits, 000-255: bit n = relay n+1 closed */
 };
 
 /* Label flags. */
-#define TIC_LF_HORODATE	  0x01 /* carries a horodate (standard mode) */
+#define TIC_LF_HORODATE   0x01 /* carries a horodate (standard mode) */
 #define TIC_LF_DIAGNOSTIC 0x02 /* static or configuration data, not a measurement */
-#define TIC_LF_ALARM	  0x04 /* transient warning (ADPS, ADIRx) */
-#define TIC_LF_TRI	  0x08 /* only sent by three-phase meters */
-#define TIC_LF_PROD	  0x10 /* only sent by meters in producer mode */
+#define TIC_LF_ALARM      0x04 /* transient warning (ADPS, ADIRx) */
+#define TIC_LF_TRI        0x08 /* only sent by three-phase meters */
+#define TIC_LF_PROD       0x10 /* only sent by meters in producer mode */
 
 /* One row of the label table: data, not code paths. */
 struct tic_label {
 	const char *name;
-	const char *description;  /* English, for entity names */
-	const char *unit;	  /* the meter's unit ("Wh", "kVA", ...) or NULL */
-	const char *ha_class;	  /* Home Assistant device_class or NULL */
-	const char *ha_state;	  /* Home Assistant state_class or NULL */
-	const char *ha_unit;	  /* unit Home Assistant accepts for ha_class, or NULL */
-	uint16_t ha_scale;	  /* multiply the value by this for ha_unit (kVA -> VA: 1000) */
-	uint16_t max;		  /* TIC_FMT_DIGITS: largest valid value, 0 = no limit */
-	uint8_t min;		  /* TIC_FMT_DIGITS: smallest valid value */
-	uint8_t mode;		  /* enum tic_mode */
-	uint8_t format;		  /* enum tic_format */
-	uint8_t width;		  /* exact width, or maximum width for TIC_FMT_TEXT */
-	uint8_t flags;		  /* TIC_LF_* */
+	const char *description; /* English, for entity names */
+	const char *unit;        /* the meter's unit ("Wh", "kVA", ...) or NULL */
+	const char *ha_class;    /* Home Assistant device_class or NULL */
+	const char *ha_state;    /* Home Assistant state_class or NULL */
+	const char *ha_unit;     /* unit Home Assistant accepts for ha_class, or NULL */
+	uint16_t ha_scale;       /* multiply the value by this for ha_unit (kVA -> VA: 1000) */
+	uint16_t max;            /* TIC_FMT_DIGITS: largest valid value, 0 = no limit */
+	uint8_t min;             /* TIC_FMT_DIGITS: smallest valid value */
+	uint8_t mode;            /* enum tic_mode */
+	uint8_t format;          /* enum tic_format */
+	uint8_t width;           /* exact width, or maximum width for TIC_FMT_TEXT */
+	uint8_t flags;           /* TIC_LF_* */
 };
 
 /* The table, in spec order, and its length (at most TIC_LABELS_MAX rows). */
@@ -102,9 +102,9 @@ int tic_label_check(const struct tic_label *def, const char *value, size_t len);
  * the on_frame callback returns. */
 struct tic_group {
 	const char *label;
-	const char *value;		/* may be "" (DATE) */
-	const char *horodate;		/* 13 characters, or NULL when the group has none */
-	const struct tic_label *def;	/* NULL for a label the table does not know */
+	const char *value;           /* may be "" (DATE) */
+	const char *horodate;        /* 13 characters, or NULL when the group has none */
+	const struct tic_label *def; /* NULL for a label the table does not know */
 	uint8_t label_len, value_len;
 };
 
@@ -116,14 +116,14 @@ struct tic_frame {
 
 /* Counters since tic_parser_init(). */
 struct tic_stats {
-	uint64_t frames;		/* delivered */
-	uint64_t groups;		/* valid groups in delivered frames */
+	uint64_t frames;                /* delivered */
+	uint64_t groups;                /* valid groups in delivered frames */
 	uint64_t errors[TIC_ERR_COUNT]; /* by TIC_ERR_INDEX(): rejected groups and frames */
-	uint64_t frames_interrupted;	/* cut by EOT, by a new STX, or by tic_parser_reset() */
-	uint64_t frames_empty;		/* ended by ETX without one valid group: not delivered */
-	uint64_t hist_sum_excl;		/* historique groups whose checksum left the last SP out */
-	uint64_t hist_sum_incl;		/* ... and the "mode 2" variant that sums it */
-	uint64_t bytes_skipped;		/* outside frames, or junk between groups */
+	uint64_t frames_interrupted;    /* cut by EOT, by a new STX, or by tic_parser_reset() */
+	uint64_t frames_empty;          /* ended by ETX without one valid group: not delivered */
+	uint64_t hist_sum_excl;         /* historique groups whose checksum left the last SP out */
+	uint64_t hist_sum_incl;         /* ... and the "mode 2" variant that sums it */
+	uint64_t bytes_skipped;         /* outside frames, or junk between groups */
 };
 
 struct tic_parser_callbacks {
@@ -140,10 +140,10 @@ enum tic_state {
 /* The parser lives in caller storage (about 9 KiB); its fields are private. */
 struct tic_parser {
 	enum tic_state state;
-	enum tic_mode mode;  /* of the current frame, set by its first valid group */
-	uint32_t group_sum;  /* sum of the current group's bytes so far */
-	uint16_t group_start;/* offset of the current group in buf */
-	uint16_t used;	     /* bytes of buf used by the current frame */
+	enum tic_mode mode;   /* of the current frame, set by its first valid group */
+	uint32_t group_sum;   /* sum of the current group's bytes so far */
+	uint16_t group_start; /* offset of the current group in buf */
+	uint16_t used;        /* bytes of buf used by the current frame */
 	unsigned n_groups;
 	uint64_t seen[TIC_LABELS_MAX / 64]; /* table labels the current frame holds (duplicates) */
 	const struct tic_parser_callbacks *cb;
@@ -182,7 +182,7 @@ struct tic_datetime {
 	uint8_t month, day, hour, minute, second;
 	int8_t utc_offset_h; /* +2 (E, summer), +1 (H, winter) */
 	bool has_offset;     /* false when the season character is SP (DPMx/FPMx) */
-	bool degraded;	     /* lower-case season: the meter's clock runs in degraded mode */
+	bool degraded;       /* lower-case season: the meter's clock runs in degraded mode */
 };
 
 /* Parse a 13-character horodate. Returns 0 or TIC_ERR_FORMAT. */
@@ -196,24 +196,24 @@ int tic_datetime_iso(const struct tic_datetime *dt, char *buf);
 /* The STGE status register (tic-spec.md §8). */
 struct tic_stge {
 	uint32_t raw;
-	bool dry_contact_open;	   /* bit 0 */
-	uint8_t breaker;	   /* bits 1-3: 0 closed, 1..6 open and why */
-	bool cover_open;	   /* bit 4: terminal cover */
-	bool overvoltage;	   /* bit 6 */
-	bool overload;		   /* bit 7: reference power exceeded */
-	bool producer;		   /* bit 8 */
-	bool injecting;		   /* bit 9: active energy negative */
-	uint8_t supplier_index;	   /* bits 10-13, as 1..16 */
+	bool dry_contact_open;     /* bit 0 */
+	uint8_t breaker;           /* bits 1-3: 0 closed, 1..6 open and why */
+	bool cover_open;           /* bit 4: terminal cover */
+	bool overvoltage;          /* bit 6 */
+	bool overload;             /* bit 7: reference power exceeded */
+	bool producer;             /* bit 8 */
+	bool injecting;            /* bit 9: active energy negative */
+	uint8_t supplier_index;    /* bits 10-13, as 1..16 */
 	uint8_t distributor_index; /* bits 14-15, as 1..4 */
-	bool clock_degraded;	   /* bit 16 */
-	bool standard_mode;	   /* bit 17 */
-	uint8_t euridis;	   /* bits 19-20 */
-	uint8_t cpl_status;	   /* bits 21-22 */
-	bool cpl_synchronised;	   /* bit 23 */
-	uint8_t tempo_today;	   /* bits 24-25: 0 none, 1 bleu, 2 blanc, 3 rouge */
-	uint8_t tempo_tomorrow;	   /* bits 26-27 */
-	uint8_t peak_notice;	   /* bits 28-29: 0 none, 1..3 PMx notice */
-	uint8_t peak;		   /* bits 30-31: 0 none, 1..3 PMx in progress */
+	bool clock_degraded;       /* bit 16 */
+	bool standard_mode;        /* bit 17 */
+	uint8_t euridis;           /* bits 19-20 */
+	uint8_t cpl_status;        /* bits 21-22 */
+	bool cpl_synchronised;     /* bit 23 */
+	uint8_t tempo_today;       /* bits 24-25: 0 none, 1 bleu, 2 blanc, 3 rouge */
+	uint8_t tempo_tomorrow;    /* bits 26-27 */
+	uint8_t peak_notice;       /* bits 28-29: 0 none, 1..3 PMx notice */
+	uint8_t peak;              /* bits 30-31: 0 none, 1..3 PMx in progress */
 };
 
 /* Decode 8 hexadecimal digits. Returns 0 or TIC_ERR_FORMAT. */
@@ -228,10 +228,10 @@ const char *tic_tempo_colour_name(uint8_t v);
 /* One slot of a PJOURF+1 / PPOINTE day profile (tic-spec.md §7.1). */
 struct tic_profile_slot {
 	uint8_t hour, minute;
-	uint16_t action;	  /* the raw 16-bit action word */
-	uint8_t supplier_index;	  /* bits 0-3: 1..10, 0 = no change */
+	uint16_t action;          /* the raw 16-bit action word */
+	uint8_t supplier_index;   /* bits 0-3: 1..10, 0 = no change */
 	uint8_t virtual_contacts; /* bits 4-10 */
-	uint8_t dry_contact;	  /* bits 14-15: 0 no change, 1 tempo, 2 open, 3 close */
+	uint8_t dry_contact;      /* bits 14-15: 0 no change, 1 tempo, 2 open, 3 close */
 };
 #define TIC_PROFILE_SLOTS 11
 

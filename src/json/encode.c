@@ -102,25 +102,25 @@ stge_object(const char *value)
 	o = cJSON_CreateObject();
 	if (!o)
 		return NULL;
-	ok = add(o, "raw", cJSON_CreateString(value)) &&
-	     add(o, "dry_contact", cJSON_CreateString(s.dry_contact_open ? "open" : "closed")) &&
-	     add(o, "breaker", cJSON_CreateString(tic_stge_breaker_name(s.breaker))) &&
-	     add(o, "cover_open", cJSON_CreateBool(s.cover_open)) &&
-	     add(o, "overvoltage", cJSON_CreateBool(s.overvoltage)) &&
-	     add(o, "overload", cJSON_CreateBool(s.overload)) &&
-	     add(o, "producer", cJSON_CreateBool(s.producer)) &&
-	     add(o, "injecting", cJSON_CreateBool(s.injecting)) &&
-	     add(o, "supplier_index", uint_item(s.supplier_index)) &&
-	     add(o, "distributor_index", uint_item(s.distributor_index)) &&
-	     add(o, "clock_degraded", cJSON_CreateBool(s.clock_degraded)) &&
-	     add(o, "tic_mode", cJSON_CreateString(s.standard_mode ? "standard" : "historique")) &&
-	     add(o, "euridis", cJSON_CreateString(tic_stge_euridis_name(s.euridis))) &&
-	     add(o, "cpl", cJSON_CreateString(tic_stge_cpl_name(s.cpl_status))) &&
-	     add(o, "cpl_synchronised", cJSON_CreateBool(s.cpl_synchronised)) &&
-	     add(o, "tempo_today", cJSON_CreateString(tic_tempo_colour_name(s.tempo_today))) &&
-	     add(o, "tempo_tomorrow",
-		 cJSON_CreateString(tic_tempo_colour_name(s.tempo_tomorrow))) &&
-	     add(o, "peak_notice", uint_item(s.peak_notice)) && add(o, "peak", uint_item(s.peak));
+	ok =
+	    add(o, "raw", cJSON_CreateString(value)) &&
+	    add(o, "dry_contact", cJSON_CreateString(s.dry_contact_open ? "open" : "closed")) &&
+	    add(o, "breaker", cJSON_CreateString(tic_stge_breaker_name(s.breaker))) &&
+	    add(o, "cover_open", cJSON_CreateBool(s.cover_open)) &&
+	    add(o, "overvoltage", cJSON_CreateBool(s.overvoltage)) &&
+	    add(o, "overload", cJSON_CreateBool(s.overload)) &&
+	    add(o, "producer", cJSON_CreateBool(s.producer)) &&
+	    add(o, "injecting", cJSON_CreateBool(s.injecting)) &&
+	    add(o, "supplier_index", uint_item(s.supplier_index)) &&
+	    add(o, "distributor_index", uint_item(s.distributor_index)) &&
+	    add(o, "clock_degraded", cJSON_CreateBool(s.clock_degraded)) &&
+	    add(o, "tic_mode", cJSON_CreateString(s.standard_mode ? "standard" : "historique")) &&
+	    add(o, "euridis", cJSON_CreateString(tic_stge_euridis_name(s.euridis))) &&
+	    add(o, "cpl", cJSON_CreateString(tic_stge_cpl_name(s.cpl_status))) &&
+	    add(o, "cpl_synchronised", cJSON_CreateBool(s.cpl_synchronised)) &&
+	    add(o, "tempo_today", cJSON_CreateString(tic_tempo_colour_name(s.tempo_today))) &&
+	    add(o, "tempo_tomorrow", cJSON_CreateString(tic_tempo_colour_name(s.tempo_tomorrow))) &&
+	    add(o, "peak_notice", uint_item(s.peak_notice)) && add(o, "peak", uint_item(s.peak));
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;
@@ -172,7 +172,7 @@ slot_object(const struct tic_profile_slot *slot)
 	if (!add(o, "start", cJSON_CreateString(start)) ||
 	    !add(o, "supplier_index", uint_item(slot->supplier_index)) ||
 	    !add(o, "dry_contact",
-		 cJSON_CreateString(tic_profile_contact_name(slot->dry_contact))) ||
+	         cJSON_CreateString(tic_profile_contact_name(slot->dry_contact))) ||
 	    !add(o, "virtual_contacts", uint_item(slot->virtual_contacts))) {
 		cJSON_Delete(o);
 		return NULL;

@@ -53,7 +53,8 @@ one_of(const char *v, size_t len, const char *const *set)
 static bool
 two_digits_below(const char *v, unsigned limit)
 {
-	return is_digit(v[0]) && is_digit(v[1]) && (unsigned) ((v[0] - '0') * 10 + v[1] - '0') < limit;
+	return is_digit(v[0]) && is_digit(v[1]) &&
+	       (unsigned) ((v[0] - '0') * 10 + v[1] - '0') < limit;
 }
 
 /* PJOURF+1 / PPOINTE: 1 to 11 blocks HHMMSSSS (SSSS hexadecimal) or NONUTILE, SP between. */
@@ -95,7 +96,7 @@ tic_label_check(const struct tic_label *def, const char *v, size_t len)
 {
 	static const char *const optarif[] = {"BASE", "HC..", "EJP.", NULL};
 	static const char *const ptec[] = {"TH..", "HC..", "HP..", "HN..", "PM..", "HCJB",
-					   "HCJW", "HCJR", "HPJB", "HPJW", "HPJR", NULL};
+	                                   "HCJW", "HCJR", "HPJB", "HPJW", "HPJR", NULL};
 	static const char *const demain[] = {"----", "BLEU", "BLAN", "ROUG", NULL};
 	bool ok = false;
 

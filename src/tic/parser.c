@@ -173,7 +173,8 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 		char *ht = memchr(value, HT, (size_t) (end - value));
 
 		if (ht) {
-			if (ht - value != TIC_HORODATE_LEN || memchr(ht + 1, HT, (size_t) (end - ht - 1)))
+			if (ht - value != TIC_HORODATE_LEN ||
+			    memchr(ht + 1, HT, (size_t) (end - ht - 1)))
 				return TIC_ERR_FORMAT;
 			horodate = value;
 			*ht = '\0';
@@ -216,8 +217,8 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 		else
 			p->stats.hist_sum_excl++;
 	}
-	*ret = (struct tic_group){label, value, horodate, def, (uint8_t) label_len,
-				  (uint8_t) value_len};
+	*ret = (struct tic_group){
+	    label, value, horodate, def, (uint8_t) label_len, (uint8_t) value_len};
 	return 0;
 }
 
@@ -231,7 +232,7 @@ group_end(struct tic_parser *p)
 		return;
 	}
 	r = group_parse(p, p->buf + p->group_start, (size_t) (p->used - p->group_start),
-			&p->groups[p->n_groups]);
+	                &p->groups[p->n_groups]);
 	if (r < 0) {
 		group_drop(p, r);
 		return;

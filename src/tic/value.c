@@ -13,7 +13,7 @@ const char *
 tic_err_name(enum tic_err err)
 {
 	static const char *const names[TIC_ERR_COUNT] = {"checksum", "format", "framing",
-							 "overlong", "byte"};
+	                                                 "overlong", "byte"};
 	int i = TIC_ERR_INDEX(err);
 
 	return i >= 0 && i < TIC_ERR_COUNT ? names[i] : "?";
@@ -93,11 +93,11 @@ int
 tic_datetime_iso(const struct tic_datetime *dt, char *buf)
 {
 	int n = snprintf(buf, TIC_ISO_DATE_SIZE, "%04u-%02u-%02uT%02u:%02u:%02u", dt->year,
-			 dt->month, dt->day, dt->hour, dt->minute, dt->second);
+	                 dt->month, dt->day, dt->hour, dt->minute, dt->second);
 
 	if (dt->has_offset)
 		n += snprintf(buf + n, (size_t) (TIC_ISO_DATE_SIZE - n), "+%02d:00",
-			      dt->utc_offset_h);
+		              dt->utc_offset_h);
 	return n;
 }
 
@@ -155,9 +155,13 @@ name_of(const char *const *names, size_t n, uint8_t v)
 const char *
 tic_stge_breaker_name(uint8_t v)
 {
-	static const char *const names[] = {
-		"closed",	      "open_overload", "open_overvoltage",    "open_load_shedding",
-		"open_remote_order", "open_overheat", "open_overheat_low_current"};
+	static const char *const names[] = {"closed",
+	                                    "open_overload",
+	                                    "open_overvoltage",
+	                                    "open_load_shedding",
+	                                    "open_remote_order",
+	                                    "open_overheat",
+	                                    "open_overheat_low_current"};
 	return NAME_OF(names, v);
 }
 
@@ -208,12 +212,12 @@ tic_profile_decode(const char *value, struct tic_profile_slot *ret_slots)
 		    hh > 23 || mm > 59)
 			return TIC_ERR_FORMAT;
 		ret_slots[n++] = (struct tic_profile_slot){
-			.hour = (uint8_t) hh,
-			.minute = (uint8_t) mm,
-			.action = (uint16_t) action,
-			.supplier_index = (action & 15) <= 10 ? (uint8_t) (action & 15) : 0,
-			.virtual_contacts = (uint8_t) ((action >> 4) & 0x7f),
-			.dry_contact = (uint8_t) ((action >> 14) & 3),
+		    .hour = (uint8_t) hh,
+		    .minute = (uint8_t) mm,
+		    .action = (uint16_t) action,
+		    .supplier_index = (action & 15) <= 10 ? (uint8_t) (action & 15) : 0,
+		    .virtual_contacts = (uint8_t) ((action >> 4) & 0x7f),
+		    .dry_contact = (uint8_t) ((action >> 14) & 3),
 		};
 	}
 	return n;

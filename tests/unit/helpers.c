@@ -71,7 +71,7 @@ sink_result(struct sink *s)
 
 char *
 decode_lines(const void *data, size_t len, size_t chunk, enum json_format format,
-	     struct tic_stats *ret_stats)
+             struct tic_stats *ret_stats)
 {
 	struct sink s = {.format = format};
 	struct tic_parser *p = malloc(sizeof(*p));
