@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * linkyd's configuration: /etc/linkyd.conf (libconfig syntax) merged over built-in defaults.
+ * This module never logs: errors come back as one line "FILE:LINE: what was expected".
+ */
+#ifndef LINKYD_CONFIG_H
+#define LINKYD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "linkyd/json.h"
+#include "linkyd/tic.h"
+
+#define CONFIG_DEFAULT_PATH   "/etc/linkyd.conf"
+#define CONFIG_DEFAULT_INPUT  "/dev/serial0"
+#define CONFIG_DEFAULT_URL    "mqtt://localhost:1883"
+#define CONFIG_DEFAULT_TOPIC  "teleinfo"
+#define CONFIG_DEFAULT_QUEUE  4096 /* frames: over an hour at one frame a second or slower */
+#define CONFIG_ERROR_SIZE     512
+
+struct meter_config {
+	char *name;	    /* unique; used in logs and the MQTT client id */
+	char *device;	    /* serial device path ("serial:" prefix removed) */
+	enum tic_mode mode; /* TIC_MODE_UNKNOWN = auto-detect */
+	char *topic;	    /* base topic: frames on it, availability on <topic>/status */
+};
+
+struct mqtt_config {
+	char *url;	 /* mqtt://host[:port] or mqtts://host[:port] */
+	char *client_id; /* NULL = derived from the host name and the first device */
+	char *username;
+	char *password;	 /* from "password" or read from "password_file" */
+	char *ca_file;	 /* NULL = the system's trust store (mqtts only) */
+	char *cert_file; /* client certificate (optional, with key_file) */
+	char *key_file;
+	bool verify_hostname;
+	int keepalive; /* seconds */
+	int qos;       /* 0, 1 or 2 */
+	bool retain;   /* retain frame messages */
+	unsigned queue_frames;
+};
+
+struct linkyd_config {
+	struct meter_config *meters;
+	size_t n_meters;
+	struct mqtt_config mqtt;
+	enum json_format format;
+	int verbosity; /* log level: 0 notice, 1 info, 2 debug */
+};
+
+/* Fill c with the defaults: one meter "meter" on CONFIG_DEFAULT_INPUT, auto mode, topic
+ * CONFIG_DEFAULT_TOPIC, broker CONFIG_DEFAULT_URL, QoS 1, typed JSON. Returns 0 or -ENOMEM. */
+int config_init(struct linkyd_config *c);
+
+/* Read path over the values already in c. Unknown keys, wrong types and bad values are errors.
+ * Returns 0, -ENOENT if the file does not exist (err set too), or -EINVAL with err holding
+ * one line "PATH:LINE: message". */
+int config_load(struct linkyd_config *c, const char *path, char *err, size_t err_size);
+
+/* Replace the meters with one per input spec ("serial:/dev/ttyAMA0" or a bare path), named
+ * after the device, topic CONFIG_DEFAULT_TOPIC (or "<topic>/<name>" when there are several).
+ * Returns 0, -EINVAL (err set) or -ENOMEM. */
+int config_set_inputs(struct linkyd_config *c, char *const *specs, size_t n, char *err,
+		      size_t err_size);
+
+/* Checks that need the whole configuration (unique names and topics, TLS files only with
+ * mqtts...). Returns 0 or -EINVAL with err set. */
+int config_validate(const struct linkyd_config *c, char *err, size_t err_size);
+
+/* Print the effective configuration in libconfig syntax, secrets masked. */
+void config_print(const struct linkyd_config *c, FILE *out);
+
+/* Free everything c owns; c can be initialised again. */
+void config_done(struct linkyd_config *c);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's single event loop: epoll over non-blocking fds, with one CLOCK_MONOTONIC timerfd
+ * per timer. Sources embed a struct loop_io (or loop_timer) and find themselves back with
+ * container_of(); the loop never owns or closes their fds.
+ */
+#ifndef LINKYD_LOOP_H
+#define LINKYD_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
+
+struct loop;
+struct loop_io;
+
+typedef void (*loop_io_cb)(struct loop_io *io, uint32_t events);
+
+struct loop_io {
+	int fd;
+	loop_io_cb cb;
+};
+
+/* Returns NULL on failure (errno set). */
+struct loop *loop_new(void);
+/* NULL-safe; returns NULL. */
+struct loop *loop_free(struct loop *loop);
+
+/* Watch fd for events (EPOLLIN, ...); cb runs in the loop. Returns 0 or -errno. */
+int loop_add(struct loop *loop, struct loop_io *io, int fd, uint32_t events, loop_io_cb cb);
+int loop_set_events(struct loop *loop, struct loop_io *io, uint32_t events);
+/* Stop watching (before the owner closes the fd). No-op if io->fd < 0. */
+void loop_del(struct loop *loop, struct loop_io *io);
+
+/* Run until loop_quit(); returns the status given to it. */
+int loop_run(struct loop *loop);
+void loop_quit(struct loop *loop, int status);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+uint64_t loop_now_ms(void);
+
+struct loop_timer {
+	struct loop_io io;
+	void (*cb)(struct loop_timer *timer);
+};
+
+/* A disarmed timer. Returns 0 or -errno. */
+int loop_timer_init(struct loop *loop, struct loop_timer *timer, void (*cb)(struct loop_timer *));
+/* Fire after first_ms, then every interval_ms (0 = once); first_ms = 0 disarms. */
+int loop_timer_arm(struct loop_timer *timer, uint64_t first_ms, uint64_t interval_ms);
+/* Remove and close. A no-op when timer->io.fd < 0: owners set it to -1 before init so that
+ * their teardown can run whatever set-up got done. */
+void loop_timer_done(struct loop *loop, struct loop_timer *timer);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The MQTT publisher, inside the event loop: publish() only queues; the queue is sent in order
+ * while connected and kept (bounded, oldest dropped first) while the broker is away, so that a
+ * broker restart loses nothing. Availability "<status_topic>" = online (retained) on every
+ * connect, offline as the last will and on clean shutdown.
+ */
+#ifndef LINKYD_MQTT_H
+#define LINKYD_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linkyd/config.h"
+#include "linkyd/loop.h"
+
+struct mqtt;
+
+enum mqtt_state {
+	MQTT_CONNECTING, /* first attempt, or reconnecting after a loss */
+	MQTT_CONNECTED,
+	MQTT_CLOSED, /* after mqtt_close() completed or timed out */
+};
+
+struct mqtt_stats {
+	uint64_t queued;  /* accepted by mqtt_publish() */
+	uint64_t sent;	  /* acknowledged (QoS 1/2) or written (QoS 0) */
+	uint64_t dropped; /* oldest dropped because the queue was full */
+	size_t pending;	  /* in the queue now */
+};
+
+struct mqtt_callbacks {
+	void (*on_state)(enum mqtt_state state, void *userdata);
+};
+
+/* Create the client and start connecting. status_topics: the availability topics to publish
+ * online/offline on (one per meter; the first is the last will). Returns 0 or -errno (-EINVAL
+ * with a logged reason for a bad URL or TLS file). */
+int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *const *status_topics,
+	     size_t n_status, const struct mqtt_callbacks *cb, void *userdata,
+	     struct mqtt **ret_mqtt);
+
+/* Queue a message (topic and payload are copied). Returns 0 or -ENOMEM. */
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
+
+enum mqtt_state mqtt_state(const struct mqtt *m);
+struct mqtt_stats mqtt_stats(const struct mqtt *m);
+
+/* Publish offline, flush the queue and disconnect, within timeout_ms; on_state(MQTT_CLOSED)
+ * follows. */
+void mqtt_close(struct mqtt *m, unsigned timeout_ms);
+
+/* NULL-safe; returns NULL. */
+struct mqtt *mqtt_free(struct mqtt *m);
+
+#endif
