@@ -1,78 +1,560 @@
 /* SPDX-License-Identifier: MIT */
-/* linkyd's composition root: the command line, then the job it asks for. */
+/*
+ * linkyd's composition root: the command line and the configuration, then either a one-shot
+ * job (--decode, --check-config, --list-ports) or the daemon: meters on one event loop, with
+ * signals, the systemd watchdog, reload on SIGHUP and a bounded shutdown on SIGTERM.
+ */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sysexits.h>
+#include <unistd.h>
 
+#include "linkyd/config.h"
 #include "linkyd/decode.h"
+#include "linkyd/log.h"
+#include "linkyd/loop.h"
+#include "linkyd/meter.h"
+#include "linkyd/notify.h"
+#include "linkyd/serial.h"
+
+#define SHUTDOWN_MS 3000 /* systemd's stop must not wait on a dead broker */
+
+/* What the command line says; it overrides the file, at start and at every reload. */
+struct options {
+	const char *config_path;
+	bool config_explicit;
+	char **inputs;
+	size_t n_inputs;
+	const char *mqtt_url;
+	const char *topic;
+	const char *format;
+	int verbosity;
+};
+
+struct daemon {
+	struct loop *loop;
+	const struct options *opt;
+	struct linkyd_config cfg;
+	struct linkyd_config fresh; /* a reload waiting for the changed meters to close */
+	bool fresh_pending;
+	struct meter **meters;
+	size_t n_meters;
+	size_t closing;
+	bool stopping;
+	struct loop_io sig;
+	struct loop_timer watchdog, deadline;
+};
 
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-	        "Usage: linkyd --decode FILE [--format typed|raw]\n"
-	        "       linkyd --help | --version\n"
-	        "\n"
-	        "Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
-	        "Historique (1200 Bd) and standard (9600 Bd) modes are detected from the data.\n"
-	        "\n"
-	        "  -d, --decode FILE     decode a TIC capture (\"-\" = standard input): print one\n"
-	        "                        JSON object per valid frame on standard output and the\n"
-	        "                        error counters on standard error\n"
-	        "  -F, --format FORMAT   typed (default): numbers, ISO dates, STGE decoded;\n"
-	        "                        raw: every label maps to the exact string the meter sent\n"
-	        "  -h, --help            show this help and exit\n"
-	        "  -V, --version         show the version and exit\n"
-	        "\n"
-	        "Example: linkyd --decode tests/data/standard-mono-base-01.tic\n");
+		"Usage: linkyd [OPTIONS]                 run the daemon\n"
+		"       linkyd --decode FILE [--format typed|raw]\n"
+		"       linkyd --check-config [OPTIONS] | --list-ports | --help | --version\n"
+		"\n"
+		"Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
+		"Historique (1200 Bd) and standard (9600 Bd) modes are detected from the data.\n"
+		"\n"
+		"  -c, --config FILE     configuration file (default " CONFIG_DEFAULT_PATH
+		", if present)\n"
+		"  -i, --input SPEC      serial device to read, \"serial:/dev/ttyAMA0\" or a bare\n"
+		"                        path; repeat for several meters; replaces the configured\n"
+		"                        meters (default " CONFIG_DEFAULT_INPUT ")\n"
+		"      --mqtt URL        broker, mqtt://host[:port] or mqtts://host[:port]\n"
+		"                        (default " CONFIG_DEFAULT_URL ")\n"
+		"      --topic TOPIC     base topic (default " CONFIG_DEFAULT_TOPIC
+		"): frames on TOPIC,\n"
+		"                        online/offline on TOPIC/status, mode on TOPIC/mode\n"
+		"  -F, --format FORMAT   typed (default): numbers, ISO dates, STGE decoded;\n"
+		"                        raw: every label maps to the exact string the meter sent\n"
+		"  -v, --verbose         more logging; twice: every byte read (for bug reports)\n"
+		"      --check-config    validate the configuration, print it (secrets masked), exit\n"
+		"      --list-ports      list serial ports with their USB descriptions, exit\n"
+		"  -d, --decode FILE     decode a TIC capture (\"-\" = standard input): one JSON\n"
+		"                        object per valid frame on standard output, counters on\n"
+		"                        standard error; no meter or broker needed\n"
+		"  -h, --help            show this help and exit\n"
+		"  -V, --version         show the version and exit\n"
+		"\n"
+		"Exit status: 0 on success, 64 bad usage, 66 unreadable capture, 78 bad configuration.\n"
+		"Example: linkyd -i /dev/ttyUSB0 --mqtt mqtt://192.168.1.10 -v\n");
 }
+
+/* Defaults, then the file, then the command line. Prints the error; returns 0 or EX_CONFIG. */
+static int
+load_config(const struct options *opt, struct linkyd_config *c)
+{
+	char err[CONFIG_ERROR_SIZE] = "";
+	int r = config_init(c);
+
+	if (r == 0) {
+		r = config_load(c, opt->config_path, err, sizeof(err));
+		if (r == -ENOENT && !opt->config_explicit)
+			r = 0;
+	}
+	if (r == 0 && opt->n_inputs)
+		r = config_set_inputs(c, opt->inputs, opt->n_inputs, err, sizeof(err));
+	if (r == 0 && opt->mqtt_url) {
+		free(c->mqtt.url);
+		c->mqtt.url = strdup(opt->mqtt_url);
+		r = c->mqtt.url ? 0 : -ENOMEM;
+	}
+	for (size_t i = 0; r == 0 && opt->topic && i < c->n_meters; i++) {
+		char *t;
+
+		if (c->n_meters == 1)
+			t = strdup(opt->topic);
+		else if (asprintf(&t, "%s/%s", opt->topic, c->meters[i].name) < 0)
+			t = NULL;
+		free(c->meters[i].topic);
+		c->meters[i].topic = t;
+		r = t ? 0 : -ENOMEM;
+	}
+	if (r == 0 && opt->format && json_format_parse(opt->format, &c->format) < 0) {
+		snprintf(err, sizeof(err), "--format: expected typed or raw, not '%s'",
+			 opt->format);
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = config_validate(c, err, sizeof(err));
+	if (opt->verbosity > c->verbosity)
+		c->verbosity = opt->verbosity;
+	if (r == 0)
+		return 0;
+	if (r == -ENOMEM)
+		snprintf(err, sizeof(err), "out of memory");
+	fprintf(stderr, "linkyd: %s\n", err);
+	config_done(c);
+	return EX_CONFIG;
+}
+
+/* ---- the daemon -------------------------------------------------------------------------- */
+
+static void
+update_status(struct daemon *d)
+{
+	char line[512] = "", one[160];
+	size_t o = 0;
+
+	for (size_t i = 0; i < d->n_meters && o < sizeof(line); i++) {
+		meter_describe(d->meters[i], one, sizeof(one));
+		o += (size_t) snprintf(line + o, sizeof(line) - o, "%s%s", i ? "; " : "", one);
+	}
+	notify_status("%s", line);
+}
+
+static void
+on_meter_change(struct meter *m, void *userdata)
+{
+	(void) m;
+	update_status(userdata);
+}
+
+static void apply_fresh(struct daemon *d);
+
+static void
+remove_meter(struct daemon *d, struct meter *m)
+{
+	for (size_t i = 0; i < d->n_meters; i++) {
+		if (d->meters[i] != m)
+			continue;
+		memmove(&d->meters[i], &d->meters[i + 1], (d->n_meters - i - 1) * sizeof(m));
+		d->n_meters--;
+		break;
+	}
+	meter_free(m);
+}
+
+static void
+on_meter_closed(struct meter *m, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	remove_meter(d, m);
+	if (--d->closing > 0)
+		return;
+	if (d->stopping)
+		loop_quit(d->loop, 0);
+	else if (d->fresh_pending)
+		apply_fresh(d);
+}
+
+static const struct meter_callbacks meter_cbs = {
+	.on_change = on_meter_change,
+	.on_closed = on_meter_closed,
+};
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool
+mqtt_equal(const struct mqtt_config *a, const struct mqtt_config *b)
+{
+	return str_eq(a->url, b->url) && str_eq(a->client_id, b->client_id) &&
+	       str_eq(a->username, b->username) && str_eq(a->password, b->password) &&
+	       str_eq(a->ca_file, b->ca_file) && str_eq(a->cert_file, b->cert_file) &&
+	       str_eq(a->key_file, b->key_file) && a->verify_hostname == b->verify_hostname &&
+	       a->keepalive == b->keepalive && a->qos == b->qos && a->retain == b->retain &&
+	       a->queue_frames == b->queue_frames;
+}
+
+static bool
+meter_equal(const struct meter_config *a, const struct meter_config *b)
+{
+	return str_eq(a->name, b->name) && str_eq(a->device, b->device) && a->mode == b->mode &&
+	       str_eq(a->topic, b->topic);
+}
+
+/* Whether a running meter carries on unchanged under the new configuration. */
+static bool
+kept(const struct daemon *d, const struct meter *m)
+{
+	/* The client id depends on whether there is one meter or several. */
+	if (!mqtt_equal(&d->cfg.mqtt, &d->fresh.mqtt) ||
+	    (d->cfg.n_meters == 1) != (d->fresh.n_meters == 1))
+		return false;
+	for (size_t j = 0; j < d->fresh.n_meters; j++)
+		if (meter_equal(meter_config(m), &d->fresh.meters[j]))
+			return true;
+	return false;
+}
+
+static int
+start_meters(struct daemon *d, size_t first)
+{
+	struct meter **all = realloc(d->meters, d->cfg.n_meters * sizeof(*all));
+
+	if (!all)
+		return -ENOMEM;
+	d->meters = all;
+	for (size_t j = 0; j < d->cfg.n_meters; j++) {
+		bool running = false;
+		int r;
+
+		for (size_t i = 0; i < first; i++)
+			running |= strcmp(meter_name(d->meters[i]), d->cfg.meters[j].name) == 0;
+		if (running)
+			continue;
+		r = meter_new(d->loop, &d->cfg.meters[j], &d->cfg, &meter_cbs, d,
+			      &d->meters[d->n_meters]);
+		if (r < 0)
+			return log_errno(LOG_ERR, r, "cannot start meter '%s'",
+					 d->cfg.meters[j].name);
+		d->n_meters++;
+	}
+	return 0;
+}
+
+/* The changed meters are closed: swap in the new configuration and start what is new. */
+static void
+apply_fresh(struct daemon *d)
+{
+	size_t kept = d->n_meters;
+
+	for (size_t i = 0; i < kept; i++)
+		for (size_t j = 0; j < d->fresh.n_meters; j++)
+			if (strcmp(meter_name(d->meters[i]), d->fresh.meters[j].name) == 0)
+				meter_rebind(d->meters[i], &d->fresh.meters[j], &d->fresh);
+	config_done(&d->cfg);
+	d->cfg = d->fresh;
+	d->fresh_pending = false;
+	log_init(d->cfg.verbosity);
+	if (start_meters(d, kept) < 0)
+		log_err("reload: some meters could not start; fix the configuration and reload");
+	notify_ready();
+	update_status(d);
+	log_notice("configuration reloaded (%zu meter(s), %zu restarted)", d->n_meters,
+		   d->n_meters - kept);
+}
+
+static void
+reload(struct daemon *d)
+{
+	if (d->fresh_pending || d->stopping)
+		return;
+	notify_reloading();
+	if (load_config(d->opt, &d->fresh) != 0) {
+		log_err("reload failed, keeping the running configuration");
+		notify_ready();
+		return;
+	}
+	d->fresh_pending = true;
+	/* Close what changed first, so that its "offline" precedes the new client's "online". */
+	for (size_t i = 0; i < d->n_meters; i++) {
+		if (kept(d, d->meters[i]))
+			continue;
+		d->closing++;
+		meter_close(d->meters[i], SHUTDOWN_MS);
+	}
+	if (d->closing == 0)
+		apply_fresh(d);
+}
+
+static void
+stop(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	notify_stopping();
+	log_notice("stopping");
+	(void) loop_timer_arm(&d->deadline, SHUTDOWN_MS, 0);
+	d->closing = d->n_meters;
+	if (d->closing == 0) {
+		loop_quit(d->loop, 0);
+		return;
+	}
+	for (size_t i = d->n_meters; i-- > 0;)
+		meter_close(d->meters[i], SHUTDOWN_MS - 500);
+}
+
+static void
+deadline_due(struct loop_timer *t)
+{
+	struct daemon *d = container_of(t, struct daemon, deadline);
+
+	log_warn("shutdown took longer than %d ms, exiting anyway", SHUTDOWN_MS);
+	loop_quit(d->loop, 0);
+}
+
+static void
+watchdog_due(struct loop_timer *t)
+{
+	struct daemon *d = container_of(t, struct daemon, watchdog);
+
+	notify_watchdog();
+	update_status(d);
+}
+
+static void
+signal_ready(struct loop_io *io, uint32_t events)
+{
+	struct daemon *d = container_of(io, struct daemon, sig);
+	struct signalfd_siginfo si;
+
+	(void) events;
+	while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(d);
+		else
+			stop(d);
+	}
+}
+
+static int
+run_daemon(const struct options *opt)
+{
+	struct daemon d = {.opt = opt};
+	sigset_t mask;
+	uint64_t wd_ms;
+	int r, fd, status = EX_OK;
+
+	r = load_config(opt, &d.cfg);
+	if (r != 0)
+		return r;
+	log_init(d.cfg.verbosity);
+	d.sig.fd = d.watchdog.io.fd = d.deadline.io.fd = -1;
+
+	/* Before any library starts a thread (paho does): threads inherit the mask, so signals
+	 * only ever arrive through the signalfd, in the loop. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d.loop = loop_new();
+	if (!d.loop) {
+		log_errno(LOG_ERR, -errno, "cannot create the event loop");
+		status = EX_OSERR;
+		goto out_config;
+	}
+	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0 || loop_add(d.loop, &d.sig, fd, EPOLLIN, signal_ready) < 0 ||
+	    loop_timer_init(d.loop, &d.deadline, deadline_due) < 0 ||
+	    loop_timer_init(d.loop, &d.watchdog, watchdog_due) < 0) {
+		log_errno(LOG_ERR, -errno, "cannot set up signals and timers");
+		if (fd >= 0 && d.sig.fd < 0)
+			(void) close(fd);
+		status = EX_OSERR;
+		goto out_loop;
+	}
+	wd_ms = notify_watchdog_ms();
+	if (wd_ms)
+		(void) loop_timer_arm(&d.watchdog, wd_ms / 2, wd_ms / 2);
+
+	log_notice("linkyd %s starting: %zu meter(s), broker %s, %s JSON", LINKYD_VERSION,
+		   d.cfg.n_meters, d.cfg.mqtt.url, json_format_name(d.cfg.format));
+	if (start_meters(&d, 0) < 0) {
+		status = EX_SOFTWARE;
+		goto out_meters;
+	}
+	/* Ready once set up, without waiting for the broker: frames queue until it answers. */
+	notify_ready();
+	update_status(&d);
+	r = loop_run(d.loop);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "event loop failed");
+		status = EX_OSERR;
+	}
+
+out_meters:
+	for (size_t i = 0; i < d.n_meters; i++)
+		meter_free(d.meters[i]);
+	free(d.meters);
+	if (d.fresh_pending)
+		config_done(&d.fresh);
+out_loop:
+	loop_timer_done(d.loop, &d.watchdog);
+	loop_timer_done(d.loop, &d.deadline);
+	if (d.sig.fd >= 0) {
+		loop_del(d.loop, &d.sig);
+		(void) close(d.sig.fd);
+	}
+	loop_free(d.loop);
+out_config:
+	config_done(&d.cfg);
+	return status;
+}
+
+/* ---- one-shot jobs ----------------------------------------------------------------------- */
+
+static int
+check_config(const struct options *opt)
+{
+	struct linkyd_config c;
+	int r = load_config(opt, &c);
+
+	if (r != 0)
+		return r;
+	config_print(&c, stdout);
+	config_done(&c);
+	return EX_OK;
+}
+
+static int
+list_ports(void)
+{
+	int n = serial_list_ports(stdout);
+
+	if (n < 0) {
+		fprintf(stderr, "linkyd: cannot list serial ports: %s\n", strerror(-n));
+		return EX_OSERR;
+	}
+	if (n == 0)
+		fprintf(stderr, "linkyd: no serial port found. On a Raspberry Pi with a PiTInfo, "
+				"enable the UART (raspi-config, Interface Options, Serial Port: "
+				"no login shell, hardware enabled) and reboot; /dev/serial0 appears.\n");
+	return EX_OK;
+}
+
+enum {
+	OPT_MQTT = 256,
+	OPT_TOPIC,
+	OPT_CHECK_CONFIG,
+	OPT_LIST_PORTS,
+};
 
 int
 main(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"decode", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'},
+		{"input", required_argument, NULL, 'i'},
+		{"mqtt", required_argument, NULL, OPT_MQTT},
+		{"topic", required_argument, NULL, OPT_TOPIC},
+		{"format", required_argument, NULL, 'F'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+		{"list-ports", no_argument, NULL, OPT_LIST_PORTS},
+		{"decode", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
+	struct options opt = {.config_path = CONFIG_DEFAULT_PATH};
 	const char *decode = NULL;
 	enum json_format format = JSON_FORMAT_TYPED;
-	int c;
+	bool check = false, ports = false;
+	int c, status;
 
-	while ((c = getopt_long(argc, argv, "d:F:hV", options, NULL)) != -1) {
+	opt.inputs = calloc((size_t) argc, sizeof(*opt.inputs));
+	if (!opt.inputs)
+		return EX_OSERR;
+	while ((c = getopt_long(argc, argv, "c:i:F:vd:hV", options, NULL)) != -1) {
 		switch (c) {
-		case 'd':
-			decode = optarg;
+		case 'c':
+			opt.config_path = optarg;
+			opt.config_explicit = true;
+			break;
+		case 'i':
+			opt.inputs[opt.n_inputs++] = optarg;
+			break;
+		case OPT_MQTT:
+			opt.mqtt_url = optarg;
+			break;
+		case OPT_TOPIC:
+			opt.topic = optarg;
 			break;
 		case 'F':
 			if (json_format_parse(optarg, &format) < 0) {
-				fprintf(stderr,
-				        "linkyd: unknown format '%s' (expected typed or raw)\n",
-				        optarg);
+				fprintf(stderr, "linkyd: unknown format '%s' (expected typed or raw)\n",
+					optarg);
+				free(opt.inputs);
 				return EX_USAGE;
 			}
+			opt.format = optarg;
+			break;
+		case 'v':
+			opt.verbosity++;
+			break;
+		case OPT_CHECK_CONFIG:
+			check = true;
+			break;
+		case OPT_LIST_PORTS:
+			ports = true;
+			break;
+		case 'd':
+			decode = optarg;
 			break;
 		case 'h':
 			usage(stdout);
+			free(opt.inputs);
 			return EX_OK;
 		case 'V':
 			printf("linkyd %s\n", LINKYD_VERSION);
+			free(opt.inputs);
 			return EX_OK;
 		default:
 			fprintf(stderr, "Try 'linkyd --help' for more information.\n");
+			free(opt.inputs);
 			return EX_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "linkyd: unexpected argument '%s'\n", argv[optind]);
+		free(opt.inputs);
 		return EX_USAGE;
 	}
-	if (!decode) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	return decode_run(decode, format);
+	if (decode)
+		status = decode_run(decode, format);
+	else if (ports)
+		status = list_ports();
+	else if (check)
+		status = check_config(&opt);
+	else
+		status = run_daemon(&opt);
+	free(opt.inputs);
+	return status;
 }

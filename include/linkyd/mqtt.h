@@ -34,11 +34,11 @@ struct mqtt_callbacks {
 	void (*on_state)(enum mqtt_state state, void *userdata);
 };
 
-/* Create the client and start connecting. status_topics: the availability topics to publish
- * online/offline on (one per meter; the first is the last will). Returns 0 or -errno (-EINVAL
- * with a logged reason for a bad URL or TLS file). */
-int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *const *status_topics,
-	     size_t n_status, const struct mqtt_callbacks *cb, void *userdata,
+/* Create a client and start connecting; one client per meter, so that each meter has its own
+ * last will on its own status_topic. client_id must be unique on the broker (at most 23
+ * characters for MQTT 3.1.1 brokers). Returns 0 or -errno (-EINVAL with a logged reason). */
+int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id,
+	     const char *status_topic, const struct mqtt_callbacks *cb, void *userdata,
 	     struct mqtt **ret_mqtt);
 
 /* Queue a message (topic and payload are copied). Returns 0 or -ENOMEM. */

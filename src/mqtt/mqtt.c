@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * MQTT publisher on paho.mqtt.c's MQTTAsync, bridged into the event loop (STYLE.md §8): paho's
+ * threads only append events to a mutex-protected ring and poke an eventfd; everything else,
+ * sending included, happens on the loop's thread.
+ *
+ * linkyd keeps its own queue instead of paho's offline buffer, so that the order, the bound,
+ * the drop count and the fate of unacknowledged messages after a reconnect are ours: messages
+ * go out in order with a small window in flight; one leaves the queue only when the broker
+ * acknowledged it (QoS 1/2) or paho wrote it (QoS 0); after a connection loss every
+ * unacknowledged message is sent again, in order (at least once). Nothing is written to disk.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <MQTTAsync.h>
+
+#include "linkyd/log.h"
+#include "linkyd/mqtt.h"
+
+#define WINDOW		16   /* messages in flight */
+#define EV_RING		1024 /* far above WINDOW plus connection events */
+#define BACKOFF_MIN_MS	1000
+#define BACKOFF_MAX_MS	30000
+#define CONNECT_TIMEOUT 10 /* seconds */
+#define STATUS_QUEUE	4    /* room kept for availability messages beyond the frames */
+
+enum ev_type {
+	EV_CONNECTED,
+	EV_CONNECT_FAILED,
+	EV_LOST,
+	EV_SENT,
+	EV_SEND_FAILED,
+	EV_DISCONNECTED,
+};
+
+struct ev {
+	enum ev_type type;
+	int code; /* EV_CONNECT_FAILED: paho or CONNACK code; EV_SENT/EV_SEND_FAILED: token */
+};
+
+struct msg {
+	char *topic;
+	char *payload;
+	size_t len;
+	bool retain;
+	bool done;
+	bool inflight;
+	int token;
+};
+
+struct mqtt {
+	struct loop *loop;
+	MQTTAsync client;
+	char *url, *client_id, *status_topic;
+	const struct mqtt_config *cfg;
+	const struct mqtt_callbacks *cb;
+	void *userdata;
+	enum mqtt_state state;
+	bool closing;
+	unsigned backoff_ms;
+	int last_error; /* connection failures are logged when this changes */
+	uint64_t dropped_before; /* drops logged at the last (re)connect */
+
+	/* The queue: a ring; its first sent_upto messages were handed to paho. */
+	struct msg *q;
+	size_t cap, head, count, sent_upto;
+	unsigned inflight;
+	struct mqtt_stats stats;
+
+	struct loop_timer reconnect, deadline;
+	struct loop_io efd_io;
+
+	/* Shared with paho's threads. */
+	pthread_mutex_t lock;
+	struct ev evs[EV_RING];
+	size_t ev_head, ev_count;
+	bool ev_overflow;
+};
+
+/* ---- paho's threads: record and wake the loop, nothing else ------------------------------- */
+
+static void
+push(struct mqtt *m, enum ev_type type, int code)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->ev_count < EV_RING)
+		m->evs[(m->ev_head + m->ev_count++) % EV_RING] = (struct ev){type, code};
+	else
+		m->ev_overflow = true;
+	pthread_mutex_unlock(&m->lock);
+	(void) !write(m->efd_io.fd, &one, sizeof(one));
+}
+
+static void
+on_connect_ok(void *context, MQTTAsync_successData *response)
+{
+	(void) response;
+	push(context, EV_CONNECTED, 0);
+}
+
+static void
+on_connect_fail(void *context, MQTTAsync_failureData *response)
+{
+	push(context, EV_CONNECT_FAILED, response ? response->code : MQTTASYNC_FAILURE);
+}
+
+static void
+on_lost(void *context, char *cause)
+{
+	(void) cause;
+	push(context, EV_LOST, 0);
+}
+
+static void
+on_sent(void *context, MQTTAsync_successData *response)
+{
+	push(context, EV_SENT, response ? response->token : 0);
+}
+
+static void
+on_send_fail(void *context, MQTTAsync_failureData *response)
+{
+	push(context, EV_SEND_FAILED, response ? response->token : 0);
+}
+
+static void
+on_disconnected(void *context, MQTTAsync_successData *response)
+{
+	(void) response;
+	push(context, EV_DISCONNECTED, 0);
+}
+
+static void
+on_disconnect_fail(void *context, MQTTAsync_failureData *response)
+{
+	(void) response;
+	push(context, EV_DISCONNECTED, 0);
+}
+
+/* ---- the loop's thread ------------------------------------------------------------------- */
+
+static struct msg *
+at(struct mqtt *m, size_t i)
+{
+	return &m->q[(m->head + i) % m->cap];
+}
+
+static void
+msg_free(struct msg *msg)
+{
+	free(msg->topic);
+	free(msg->payload);
+	*msg = (struct msg){0};
+}
+
+static void
+set_state(struct mqtt *m, enum mqtt_state state)
+{
+	if (m->state == state)
+		return;
+	m->state = state;
+	if (m->cb && m->cb->on_state)
+		m->cb->on_state(state, m->userdata);
+}
+
+static void
+pop_front(struct mqtt *m)
+{
+	struct msg *msg = at(m, 0);
+
+	if (msg->inflight)
+		m->inflight--;
+	msg_free(msg);
+	m->head = (m->head + 1) % m->cap;
+	m->count--;
+	if (m->sent_upto > 0)
+		m->sent_upto--;
+}
+
+static int
+send_one(struct mqtt *m, struct msg *msg)
+{
+	MQTTAsync_message pub = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	int r;
+
+	pub.payload = msg->payload;
+	pub.payloadlen = (int) msg->len;
+	pub.qos = m->cfg->qos;
+	pub.retained = msg->retain;
+	ro.onSuccess = on_sent;
+	ro.onFailure = on_send_fail;
+	ro.context = m;
+	r = MQTTAsync_sendMessage(m->client, msg->topic, &pub, &ro);
+	if (r != MQTTASYNC_SUCCESS)
+		return r;
+	msg->inflight = true;
+	msg->token = ro.token;
+	m->inflight++;
+	return 0;
+}
+
+/* Hand the next messages to paho, in order, up to the window. */
+static void
+pump(struct mqtt *m)
+{
+	while (m->state == MQTT_CONNECTED && m->inflight < WINDOW && m->sent_upto < m->count) {
+		struct msg *msg = at(m, m->sent_upto);
+
+		if (!msg->done && !msg->inflight && send_one(m, msg) != 0)
+			return; /* paho refused (disconnecting): the loss event will resend */
+		m->sent_upto++;
+	}
+}
+
+static void
+start_disconnect(struct mqtt *m)
+{
+	MQTTAsync_disconnectOptions o = MQTTAsync_disconnectOptions_initializer;
+
+	o.timeout = 1000;
+	o.onSuccess = on_disconnected;
+	o.onFailure = on_disconnect_fail;
+	o.context = m;
+	if (MQTTAsync_disconnect(m->client, &o) != MQTTASYNC_SUCCESS)
+		push(m, EV_DISCONNECTED, 0);
+}
+
+static void
+finish_close(struct mqtt *m)
+{
+	if (m->count > 0)
+		log_warn("%s: %zu message(s) not delivered at shutdown", m->url, m->count);
+	(void) loop_timer_arm(&m->deadline, 0, 0);
+	(void) loop_timer_arm(&m->reconnect, 0, 0);
+	set_state(m, MQTT_CLOSED);
+}
+
+static void
+ack(struct mqtt *m, int token, bool ok)
+{
+	for (size_t i = 0; i < m->sent_upto; i++) {
+		struct msg *msg = at(m, i);
+
+		if (!msg->inflight || msg->token != token)
+			continue;
+		msg->inflight = false;
+		m->inflight--;
+		if (ok) {
+			msg->done = true;
+			m->stats.sent++;
+		} else {
+			/* Refused while connected: send it again from there, keeping the order. */
+			m->sent_upto = i;
+		}
+		break;
+	}
+	while (m->count > 0 && at(m, 0)->done)
+		pop_front(m);
+	if (m->closing && m->count == 0 && m->state == MQTT_CONNECTED)
+		start_disconnect(m);
+	else
+		pump(m);
+}
+
+/* Forget what was in flight: it will all be sent again after the reconnect. */
+static void
+requeue_inflight(struct mqtt *m)
+{
+	for (size_t i = 0; i < m->sent_upto; i++)
+		at(m, i)->inflight = false;
+	m->inflight = 0;
+	m->sent_upto = 0;
+}
+
+static const char *
+connect_error(int code)
+{
+	/* Positive codes are the broker's CONNACK refusals (MQTT 3.1.1 §3.2.2.3). */
+	static const char *const connack[] = {
+		"", "unacceptable protocol version", "client identifier rejected",
+		"server unavailable", "bad user name or password", "not authorised"};
+
+	if (code > 0 && code < 6)
+		return connack[code];
+	if (code == MQTTASYNC_FAILURE || code == 0)
+		return "connection refused or unreachable";
+	return MQTTAsync_strerror(code);
+}
+
+static void
+schedule_reconnect(struct mqtt *m)
+{
+	(void) loop_timer_arm(&m->reconnect, m->backoff_ms, 0);
+	m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
+}
+
+static void
+publish_online(struct mqtt *m)
+{
+	MQTTAsync_message pub = MQTTAsync_message_initializer;
+
+	pub.payload = (void *) "online";
+	pub.payloadlen = 6;
+	pub.qos = 1;
+	pub.retained = 1;
+	/* Not queued: it must precede the backlog, and the next connect sends it again. */
+	(void) MQTTAsync_sendMessage(m->client, m->status_topic, &pub, NULL);
+}
+
+static void
+handle(struct mqtt *m, const struct ev *ev)
+{
+	switch (ev->type) {
+	case EV_CONNECTED:
+		if (m->closing)
+			break;
+		log_notice("connected to %s as '%s'; %zu message(s) queued", m->url, m->client_id,
+			   m->count);
+		if (m->stats.dropped > m->dropped_before)
+			log_warn("%s: %llu frame(s) dropped while the broker was away (queue full)",
+				 m->url,
+				 (unsigned long long) (m->stats.dropped - m->dropped_before));
+		m->dropped_before = m->stats.dropped;
+		m->backoff_ms = BACKOFF_MIN_MS;
+		m->last_error = 0;
+		set_state(m, MQTT_CONNECTED);
+		publish_online(m);
+		pump(m);
+		break;
+	case EV_CONNECT_FAILED:
+		if (m->closing) {
+			finish_close(m);
+			break;
+		}
+		if (ev->code != m->last_error)
+			log_warn("cannot connect to %s: %s; retrying every %us at most", m->url,
+				 connect_error(ev->code), BACKOFF_MAX_MS / 1000);
+		m->last_error = ev->code;
+		schedule_reconnect(m);
+		break;
+	case EV_LOST:
+		requeue_inflight(m);
+		if (m->closing) {
+			finish_close(m);
+			break;
+		}
+		log_warn("connection to %s lost; queueing frames (up to %u) until it is back",
+			 m->url, m->cfg->queue_frames);
+		m->last_error = MQTTASYNC_DISCONNECTED;
+		set_state(m, MQTT_CONNECTING);
+		schedule_reconnect(m);
+		break;
+	case EV_SENT:
+	case EV_SEND_FAILED:
+		ack(m, ev->code, ev->type == EV_SENT);
+		break;
+	case EV_DISCONNECTED:
+		finish_close(m);
+		break;
+	}
+}
+
+static void
+events_ready(struct loop_io *io, uint32_t events)
+{
+	struct mqtt *m = container_of(io, struct mqtt, efd_io);
+	uint64_t n;
+
+	(void) events;
+	(void) !read(io->fd, &n, sizeof(n));
+	for (;;) {
+		struct ev ev;
+		bool overflow;
+
+		pthread_mutex_lock(&m->lock);
+		overflow = m->ev_overflow;
+		m->ev_overflow = false;
+		if (m->ev_count == 0) {
+			pthread_mutex_unlock(&m->lock);
+			if (overflow) {
+				/* Acks were lost: resend what is in flight (duplicates, no loss). */
+				requeue_inflight(m);
+				pump(m);
+			}
+			return;
+		}
+		ev = m->evs[m->ev_head];
+		m->ev_head = (m->ev_head + 1) % EV_RING;
+		m->ev_count--;
+		pthread_mutex_unlock(&m->lock);
+		handle(m, &ev);
+		if (m->state == MQTT_CLOSED)
+			return;
+	}
+}
+
+static void
+connect_now(struct mqtt *m)
+{
+	MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+	int r;
+
+	o.keepAliveInterval = m->cfg->keepalive;
+	o.cleansession = 1;
+	o.connectTimeout = CONNECT_TIMEOUT;
+	o.username = m->cfg->username;
+	o.password = m->cfg->password;
+	o.onSuccess = on_connect_ok;
+	o.onFailure = on_connect_fail;
+	o.context = m;
+	will.topicName = m->status_topic;
+	will.message = "offline";
+	will.retained = 1;
+	will.qos = 1;
+	o.will = &will;
+	if (strncmp(m->url, "ssl://", 6) == 0) {
+		/* No ca_file: OpenSSL's default paths, i.e. the system's trust store. */
+		ssl.trustStore = m->cfg->ca_file;
+		ssl.keyStore = m->cfg->cert_file;
+		ssl.privateKey = m->cfg->key_file;
+		ssl.enableServerCertAuth = 1;
+		ssl.verify = m->cfg->verify_hostname;
+		o.ssl = &ssl;
+	}
+	r = MQTTAsync_connect(m->client, &o);
+	if (r != MQTTASYNC_SUCCESS)
+		push(m, EV_CONNECT_FAILED, r);
+}
+
+static void
+reconnect_due(struct loop_timer *t)
+{
+	struct mqtt *m = container_of(t, struct mqtt, reconnect);
+
+	if (!m->closing)
+		connect_now(m);
+}
+
+static void
+deadline_due(struct loop_timer *t)
+{
+	struct mqtt *m = container_of(t, struct mqtt, deadline);
+
+	log_warn("%s: shutdown deadline reached", m->url);
+	finish_close(m);
+}
+
+/* "mqtt://host[:port]" -> paho's "tcp://host:port"; mqtts -> "ssl://". */
+static char *
+paho_url(const char *url)
+{
+	const char *scheme, *rest;
+	const char *port = "";
+	char *out;
+
+	if (strncmp(url, "mqtt://", 7) == 0) {
+		scheme = "tcp://";
+		rest = url + 7;
+		port = ":1883";
+	} else if (strncmp(url, "mqtts://", 8) == 0) {
+		scheme = "ssl://";
+		rest = url + 8;
+		port = ":8883";
+	} else {
+		return NULL;
+	}
+	/* An explicit port: a colon after the host (or after "]" for IPv6 literals). */
+	if (strrchr(rest, ':') && (!strchr(rest, ']') || strrchr(rest, ':') > strchr(rest, ']')))
+		port = "";
+	if (asprintf(&out, "%s%s%s", scheme, rest, port) < 0)
+		return NULL;
+	return out;
+}
+
+int
+mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id,
+	 const char *status_topic, const struct mqtt_callbacks *cb, void *userdata,
+	 struct mqtt **ret_mqtt)
+{
+	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+	struct mqtt *m = calloc(1, sizeof(*m));
+	int r = -ENOMEM, efd;
+
+	if (!m)
+		return -ENOMEM;
+	m->loop = loop;
+	m->cfg = cfg;
+	m->cb = cb;
+	m->userdata = userdata;
+	m->state = MQTT_CONNECTING;
+	m->backoff_ms = BACKOFF_MIN_MS;
+	m->reconnect.io.fd = m->deadline.io.fd = m->efd_io.fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	m->cap = cfg->queue_frames + STATUS_QUEUE;
+	m->q = calloc(m->cap, sizeof(*m->q));
+	m->url = paho_url(cfg->url);
+	m->client_id = strdup(client_id);
+	m->status_topic = strdup(status_topic);
+	if (!m->q || !m->url || !m->client_id || !m->status_topic)
+		goto out_free;
+
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0) {
+		r = -errno;
+		goto out_free;
+	}
+	r = loop_add(loop, &m->efd_io, efd, EPOLLIN, events_ready);
+	if (r < 0) {
+		(void) close(efd);
+		goto out_free;
+	}
+	r = loop_timer_init(loop, &m->reconnect, reconnect_due);
+	if (r < 0)
+		goto out_free;
+	r = loop_timer_init(loop, &m->deadline, deadline_due);
+	if (r < 0)
+		goto out_free;
+
+	/* No persistence: the queue lives in RAM, the SD card is never written. */
+	r = MQTTAsync_createWithOptions(&m->client, m->url, client_id, MQTTCLIENT_PERSISTENCE_NONE,
+					NULL, &co);
+	if (r != MQTTASYNC_SUCCESS) {
+		log_err("cannot create an MQTT client for %s: %s", cfg->url, MQTTAsync_strerror(r));
+		r = -EINVAL;
+		goto out_free;
+	}
+	MQTTAsync_setConnectionLostCallback(m->client, m, on_lost);
+	connect_now(m);
+	*ret_mqtt = m;
+	return 0;
+
+out_free:
+	mqtt_free(m);
+	return r;
+}
+
+int
+mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
+{
+	struct msg *msg;
+
+	if (m->count == m->cap) {
+		/* Logged once per outage here, summed up at the reconnect. */
+		if (m->stats.dropped == m->dropped_before)
+			log_warn("%s: queue full (%zu messages), dropping the oldest", m->url, m->cap);
+		pop_front(m);
+		m->stats.dropped++;
+	}
+	msg = at(m, m->count);
+	msg->topic = strdup(topic);
+	msg->payload = malloc(len ? len : 1);
+	if (!msg->topic || !msg->payload) {
+		msg_free(msg);
+		return -ENOMEM;
+	}
+	memcpy(msg->payload, payload, len);
+	msg->len = len;
+	msg->retain = retain;
+	m->count++;
+	m->stats.queued++;
+	pump(m);
+	return 0;
+}
+
+enum mqtt_state
+mqtt_state(const struct mqtt *m)
+{
+	return m->state;
+}
+
+struct mqtt_stats
+mqtt_stats(const struct mqtt *m)
+{
+	struct mqtt_stats s = m->stats;
+
+	s.pending = m->count;
+	return s;
+}
+
+void
+mqtt_close(struct mqtt *m, unsigned timeout_ms)
+{
+	m->closing = true;
+	(void) loop_timer_arm(&m->reconnect, 0, 0);
+	if (m->state != MQTT_CONNECTED) {
+		finish_close(m);
+		return;
+	}
+	(void) loop_timer_arm(&m->deadline, timeout_ms, 0);
+	if (mqtt_publish(m, m->status_topic, "offline", 7, true) < 0)
+		start_disconnect(m);
+}
+
+struct mqtt *
+mqtt_free(struct mqtt *m)
+{
+	if (!m)
+		return NULL;
+	if (m->client)
+		MQTTAsync_destroy(&m->client);
+	loop_timer_done(m->loop, &m->reconnect);
+	loop_timer_done(m->loop, &m->deadline);
+	if (m->efd_io.fd >= 0) {
+		loop_del(m->loop, &m->efd_io);
+		(void) close(m->efd_io.fd);
+	}
+	while (m->q && m->count > 0)
+		pop_front(m);
+	free(m->q);
+	free(m->url);
+	free(m->client_id);
+	free(m->status_topic);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+	return NULL;
+}
