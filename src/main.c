@@ -62,7 +62,7 @@ usage(FILE *out)
 		"Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
 		"Historique (1200 Bd) and standard (9600 Bd) modes are detected from the data.\n"
 		"\n"
-		"  -c, --config FILE     configuration file (default " CONFIG_DEFAULT_PATH
+		"  -c, --config FILE     configuration file (default " LINKYD_CONFIG_PATH
 		", if present)\n"
 		"  -i, --input SPEC      serial device to read, \"serial:/dev/ttyAMA0\" or a bare\n"
 		"                        path; repeat for several meters; replaces the configured\n"
@@ -92,7 +92,7 @@ static int
 load_config(const struct options *opt, struct linkyd_config *c)
 {
 	char err[CONFIG_ERROR_SIZE] = "";
-	int r = config_init(c);
+	int r = config_defaults(c);
 
 	if (r == 0) {
 		r = config_load(c, opt->config_path, err, sizeof(err));
@@ -483,7 +483,7 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	struct options opt = {.config_path = CONFIG_DEFAULT_PATH};
+	struct options opt = {.config_path = LINKYD_CONFIG_PATH};
 	const char *decode = NULL;
 	enum json_format format = JSON_FORMAT_TYPED;
 	bool check = false, ports = false;

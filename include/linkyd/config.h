@@ -13,7 +13,6 @@
 #include "linkyd/json.h"
 #include "linkyd/tic.h"
 
-#define CONFIG_DEFAULT_PATH   "/etc/linkyd.conf"
 #define CONFIG_DEFAULT_INPUT  "/dev/serial0"
 #define CONFIG_DEFAULT_URL    "mqtt://localhost:1883"
 #define CONFIG_DEFAULT_TOPIC  "teleinfo"
@@ -51,8 +50,9 @@ struct linkyd_config {
 };
 
 /* Fill c with the defaults: one meter "meter" on CONFIG_DEFAULT_INPUT, auto mode, topic
- * CONFIG_DEFAULT_TOPIC, broker CONFIG_DEFAULT_URL, QoS 1, typed JSON. Returns 0 or -ENOMEM. */
-int config_init(struct linkyd_config *c);
+ * CONFIG_DEFAULT_TOPIC, broker CONFIG_DEFAULT_URL, QoS 1, typed JSON. Returns 0 or -ENOMEM.
+ * (Not "config_init": libconfig exports that name and calls it through the PLT.) */
+int config_defaults(struct linkyd_config *c);
 
 /* Read path over the values already in c. Unknown keys, wrong types and bad values are errors.
  * Returns 0, -ENOENT if the file does not exist (err set too), or -EINVAL with err holding
