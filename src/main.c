@@ -54,37 +54,39 @@ struct daemon {
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: linkyd [OPTIONS]                 run the daemon\n"
-		"       linkyd --decode FILE [--format typed|raw]\n"
-		"       linkyd --check-config [OPTIONS] | --list-ports | --help | --version\n"
-		"\n"
-		"Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
-		"Historique (1200 Bd) and standard (9600 Bd) modes are detected from the data.\n"
-		"\n"
-		"  -c, --config FILE     configuration file (default " LINKYD_CONFIG_PATH
-		", if present)\n"
-		"  -i, --input SPEC      serial device to read, \"serial:/dev/ttyAMA0\" or a bare\n"
-		"                        path; repeat for several meters; replaces the configured\n"
-		"                        meters (default " CONFIG_DEFAULT_INPUT ")\n"
-		"      --mqtt URL        broker, mqtt://host[:port] or mqtts://host[:port]\n"
-		"                        (default " CONFIG_DEFAULT_URL ")\n"
-		"      --topic TOPIC     base topic (default " CONFIG_DEFAULT_TOPIC
-		"): frames on TOPIC,\n"
-		"                        online/offline on TOPIC/status, mode on TOPIC/mode\n"
-		"  -F, --format FORMAT   typed (default): numbers, ISO dates, STGE decoded;\n"
-		"                        raw: every label maps to the exact string the meter sent\n"
-		"  -v, --verbose         more logging; twice: every byte read (for bug reports)\n"
-		"      --check-config    validate the configuration, print it (secrets masked), exit\n"
-		"      --list-ports      list serial ports with their USB descriptions, exit\n"
-		"  -d, --decode FILE     decode a TIC capture (\"-\" = standard input): one JSON\n"
-		"                        object per valid frame on standard output, counters on\n"
-		"                        standard error; no meter or broker needed\n"
-		"  -h, --help            show this help and exit\n"
-		"  -V, --version         show the version and exit\n"
-		"\n"
-		"Exit status: 0 on success, 64 bad usage, 66 unreadable capture, 78 bad configuration.\n"
-		"Example: linkyd -i /dev/ttyUSB0 --mqtt mqtt://192.168.1.10 -v\n");
+	fprintf(
+	    out,
+	    "Usage: linkyd [OPTIONS]                 run the daemon\n"
+	    "       linkyd --decode FILE [--format typed|raw]\n"
+	    "       linkyd --check-config [OPTIONS] | --list-ports | --help | --version\n"
+	    "\n"
+	    "Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
+	    "Historique (1200 Bd) and standard (9600 Bd) modes are detected from the data.\n"
+	    "\n"
+	    "  -c, --config FILE     configuration file (default " LINKYD_CONFIG_PATH
+	    ", if present)\n"
+	    "  -i, --input SPEC      serial device to read, \"serial:/dev/ttyAMA0\" or a bare\n"
+	    "                        path; repeat for several meters; replaces the configured\n"
+	    "                        meters (default " CONFIG_DEFAULT_INPUT ")\n"
+	    "      --mqtt URL        broker, mqtt://host[:port] or mqtts://host[:port]\n"
+	    "                        (default " CONFIG_DEFAULT_URL ")\n"
+	    "      --topic TOPIC     base topic (default " CONFIG_DEFAULT_TOPIC
+	    "): frames on TOPIC,\n"
+	    "                        online/offline on TOPIC/status, mode on TOPIC/mode\n"
+	    "  -F, --format FORMAT   typed (default): numbers, ISO dates, STGE decoded;\n"
+	    "                        raw: every label maps to the exact string the meter sent\n"
+	    "  -v, --verbose         more logging; twice: every byte read (for bug reports)\n"
+	    "      --check-config    validate the configuration, print it (secrets masked), exit\n"
+	    "      --list-ports      list serial ports with their USB descriptions, exit\n"
+	    "  -d, --decode FILE     decode a TIC capture (\"-\" = standard input): one JSON\n"
+	    "                        object per valid frame on standard output, counters on\n"
+	    "                        standard error; no meter or broker needed\n"
+	    "  -h, --help            show this help and exit\n"
+	    "  -V, --version         show the version and exit\n"
+	    "\n"
+	    "Exit status: 0 on success, 64 bad usage, 66 unreadable capture, 78 bad "
+	    "configuration.\n"
+	    "Example: linkyd -i /dev/ttyUSB0 --mqtt mqtt://192.168.1.10 -v\n");
 }
 
 /* Defaults, then the file, then the command line. Prints the error; returns 0 or EX_CONFIG. */
@@ -119,7 +121,7 @@ load_config(const struct options *opt, struct linkyd_config *c)
 	}
 	if (r == 0 && opt->format && json_format_parse(opt->format, &c->format) < 0) {
 		snprintf(err, sizeof(err), "--format: expected typed or raw, not '%s'",
-			 opt->format);
+		         opt->format);
 		r = -EINVAL;
 	}
 	if (r == 0)
@@ -160,15 +162,8 @@ on_meter_change(struct meter *m, void *userdata)
 static void apply_fresh(struct daemon *d);
 
 static void
-remove_meter(struct daemon *d, struct meter *m)
+free_meter(void *m)
 {
-	for (size_t i = 0; i < d->n_meters; i++) {
-		if (d->meters[i] != m)
-			continue;
-		memmove(&d->meters[i], &d->meters[i + 1], (d->n_meters - i - 1) * sizeof(m));
-		d->n_meters--;
-		break;
-	}
 	meter_free(m);
 }
 
@@ -177,7 +172,16 @@ on_meter_closed(struct meter *m, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	remove_meter(d, m);
+	for (size_t i = 0; i < d->n_meters; i++) {
+		if (d->meters[i] != m)
+			continue;
+		memmove(&d->meters[i], &d->meters[i + 1], (d->n_meters - i - 1) * sizeof(m));
+		d->n_meters--;
+		break;
+	}
+	/* Not now: this runs deep inside the meter's own callbacks. */
+	if (loop_defer(d->loop, free_meter, m) < 0)
+		log_err("out of memory: meter '%s' leaks", meter_name(m));
 	if (--d->closing > 0)
 		return;
 	if (d->stopping)
@@ -187,8 +191,8 @@ on_meter_closed(struct meter *m, void *userdata)
 }
 
 static const struct meter_callbacks meter_cbs = {
-	.on_change = on_meter_change,
-	.on_closed = on_meter_closed,
+    .on_change = on_meter_change,
+    .on_closed = on_meter_closed,
 };
 
 static bool
@@ -246,10 +250,10 @@ start_meters(struct daemon *d, size_t first)
 		if (running)
 			continue;
 		r = meter_new(d->loop, &d->cfg.meters[j], &d->cfg, &meter_cbs, d,
-			      &d->meters[d->n_meters]);
+		              &d->meters[d->n_meters]);
 		if (r < 0)
 			return log_errno(LOG_ERR, r, "cannot start meter '%s'",
-					 d->cfg.meters[j].name);
+			                 d->cfg.meters[j].name);
 		d->n_meters++;
 	}
 	return 0;
@@ -274,7 +278,7 @@ apply_fresh(struct daemon *d)
 	notify_ready();
 	update_status(d);
 	log_notice("configuration reloaded (%zu meter(s), %zu restarted)", d->n_meters,
-		   d->n_meters - kept);
+	           d->n_meters - kept);
 }
 
 static void
@@ -309,13 +313,15 @@ stop(struct daemon *d)
 	notify_stopping();
 	log_notice("stopping");
 	(void) loop_timer_arm(&d->deadline, SHUTDOWN_MS, 0);
-	d->closing = d->n_meters;
-	if (d->closing == 0) {
-		loop_quit(d->loop, 0);
-		return;
-	}
-	for (size_t i = d->n_meters; i-- > 0;)
+	/* Meters a reload is already closing are counted in d->closing. */
+	for (size_t i = 0; i < d->n_meters; i++) {
+		if (meter_is_closing(d->meters[i]))
+			continue;
+		d->closing++;
 		meter_close(d->meters[i], SHUTDOWN_MS - 500);
+	}
+	if (d->closing == 0)
+		loop_quit(d->loop, 0);
 }
 
 static void
@@ -395,7 +401,7 @@ run_daemon(const struct options *opt)
 		(void) loop_timer_arm(&d.watchdog, wd_ms / 2, wd_ms / 2);
 
 	log_notice("linkyd %s starting: %zu meter(s), broker %s, %s JSON", LINKYD_VERSION,
-		   d.cfg.n_meters, d.cfg.mqtt.url, json_format_name(d.cfg.format));
+	           d.cfg.n_meters, d.cfg.mqtt.url, json_format_name(d.cfg.format));
 	if (start_meters(&d, 0) < 0) {
 		status = EX_SOFTWARE;
 		goto out_meters;
@@ -453,9 +459,10 @@ list_ports(void)
 		return EX_OSERR;
 	}
 	if (n == 0)
-		fprintf(stderr, "linkyd: no serial port found. On a Raspberry Pi with a PiTInfo, "
-				"enable the UART (raspi-config, Interface Options, Serial Port: "
-				"no login shell, hardware enabled) and reboot; /dev/serial0 appears.\n");
+		fprintf(stderr,
+		        "linkyd: no serial port found. On a Raspberry Pi with a PiTInfo, "
+		        "enable the UART (raspi-config, Interface Options, Serial Port: "
+		        "no login shell, hardware enabled) and reboot; /dev/serial0 appears.\n");
 	return EX_OK;
 }
 
@@ -470,18 +477,18 @@ int
 main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"input", required_argument, NULL, 'i'},
-		{"mqtt", required_argument, NULL, OPT_MQTT},
-		{"topic", required_argument, NULL, OPT_TOPIC},
-		{"format", required_argument, NULL, 'F'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
-		{"list-ports", no_argument, NULL, OPT_LIST_PORTS},
-		{"decode", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"input", required_argument, NULL, 'i'},
+	    {"mqtt", required_argument, NULL, OPT_MQTT},
+	    {"topic", required_argument, NULL, OPT_TOPIC},
+	    {"format", required_argument, NULL, 'F'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+	    {"list-ports", no_argument, NULL, OPT_LIST_PORTS},
+	    {"decode", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct options opt = {.config_path = LINKYD_CONFIG_PATH};
 	const char *decode = NULL;
@@ -509,8 +516,9 @@ main(int argc, char **argv)
 			break;
 		case 'F':
 			if (json_format_parse(optarg, &format) < 0) {
-				fprintf(stderr, "linkyd: unknown format '%s' (expected typed or raw)\n",
-					optarg);
+				fprintf(stderr,
+				        "linkyd: unknown format '%s' (expected typed or raw)\n",
+				        optarg);
 				free(opt.inputs);
 				return EX_USAGE;
 			}

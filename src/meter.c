@@ -10,7 +10,9 @@
  * Wake-ups: frames are nearly the same length every time, so after each read the tty's VMIN is
  * set to what the rest of the frame should hold, minus a margin: a frame costs a handful of
  * wake-ups instead of one per USB packet, and the last bytes (with ETX) are still read as soon
- * as they arrive, so publishing is not delayed.
+ * as they arrive, so publishing is not delayed. When a frame is shorter than the last one (a
+ * historique short frame, a group the meter dropped, the meter falling silent), the flush timer,
+ * armed for the time those bytes should have taken, reads what is there.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@
 #define REOPEN_MIN_MS  1000
 #define REOPEN_MAX_MS  30000
 #define BATCH_MARGIN   24 /* bytes left to read one by one at the end of a frame */
+#define BATCH_SLACK_MS 50 /* past the time a batch should take: above the inter-frame gap */
 #define READ_SIZE      4096
 #define CLIENT_ID_SIZE 24 /* MQTT 3.1.1 servers must accept 23 characters */
 
@@ -42,7 +45,7 @@ struct meter {
 
 	struct serial *serial;
 	struct loop_io io;
-	struct loop_timer reopen, watch;
+	struct loop_timer reopen, watch, flush;
 	unsigned reopen_ms;
 	int open_error; /* last open failure, logged on change */
 	unsigned baud;
@@ -50,7 +53,7 @@ struct meter {
 	bool silent; /* the watch timer fired while locked (logged once) */
 	enum tic_mode mode;
 	uint64_t fed, last_etx; /* byte positions on this line */
-	uint32_t frame_len;	/* ETX to ETX, 0 = not known yet */
+	uint32_t frame_len;     /* ETX to ETX, 0 = not known yet */
 	size_t batch;
 	bool frame_ended;
 
@@ -100,8 +103,8 @@ on_frame(const struct tic_frame *frame, void *userdata)
 
 	if (n < 0)
 		log_errno(LOG_ERR, n, "meter '%s': cannot encode a frame", m->cfg->name);
-	else if (mqtt_publish(m->mqtt, m->cfg->topic, m->json, (size_t) n,
-			      m->global->mqtt.retain) < 0)
+	else if (mqtt_publish(m->mqtt, m->cfg->topic, m->json, (size_t) n, m->global->mqtt.retain) <
+	         0)
 		log_err("meter '%s': out of memory queueing a frame", m->cfg->name);
 	if (!m->locked || m->silent) {
 		m->locked = true;
@@ -170,6 +173,9 @@ update_batch(struct meter *m)
 	}
 	if (batch != m->batch && serial_set_batch(m->serial, batch) == 0)
 		m->batch = batch;
+	/* 10 bits per character on the wire. */
+	(void) loop_timer_arm(&m->flush,
+	                      m->batch > 1 ? m->batch * 10000 / m->baud + BATCH_SLACK_MS : 0, 0);
 }
 
 static void
@@ -183,13 +189,14 @@ close_line(struct meter *m)
 	tic_parser_reset(&m->parser);
 	m->last_etx = m->frame_len = 0;
 	(void) loop_timer_arm(&m->watch, 0, 0);
+	(void) loop_timer_arm(&m->flush, 0, 0);
 }
 
 static void
 line_lost(struct meter *m, int err)
 {
 	log_errno(LOG_WARNING, err, "meter '%s': lost %s, waiting for it to come back",
-		  m->cfg->name, m->cfg->device);
+	          m->cfg->name, m->cfg->device);
 	close_line(m);
 	m->locked = false;
 	m->open_error = err;
@@ -217,6 +224,18 @@ line_ready(struct loop_io *io, uint32_t events)
 }
 
 static void
+flush_due(struct loop_timer *t)
+{
+	struct meter *m = container_of(t, struct meter, flush);
+
+	if (!m->serial)
+		return;
+	/* Shorter than predicted: forget the length until the next ETX measures it again. */
+	m->frame_len = 0;
+	line_ready(&m->io, 0);
+}
+
+static void
 reopen_due(struct loop_timer *t)
 {
 	open_line(container_of(t, struct meter, reopen));
@@ -231,7 +250,7 @@ watch_due(struct loop_timer *t)
 	if (m->locked && !m->silent) {
 		m->silent = true;
 		log_warn("meter '%s': no valid frame for %d s%s", m->cfg->name, SILENCE_MS / 1000,
-			 m->cfg->mode == TIC_MODE_UNKNOWN ? ", detecting the speed again" : "");
+		         m->cfg->mode == TIC_MODE_UNKNOWN ? ", detecting the speed again" : "");
 		changed(m);
 	}
 	if (m->cfg->mode != TIC_MODE_UNKNOWN) {
@@ -241,7 +260,7 @@ watch_due(struct loop_timer *t)
 	/* Auto: try the other speed. What was half-read at this speed is garbage. */
 	if (serial_set_baud(m->serial, other) == 0) {
 		log_info("meter '%s': no valid frame at %u Bd, trying %u Bd", m->cfg->name, m->baud,
-			 other);
+		         other);
 		m->baud = other;
 	}
 	m->locked = false;
@@ -271,15 +290,16 @@ open_line(struct meter *m)
 	if (r < 0) {
 		m->serial = serial_free(m->serial);
 		if (r != m->open_error)
-			log_errno(LOG_WARNING, r, "meter '%s': cannot open %s, retrying every %d s at most",
-				  m->cfg->name, m->cfg->device, REOPEN_MAX_MS / 1000);
+			log_errno(LOG_WARNING, r,
+			          "meter '%s': cannot open %s, retrying every %d s at most",
+			          m->cfg->name, m->cfg->device, REOPEN_MAX_MS / 1000);
 		m->open_error = r;
 		(void) loop_timer_arm(&m->reopen, m->reopen_ms, 0);
 		m->reopen_ms = m->reopen_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : m->reopen_ms * 2;
 		return;
 	}
 	log_notice("meter '%s': reading %s at %u Bd (%s)", m->cfg->name, m->cfg->device, baud,
-		   m->cfg->mode == TIC_MODE_UNKNOWN ? "auto-detecting the mode" : "fixed mode");
+	           m->cfg->mode == TIC_MODE_UNKNOWN ? "auto-detecting the mode" : "fixed mode");
 	m->baud = baud;
 	m->batch = 1;
 	m->open_error = 0;
@@ -329,7 +349,7 @@ make_client_id(struct meter *m)
 
 int
 meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd_config *global,
-	  const struct meter_callbacks *cb, void *userdata, struct meter **ret_meter)
+          const struct meter_callbacks *cb, void *userdata, struct meter **ret_meter)
 {
 	struct meter *m = calloc(1, sizeof(*m));
 	int r = -ENOMEM;
@@ -341,7 +361,7 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 	m->global = global;
 	m->cb = cb;
 	m->userdata = userdata;
-	m->io.fd = m->reopen.io.fd = m->watch.io.fd = -1;
+	m->io.fd = m->reopen.io.fd = m->watch.io.fd = m->flush.io.fd = -1;
 	m->reopen_ms = REOPEN_MIN_MS;
 	tic_parser_init(&m->parser, &parser_cbs, m);
 	if (asprintf(&m->status_topic, "%s/status", cfg->topic) < 0) {
@@ -356,6 +376,9 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 	if (r < 0)
 		goto out_free;
 	r = loop_timer_init(loop, &m->watch, watch_due);
+	if (r < 0)
+		goto out_free;
+	r = loop_timer_init(loop, &m->flush, flush_due);
 	if (r < 0)
 		goto out_free;
 	make_client_id(m);
@@ -385,6 +408,12 @@ meter_close(struct meter *m, unsigned timeout_ms)
 	close_line(m);
 	(void) loop_timer_arm(&m->reopen, 0, 0);
 	mqtt_close(m->mqtt, timeout_ms);
+}
+
+bool
+meter_is_closing(const struct meter *m)
+{
+	return m->closing;
 }
 
 const char *
@@ -418,9 +447,9 @@ meter_describe(const struct meter *m, char *buf, size_t size)
 	else
 		line = m->mode == TIC_MODE_STANDARD ? "standard" : "historique";
 	snprintf(buf, size, "%s: %s %u Bd, %llu frames, %llu rejected, broker %s, %zu queued",
-		 m->cfg->name, line, m->baud, (unsigned long long) st->frames,
-		 (unsigned long long) rejected,
-		 mqtt_state(m->mqtt) == MQTT_CONNECTED ? "connected" : "unreachable", ms.pending);
+	         m->cfg->name, line, m->baud, (unsigned long long) st->frames,
+	         (unsigned long long) rejected,
+	         mqtt_state(m->mqtt) == MQTT_CONNECTED ? "connected" : "unreachable", ms.pending);
 }
 
 struct meter *
@@ -432,6 +461,7 @@ meter_free(struct meter *m)
 	m->mqtt = mqtt_free(m->mqtt);
 	loop_timer_done(m->loop, &m->reopen);
 	loop_timer_done(m->loop, &m->watch);
+	loop_timer_done(m->loop, &m->flush);
 	free(m->status_topic);
 	free(m->mode_topic);
 	free(m);

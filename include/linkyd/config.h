@@ -13,25 +13,25 @@
 #include "linkyd/json.h"
 #include "linkyd/tic.h"
 
-#define CONFIG_DEFAULT_INPUT  "/dev/serial0"
-#define CONFIG_DEFAULT_URL    "mqtt://localhost:1883"
-#define CONFIG_DEFAULT_TOPIC  "teleinfo"
-#define CONFIG_DEFAULT_QUEUE  4096 /* frames: over an hour at one frame a second or slower */
-#define CONFIG_ERROR_SIZE     512
+#define CONFIG_DEFAULT_INPUT "/dev/serial0"
+#define CONFIG_DEFAULT_URL   "mqtt://localhost:1883"
+#define CONFIG_DEFAULT_TOPIC "teleinfo"
+#define CONFIG_DEFAULT_QUEUE 4096 /* frames: over an hour at one frame a second or slower */
+#define CONFIG_ERROR_SIZE    512
 
 struct meter_config {
-	char *name;	    /* unique; used in logs and the MQTT client id */
-	char *device;	    /* serial device path ("serial:" prefix removed) */
+	char *name;         /* unique; used in logs and the MQTT client id */
+	char *device;       /* serial device path ("serial:" prefix removed) */
 	enum tic_mode mode; /* TIC_MODE_UNKNOWN = auto-detect */
-	char *topic;	    /* base topic: frames on it, availability on <topic>/status */
+	char *topic;        /* base topic: frames on it, availability on <topic>/status */
 };
 
 struct mqtt_config {
-	char *url;	 /* mqtt://host[:port] or mqtts://host[:port] */
+	char *url;       /* mqtt://host[:port] or mqtts://host[:port] */
 	char *client_id; /* NULL = derived from the host name and the first device */
 	char *username;
-	char *password;	 /* from "password" or read from "password_file" */
-	char *ca_file;	 /* NULL = the system's trust store (mqtts only) */
+	char *password;  /* from "password" or read from "password_file" */
+	char *ca_file;   /* NULL = the system's trust store (mqtts only) */
 	char *cert_file; /* client certificate (optional, with key_file) */
 	char *key_file;
 	bool verify_hostname;
@@ -63,7 +63,7 @@ int config_load(struct linkyd_config *c, const char *path, char *err, size_t err
  * after the device, topic CONFIG_DEFAULT_TOPIC (or "<topic>/<name>" when there are several).
  * Returns 0, -EINVAL (err set) or -ENOMEM. */
 int config_set_inputs(struct linkyd_config *c, char *const *specs, size_t n, char *err,
-		      size_t err_size);
+                      size_t err_size);
 
 /* Checks that need the whole configuration (unique names and topics, TLS files only with
  * mqtts...). Returns 0 or -EINVAL with err set. */

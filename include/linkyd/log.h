@@ -18,10 +18,10 @@ void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2
 /* Log with strerror(-err) appended; returns err so that one line both logs and returns. */
 int log_errno(int priority, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-#define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
-#define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_err(...)    log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)   log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
-#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)   log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)  log_msg(LOG_DEBUG, __VA_ARGS__)
 
 #endif

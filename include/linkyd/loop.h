@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *) ((char *) (ptr) -offsetof(type, member)))
 
 struct loop;
 struct loop_io;
@@ -32,6 +32,11 @@ int loop_add(struct loop *loop, struct loop_io *io, int fd, uint32_t events, loo
 int loop_set_events(struct loop *loop, struct loop_io *io, uint32_t events);
 /* Stop watching (before the owner closes the fd). No-op if io->fd < 0. */
 void loop_del(struct loop *loop, struct loop_io *io);
+
+/* Call cb(userdata) once the events of the current epoll_wait() batch are all handled: the way
+ * to free an object from inside one of its own callbacks, while the batch may still hold events
+ * for its fds. Returns 0 or -ENOMEM. */
+int loop_defer(struct loop *loop, void (*cb)(void *userdata), void *userdata);
 
 /* Run until loop_quit(); returns the status given to it. */
 int loop_run(struct loop *loop);

@@ -24,16 +24,17 @@ struct meter_callbacks {
 
 /* Start reading cfg's device and connecting to the broker. cfg and global must outlive the
  * meter. Returns 0 or -errno. */
-int meter_new(struct loop *loop, const struct meter_config *cfg,
-	      const struct linkyd_config *global, const struct meter_callbacks *cb,
-	      void *userdata, struct meter **ret_meter);
+int meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd_config *global,
+              const struct meter_callbacks *cb, void *userdata, struct meter **ret_meter);
 
 /* Point a kept meter at an equal configuration that replaced its own (reload). */
 void meter_rebind(struct meter *m, const struct meter_config *cfg,
-		  const struct linkyd_config *global);
+                  const struct linkyd_config *global);
 
-/* Stop reading, publish offline, flush, disconnect within timeout_ms; then on_closed. */
+/* Stop reading, publish offline, flush, disconnect within timeout_ms; then on_closed, maybe
+ * from inside this call. */
 void meter_close(struct meter *m, unsigned timeout_ms);
+bool meter_is_closing(const struct meter *m);
 
 /* One line for STATUS= and logs: "home: standard 9600 Bd, 123 frames, broker connected". */
 void meter_describe(const struct meter *m, char *buf, size_t size);

@@ -25,9 +25,9 @@ enum mqtt_state {
 
 struct mqtt_stats {
 	uint64_t queued;  /* accepted by mqtt_publish() */
-	uint64_t sent;	  /* acknowledged (QoS 1/2) or written (QoS 0) */
+	uint64_t sent;    /* acknowledged (QoS 1/2) or written (QoS 0) */
 	uint64_t dropped; /* oldest dropped because the queue was full */
-	size_t pending;	  /* in the queue now */
+	size_t pending;   /* in the queue now */
 };
 
 struct mqtt_callbacks {
@@ -38,8 +38,8 @@ struct mqtt_callbacks {
  * last will on its own status_topic. client_id must be unique on the broker (at most 23
  * characters for MQTT 3.1.1 brokers). Returns 0 or -errno (-EINVAL with a logged reason). */
 int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id,
-	     const char *status_topic, const struct mqtt_callbacks *cb, void *userdata,
-	     struct mqtt **ret_mqtt);
+             const char *status_topic, const struct mqtt_callbacks *cb, void *userdata,
+             struct mqtt **ret_mqtt);
 
 /* Queue a message (topic and payload are copied). Returns 0 or -ENOMEM. */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);

@@ -235,9 +235,10 @@ struct tic_profile_slot {
 };
 #define TIC_PROFILE_SLOTS 11
 
-/* Decode the used slots of a profile value (NONUTILE blocks are skipped). Returns the number of
- * slots written to ret_slots (at most TIC_PROFILE_SLOTS), or TIC_ERR_FORMAT. */
-int tic_profile_decode(const char *value, struct tic_profile_slot *ret_slots);
+/* Decode the used slots of a profile value of len bytes (NONUTILE blocks are skipped). Returns
+ * the number of slots, written to ret_slots (room for TIC_PROFILE_SLOTS) unless it is NULL,
+ * or TIC_ERR_FORMAT. */
+int tic_profile_decode(const char *value, size_t len, struct tic_profile_slot *ret_slots);
 
 /* Name of a profile dry-contact action ("none", "tempo", "open", "close"). */
 const char *tic_profile_contact_name(uint8_t v);

@@ -14,10 +14,17 @@
 
 #include "linkyd/loop.h"
 
+struct deferred {
+	void (*cb)(void *userdata);
+	void *userdata;
+};
+
 struct loop {
 	int epfd;
 	bool quit;
 	int status;
+	struct deferred *deferred;
+	size_t n_deferred, cap_deferred;
 };
 
 struct loop *
@@ -40,6 +47,7 @@ loop_free(struct loop *loop)
 {
 	if (loop) {
 		(void) close(loop->epfd);
+		free(loop->deferred);
 		free(loop);
 	}
 	return NULL;
@@ -77,6 +85,31 @@ loop_del(struct loop *loop, struct loop_io *io)
 }
 
 int
+loop_defer(struct loop *loop, void (*cb)(void *userdata), void *userdata)
+{
+	if (loop->n_deferred == loop->cap_deferred) {
+		size_t cap = loop->cap_deferred ? loop->cap_deferred * 2 : 4;
+		struct deferred *d = realloc(loop->deferred, cap * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		loop->deferred = d;
+		loop->cap_deferred = cap;
+	}
+	loop->deferred[loop->n_deferred++] = (struct deferred){cb, userdata};
+	return 0;
+}
+
+static void
+run_deferred(struct loop *loop)
+{
+	/* A deferred call may defer more: take them by index, not by a saved count. */
+	for (size_t i = 0; i < loop->n_deferred; i++)
+		loop->deferred[i].cb(loop->deferred[i].userdata);
+	loop->n_deferred = 0;
+}
+
+int
 loop_run(struct loop *loop)
 {
 	struct epoll_event evs[16];
@@ -95,6 +128,7 @@ loop_run(struct loop *loop)
 
 			io->cb(io, evs[i].events);
 		}
+		run_deferred(loop);
 	}
 	return loop->status;
 }
@@ -147,14 +181,14 @@ static struct timespec
 ms_to_timespec(uint64_t ms)
 {
 	return (struct timespec){.tv_sec = (time_t) (ms / 1000),
-				 .tv_nsec = (long) (ms % 1000) * 1000000};
+	                         .tv_nsec = (long) (ms % 1000) * 1000000};
 }
 
 int
 loop_timer_arm(struct loop_timer *timer, uint64_t first_ms, uint64_t interval_ms)
 {
 	struct itimerspec its = {.it_value = ms_to_timespec(first_ms),
-				 .it_interval = ms_to_timespec(interval_ms)};
+	                         .it_interval = ms_to_timespec(interval_ms)};
 
 	return timerfd_settime(timer->io.fd, 0, &its, NULL) < 0 ? -errno : 0;
 }

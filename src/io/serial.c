@@ -76,11 +76,35 @@ sp_errno(enum sp_return r)
  * bit 7 is left alone for the parser, which accepts an 8-bit byte only when it has even parity
  * (see src/tic/parser.c). Clean 7-bit input goes through either way.
  */
+/*
+ * tcsetattr() for a line that may be a pty. glibc 2.36 reads the settings back and reports
+ * EINVAL when they differ from the request; a pty always forces CS8 and drops PARENB, so asking
+ * it again for 7E1 "fails" although everything it can take was applied. Accept that case.
+ */
+static int
+set_termios(int fd, const struct termios *want)
+{
+	const tcflag_t wire = CSIZE | PARENB;
+	struct termios now;
+
+	if (tcsetattr(fd, TCSANOW, want) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	if (tcgetattr(fd, &now) < 0)
+		return -errno;
+	if (now.c_iflag != want->c_iflag || (now.c_cflag & ~wire) != (want->c_cflag & ~wire) ||
+	    now.c_lflag != want->c_lflag || now.c_cc[VMIN] != want->c_cc[VMIN] ||
+	    now.c_cc[VTIME] != want->c_cc[VTIME] || cfgetispeed(&now) != cfgetispeed(want))
+		return -EINVAL;
+	return 0;
+}
+
 static int
 setup_line(int fd, speed_t speed)
 {
 	struct termios t;
-	int flags;
+	int flags, r;
 
 	if (tcgetattr(fd, &t) < 0)
 		return -errno; /* ENOTTY: /dev/null, a regular file, a directory */
@@ -93,15 +117,17 @@ setup_line(int fd, speed_t speed)
 	t.c_cc[VTIME] = 0;
 	if (cfsetispeed(&t, speed) < 0 || cfsetospeed(&t, speed) < 0)
 		return -errno;
-	if (tcsetattr(fd, TCSANOW, &t) < 0)
-		return -errno;
+	r = set_termios(fd, &t);
+	if (r < 0)
+		return r;
 
 	if (tcgetattr(fd, &t) < 0)
 		return -errno;
 	if ((t.c_cflag & CSIZE) == CS7) {
 		t.c_iflag |= ISTRIP;
-		if (tcsetattr(fd, TCSANOW, &t) < 0)
-			return -errno;
+		r = set_termios(fd, &t);
+		if (r < 0)
+			return r;
 	}
 
 	/* libserialport opens without O_CLOEXEC; nothing in linkyd forks, so setting it now is
@@ -242,9 +268,7 @@ serial_set_baud(struct serial *s, unsigned baud)
 		return -errno;
 	if (cfsetispeed(&t, speed) < 0 || cfsetospeed(&t, speed) < 0)
 		return -errno;
-	if (tcsetattr(s->fd, TCSANOW, &t) < 0)
-		return -errno;
-	return 0;
+	return set_termios(s->fd, &t);
 }
 
 /*
@@ -267,9 +291,7 @@ serial_set_batch(struct serial *s, size_t n)
 		return -errno;
 	t.c_cc[VMIN] = (cc_t) n;
 	t.c_cc[VTIME] = 0;
-	if (tcsetattr(s->fd, TCSANOW, &t) < 0)
-		return -errno;
-	return 0;
+	return set_termios(s->fd, &t);
 }
 
 long

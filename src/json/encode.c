@@ -181,10 +181,10 @@ slot_object(const struct tic_profile_slot *slot)
 }
 
 static cJSON *
-profile_object(const char *value)
+profile_object(const char *value, size_t len)
 {
 	struct tic_profile_slot slots[TIC_PROFILE_SLOTS];
-	int n = tic_profile_decode(value, slots);
+	int n = tic_profile_decode(value, len, slots);
 	cJSON *o, *arr;
 
 	if (n < 0)
@@ -221,7 +221,7 @@ typed_value(const struct tic_group *g)
 	case TIC_FMT_STGE:
 		return stge_object(g->value);
 	case TIC_FMT_PROFILE:
-		return profile_object(g->value);
+		return profile_object(g->value, g->value_len);
 	case TIC_FMT_RELAIS:
 		return relais_object(g->value);
 	case TIC_FMT_EMPTY:

@@ -24,12 +24,12 @@
 #include "linkyd/log.h"
 #include "linkyd/mqtt.h"
 
-#define WINDOW		16   /* messages in flight */
-#define EV_RING		1024 /* far above WINDOW plus connection events */
-#define BACKOFF_MIN_MS	1000
-#define BACKOFF_MAX_MS	30000
+#define WINDOW          16   /* messages in flight */
+#define EV_RING         1024 /* far above WINDOW plus connection events */
+#define BACKOFF_MIN_MS  1000
+#define BACKOFF_MAX_MS  30000
 #define CONNECT_TIMEOUT 10 /* seconds */
-#define STATUS_QUEUE	4    /* room kept for availability messages beyond the frames */
+#define STATUS_QUEUE    4  /* room kept for availability messages beyond the frames */
 
 enum ev_type {
 	EV_CONNECTED,
@@ -65,7 +65,7 @@ struct mqtt {
 	enum mqtt_state state;
 	bool closing;
 	unsigned backoff_ms;
-	int last_error; /* connection failures are logged when this changes */
+	int last_error;          /* connection failures are logged when this changes */
 	uint64_t dropped_before; /* drops logged at the last (re)connect */
 
 	/* The queue: a ring; its first sent_upto messages were handed to paho. */
@@ -286,9 +286,12 @@ static const char *
 connect_error(int code)
 {
 	/* Positive codes are the broker's CONNACK refusals (MQTT 3.1.1 §3.2.2.3). */
-	static const char *const connack[] = {
-		"", "unacceptable protocol version", "client identifier rejected",
-		"server unavailable", "bad user name or password", "not authorised"};
+	static const char *const connack[] = {"",
+	                                      "unacceptable protocol version",
+	                                      "client identifier rejected",
+	                                      "server unavailable",
+	                                      "bad user name or password",
+	                                      "not authorised"};
 
 	if (code > 0 && code < 6)
 		return connack[code];
@@ -317,7 +320,9 @@ publish_online(struct mqtt *m)
 	(void) MQTTAsync_sendMessage(m->client, m->status_topic, &pub, NULL);
 }
 
-static void
+/* Returns true when the client closed: on_state(MQTT_CLOSED) ran, and the owner may be
+ * tearing down, so m must not be touched any more. */
+static bool
 handle(struct mqtt *m, const struct ev *ev)
 {
 	switch (ev->type) {
@@ -325,11 +330,11 @@ handle(struct mqtt *m, const struct ev *ev)
 		if (m->closing)
 			break;
 		log_notice("connected to %s as '%s'; %zu message(s) queued", m->url, m->client_id,
-			   m->count);
+		           m->count);
 		if (m->stats.dropped > m->dropped_before)
 			log_warn("%s: %llu frame(s) dropped while the broker was away (queue full)",
-				 m->url,
-				 (unsigned long long) (m->stats.dropped - m->dropped_before));
+			         m->url,
+			         (unsigned long long) (m->stats.dropped - m->dropped_before));
 		m->dropped_before = m->stats.dropped;
 		m->backoff_ms = BACKOFF_MIN_MS;
 		m->last_error = 0;
@@ -340,11 +345,11 @@ handle(struct mqtt *m, const struct ev *ev)
 	case EV_CONNECT_FAILED:
 		if (m->closing) {
 			finish_close(m);
-			break;
+			return true;
 		}
 		if (ev->code != m->last_error)
 			log_warn("cannot connect to %s: %s; retrying every %us at most", m->url,
-				 connect_error(ev->code), BACKOFF_MAX_MS / 1000);
+			         connect_error(ev->code), BACKOFF_MAX_MS / 1000);
 		m->last_error = ev->code;
 		schedule_reconnect(m);
 		break;
@@ -352,10 +357,10 @@ handle(struct mqtt *m, const struct ev *ev)
 		requeue_inflight(m);
 		if (m->closing) {
 			finish_close(m);
-			break;
+			return true;
 		}
 		log_warn("connection to %s lost; queueing frames (up to %u) until it is back",
-			 m->url, m->cfg->queue_frames);
+		         m->url, m->cfg->queue_frames);
 		m->last_error = MQTTASYNC_DISCONNECTED;
 		set_state(m, MQTT_CONNECTING);
 		schedule_reconnect(m);
@@ -366,8 +371,9 @@ handle(struct mqtt *m, const struct ev *ev)
 		break;
 	case EV_DISCONNECTED:
 		finish_close(m);
-		break;
+		return true;
 	}
+	return false;
 }
 
 static void
@@ -388,7 +394,8 @@ events_ready(struct loop_io *io, uint32_t events)
 		if (m->ev_count == 0) {
 			pthread_mutex_unlock(&m->lock);
 			if (overflow) {
-				/* Acks were lost: resend what is in flight (duplicates, no loss). */
+				/* Acks were lost: resend what is in flight (duplicates, no loss).
+				 */
 				requeue_inflight(m);
 				pump(m);
 			}
@@ -398,8 +405,7 @@ events_ready(struct loop_io *io, uint32_t events)
 		m->ev_head = (m->ev_head + 1) % EV_RING;
 		m->ev_count--;
 		pthread_mutex_unlock(&m->lock);
-		handle(m, &ev);
-		if (m->state == MQTT_CLOSED)
+		if (handle(m, &ev))
 			return;
 	}
 }
@@ -486,8 +492,8 @@ paho_url(const char *url)
 
 int
 mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id,
-	 const char *status_topic, const struct mqtt_callbacks *cb, void *userdata,
-	 struct mqtt **ret_mqtt)
+         const char *status_topic, const struct mqtt_callbacks *cb, void *userdata,
+         struct mqtt **ret_mqtt)
 {
 	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
 	struct mqtt *m = calloc(1, sizeof(*m));
@@ -530,7 +536,7 @@ mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id
 
 	/* No persistence: the queue lives in RAM, the SD card is never written. */
 	r = MQTTAsync_createWithOptions(&m->client, m->url, client_id, MQTTCLIENT_PERSISTENCE_NONE,
-					NULL, &co);
+	                                NULL, &co);
 	if (r != MQTTASYNC_SUCCESS) {
 		log_err("cannot create an MQTT client for %s: %s", cfg->url, MQTTAsync_strerror(r));
 		r = -EINVAL;
@@ -554,7 +560,8 @@ mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
 	if (m->count == m->cap) {
 		/* Logged once per outage here, summed up at the reconnect. */
 		if (m->stats.dropped == m->dropped_before)
-			log_warn("%s: queue full (%zu messages), dropping the oldest", m->url, m->cap);
+			log_warn("%s: queue full (%zu messages), dropping the oldest", m->url,
+			         m->cap);
 		pop_front(m);
 		m->stats.dropped++;
 	}

@@ -51,33 +51,6 @@ one_of(const char *v, size_t len, const char *const *set)
 }
 
 static bool
-two_digits_below(const char *v, unsigned limit)
-{
-	return is_digit(v[0]) && is_digit(v[1]) &&
-	       (unsigned) ((v[0] - '0') * 10 + v[1] - '0') < limit;
-}
-
-/* PJOURF+1 / PPOINTE: 1 to 11 blocks HHMMSSSS (SSSS hexadecimal) or NONUTILE, SP between. */
-static bool
-profile_ok(const char *v, size_t len)
-{
-	if ((len + 1) % 9 != 0 || len > 98)
-		return false;
-	for (size_t i = 0; i < len; i += 9) {
-		const char *b = v + i;
-
-		if (i + 8 < len && b[8] != ' ')
-			return false;
-		if (memcmp(b, "NONUTILE", 8) == 0)
-			continue;
-		if (!two_digits_below(b, 24) || !two_digits_below(b + 2, 60) ||
-		    !all_in(b + 4, 4, is_upper_hex))
-			return false;
-	}
-	return true;
-}
-
-static bool
 digits_ok(const struct tic_label *def, const char *v, size_t len)
 {
 	unsigned long n = 0;
@@ -138,7 +111,7 @@ tic_label_check(const struct tic_label *def, const char *v, size_t len)
 		ok = len == 8 && all_in(v, len, is_upper_hex);
 		break;
 	case TIC_FMT_PROFILE:
-		ok = profile_ok(v, len);
+		ok = tic_profile_decode(v, len, NULL) >= 0;
 		break;
 	}
 	return ok ? 0 : TIC_ERR_FORMAT;

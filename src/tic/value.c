@@ -47,6 +47,15 @@ two_digits(const char *s, int lo, int hi)
 	return v >= lo && v <= hi ? v : -1;
 }
 
+/* yy is 00-99 for 2000-2099, where every fourth year is a leap year. */
+static int
+days_in_month(int yy, int month)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	return days[month - 1] + (month == 2 && yy % 4 == 0);
+}
+
 int
 tic_horodate_parse(const char *h, struct tic_datetime *ret_dt)
 {
@@ -59,6 +68,8 @@ tic_horodate_parse(const char *h, struct tic_datetime *ret_dt)
 		if (f[i] < 0)
 			return TIC_ERR_FORMAT;
 	}
+	if (f[2] > days_in_month(f[0], f[1]))
+		return TIC_ERR_FORMAT;
 	switch (h[0]) {
 	case 'e':
 		dt.degraded = true;
@@ -193,32 +204,57 @@ tic_profile_contact_name(uint8_t v)
 	return NAME_OF(names, v);
 }
 
-int
-tic_profile_decode(const char *value, struct tic_profile_slot *ret_slots)
+/* One block HHMMSSSS (SSSS hexadecimal, upper case), or NONUTILE: returns 1, 0, or <0. */
+static int
+profile_block(const char *b, struct tic_profile_slot *ret_slot)
 {
-	size_t len = strlen(value);
+	int hh = two_digits(b, 0, 23), mm = two_digits(b + 2, 0, 59);
+	unsigned action = 0;
+
+	if (memcmp(b, "NONUTILE", 8) == 0)
+		return 0;
+	if (hh < 0 || mm < 0)
+		return TIC_ERR_FORMAT;
+	for (int i = 4; i < 8; i++) {
+		char c = b[i];
+
+		if (c >= '0' && c <= '9')
+			action = action << 4 | (unsigned) (c - '0');
+		else if (c >= 'A' && c <= 'F')
+			action = action << 4 | (unsigned) (c - 'A' + 10);
+		else
+			return TIC_ERR_FORMAT;
+	}
+	*ret_slot = (struct tic_profile_slot){
+	    .hour = (uint8_t) hh,
+	    .minute = (uint8_t) mm,
+	    .action = (uint16_t) action,
+	    .supplier_index = (action & 15) <= 10 ? (uint8_t) (action & 15) : 0,
+	    .virtual_contacts = (uint8_t) ((action >> 4) & 0x7f),
+	    .dry_contact = (uint8_t) ((action >> 14) & 3),
+	};
+	return 1;
+}
+
+int
+tic_profile_decode(const char *value, size_t len, struct tic_profile_slot *ret_slots)
+{
 	int n = 0;
 
 	if ((len + 1) % 9 != 0 || len > 98)
 		return TIC_ERR_FORMAT;
 	for (size_t i = 0; i < len; i += 9) {
-		const char *b = value + i;
-		unsigned hh, mm, action;
-		int used;
+		struct tic_profile_slot slot;
+		int r;
 
-		if (memcmp(b, "NONUTILE", 8) == 0)
-			continue;
-		if (sscanf(b, "%2u%2u%4X%n", &hh, &mm, &action, &used) != 3 || used != 8 ||
-		    hh > 23 || mm > 59)
+		if (i + 8 < len && value[i + 8] != ' ')
 			return TIC_ERR_FORMAT;
-		ret_slots[n++] = (struct tic_profile_slot){
-		    .hour = (uint8_t) hh,
-		    .minute = (uint8_t) mm,
-		    .action = (uint16_t) action,
-		    .supplier_index = (action & 15) <= 10 ? (uint8_t) (action & 15) : 0,
-		    .virtual_contacts = (uint8_t) ((action >> 4) & 0x7f),
-		    .dry_contact = (uint8_t) ((action >> 14) & 3),
-		};
+		r = profile_block(value + i, &slot);
+		if (r < 0)
+			return r;
+		if (r > 0 && ret_slots)
+			ret_slots[n] = slot;
+		n += r;
 	}
 	return n;
 }
