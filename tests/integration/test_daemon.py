@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""
+linkyd's integration tests: the daemon against a real mosquitto, a real subscriber
+(mosquitto_sub) and a real pseudo-terminal in place of the meter's serial line. What must arrive
+is what `linkyd --decode` finds in the same bytes. Run by CTest (label "integration"), or by
+hand: LINKYD=build/linkyd python3 tests/integration/test_daemon.py [-k NAME]. Exits 77 (skipped)
+when mosquitto is not installed. With LINKYD pointing at a sanitizer build, a sanitizer report
+fails the test: any stderr line without a priority prefix counts as an error.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+
+class Delivery(unittest.TestCase):
+    """Case 1: every frame arrives, as `linkyd --decode` prints it, in order; availability."""
+
+    def check_captures(self, rig, captures, fmt):
+        for name, repeat, chunk in captures:
+            with self.subTest(capture=name, format=fmt):
+                got, expected = rig.feed(h.capture(name) * repeat, fmt, chunk)
+                self.assertGreater(len(expected), 0)
+                self.assertEqual(got, expected)
+
+    def test_standard_typed(self):
+        rig = h.Rig(self)
+        self.assertEqual(h.retained(rig.broker, rig.topic + "/status"), "online")
+        # Odd chunk sizes cut groups anywhere, as USB adapters do.
+        self.check_captures(rig, [("standard-mono-base-01.tic", 20, 64),
+                                  ("standard-tri-tempo-noise-01.tic", 1, 7)], "typed")
+        # The normal case is quiet: nothing at warning level or above.
+        self.assertEqual(rig.daemon.at_most(h.LOG_WARNING), [])
+
+        # Idle, the daemon sleeps: a busy loop would show as ~2 s of CPU over this window.
+        cpu = rig.daemon.cpu_seconds()
+        time.sleep(2)
+        self.assertLess(rig.daemon.cpu_seconds() - cpu, 0.05, "CPU time over an idle 2 s")
+
+    def test_historique_typed(self):
+        rig = h.Rig(self)
+        self.check_captures(rig, [("historique-hchp-mono-01.tic", 1, 64),
+                                  ("historique-hchp-tri-adir-01.tic", 2, 13)], "typed")
+        self.assertEqual(rig.daemon.at_most(h.LOG_WARNING), [])
+
+    def test_raw(self):
+        rig = h.Rig(self, args=["--format", "raw"])
+        self.check_captures(rig, [("standard-tri-tempo-noise-01.tic", 1, 64),
+                                  ("historique-hchp-mono-01.tic", 1, 64)], "raw")
+        self.assertEqual(rig.daemon.at_most(h.LOG_WARNING), [])
+
+    def test_short_frame_not_held_back(self):
+        # meter.c sets VMIN to what the previous frame's length says is left: a frame much
+        # shorter than the one before it (ADIR short frames, a frame after line noise, the last
+        # one before the meter goes quiet) must still come out, through the flush timer.
+        rig = h.Rig(self)
+        rig.feed(h.frames(h.standard_frame, 0, 3))
+        short = h.STX + h.standard_group("ADSC", "012345678910") + h.ETX
+        got, expected = rig.feed(short, timeout=3)
+        self.assertEqual(got, expected)
+
+
+class BrokerRestart(unittest.TestCase):
+    """Case 2: the broker is SIGKILLed and restarted mid-stream on the same port; QoS 1 and the
+    daemon's queue lose nothing, and the order is kept."""
+
+    def test_kill_and_restart(self):
+        rig = h.Rig(self, persistence=True, persistent_subscriber=True)
+        # The subscriber's session must be on disk before the kill, or the restarted broker
+        # would drop what the daemon sends before mosquitto_sub has subscribed again.
+        saves = rig.broker.saves()
+        h.wait_until(lambda: rig.broker.saves() > saves, 5, "the broker to save its database")
+
+        stream = h.Stream(rig.pty, h.standard_frame, interval=0.05)
+        stream.start()
+        self.addCleanup(stream.stop)
+        rig.sub.wait_count(rig.topic, 10, 10)
+        # Live frames are published as soon as they are read, not batched.
+        arrived = rig.arrivals()
+        for i, when in stream.written[:10]:
+            self.assertLess(arrived[i] - when, 0.5, f"frame {i} took too long")
+        mark = rig.daemon.mark()
+        # Killed right after a frame arrived, the next one being ~50 ms away: no frame is
+        # half-way between the daemon and the subscriber when the broker dies.
+        rig.broker.kill()
+        rig.daemon.wait_log(r"connection to \S+ lost", 5, after=mark)
+        down_from = len(stream.written)
+        stream.wait_written(down_from + 20, 10)  # a second of frames with no broker
+        rig.broker.start()
+        queued = rig.daemon.wait_log(r"connected to .*; (\d+) message\(s\) queued", 15,
+                                     after=mark)
+        self.assertGreaterEqual(int(queued.group(1)), 20)
+        stream.wait_written(len(stream.written) + 10, 10)  # and some after the restart
+        written = stream.stop()
+        self.assertGreater(len(written), down_from + 30)
+
+        expected = h.decode(bytes(stream.data))
+        rig.sub.wait_for(lambda _: set(rig.frames()) >= set(expected), 20,
+                         "every frame written")
+        got = rig.frames()
+        # QoS 1 is at least once: a message whose PUBACK the kill swallowed is sent again (by
+        # the daemon after its reconnect, or by the broker from its restored session). So a
+        # frame may come twice, but the first arrivals must be every frame, in order.
+        first = list(dict.fromkeys(got))
+        self.assertEqual(first, expected)
+        self.assertEqual([h.frame_index(p) for p in first], written)
+        self.assertLessEqual(len(got) - len(first), 16, "duplicates beyond one in-flight window")
+        self.assertEqual(h.retained(rig.broker, rig.topic + "/status"), "online")
+        self.assertTrue(rig.daemon.alive())
+
+
+class Replug(unittest.TestCase):
+    """Case 3: the serial line disappears and comes back; the same process resumes reading."""
+
+    def test_unplug_replug(self):
+        rig = h.Rig(self)
+        got, expected = rig.feed(h.frames(h.standard_frame, 0, 5))
+        self.assertEqual(got, expected)
+
+        mark = rig.daemon.mark()
+        rig.unplug()
+        rig.daemon.wait_log(r"lost .*tic, waiting for it to come back", 5, after=mark)
+        # The first reopen finds nothing (the link is gone).
+        rig.daemon.wait_log(r"cannot open .*tic, retrying.*No such file", 5, after=mark)
+        rig.plug()
+        rig.daemon.wait_log(r"reading .*tic at \d+ Bd", 10, after=mark)
+        # The same failure is logged once, not at every attempt.
+        self.assertEqual(rig.daemon.log().count("cannot open"), 1)
+
+        got, expected = rig.feed(h.frames(h.standard_frame, 5, 5))
+        self.assertEqual(got, expected)
+        self.assertEqual([h.frame_index(p) for p in got], list(range(5, 10)))
+        self.assertTrue(rig.daemon.alive())
+        self.assertEqual(len(re.findall(r"starting", rig.daemon.log())), 1, "restarted")
+
+
+class ModeSwitch(unittest.TestCase):
+    """Case 4: historique then standard frames on one line, one session: both decoded, and
+    <topic>/mode follows."""
+
+    def test_historique_then_standard(self):
+        rig = h.Rig(self)
+        got, expected = rig.feed(h.frames(h.historique_frame, 0, 5))
+        self.assertEqual(got, expected)
+        self.assertEqual(h.retained(rig.broker, rig.topic + "/mode"), "historique")
+        got, expected = rig.feed(h.frames(h.standard_frame, 5, 5))
+        self.assertEqual(got, expected)
+        self.assertEqual([h.frame_index(p) for p in rig.frames()], list(range(10)))
+        self.assertEqual(rig.sub.wait_count(rig.topic + "/mode", 2, 5),
+                         ["historique", "standard"])
+        self.assertEqual(h.retained(rig.broker, rig.topic + "/mode"), "standard")
+
+
+class Configuration(unittest.TestCase):
+    """Case 5: a bad file stops linkyd with one line naming FILE:LINE and status 78;
+    --check-config prints a good one, password masked."""
+
+    # (name, file text, line to blame)
+    BAD = [
+        ("syntax", 'mqtt = {\n\turl = "mqtt://localhost";\n\tqos = ;\n};\n', 3),
+        ("unknown-key", 'mqtt = {\n\turl = "mqtt://localhost";\n\tport = 1883;\n};\n', 3),
+        ("bad-qos", '# QoS 3 does not exist\nmqtt = {\n\tqos = 3;\n};\n', 3),
+        ("bad-url", 'meters = ( { input = "/dev/ttyUSB0"; } );\n\n'
+                    'mqtt = { url = "tcp://localhost:1883"; };\n', 3),
+        ("unknown-group", 'log = { level = "info"; };\nbroker = { url = "mqtt://x"; };\n', 2),
+    ]
+
+    GOOD = ('meters = ( { name = "home"; input = "serial:/dev/ttyUSB0"; mode = "standard";'
+            ' topic = "home/linky"; } );\n'
+            'mqtt = { url = "mqtt://127.0.0.1:1884"; username = "linky";'
+            ' password = "hunter2-secret"; qos = 2; };\n'
+            'publish = { format = "raw"; };\n')
+
+    def run_linkyd(self, *args):
+        return subprocess.run([h.linkyd_path(), *args], capture_output=True, text=True,
+                              timeout=10, stdin=subprocess.DEVNULL)
+
+    def test_bad_files(self):
+        with tempfile.TemporaryDirectory(prefix="linkyd-it-") as tmp:
+            for name, text, line in self.BAD:
+                path = Path(tmp) / f"{name}.conf"
+                path.write_text(text)
+                for args in (["-c", str(path)], ["--check-config", "-c", str(path)]):
+                    with self.subTest(file=name, args=args[:-2]):
+                        r = self.run_linkyd(*args)
+                        self.assertEqual(r.returncode, h.EX_CONFIG, r.stderr)
+                        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+                        self.assertRegex(r.stderr, rf"^linkyd: {re.escape(str(path))}:{line}: ")
+                        self.assertEqual(r.stdout, "")
+
+    def test_check_config(self):
+        with tempfile.TemporaryDirectory(prefix="linkyd-it-") as tmp:
+            path = Path(tmp) / "good.conf"
+            path.write_text(self.GOOD)
+            r = self.run_linkyd("--check-config", "-c", str(path))
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            self.assertIn('password = "********";', r.stdout)
+            self.assertNotIn("hunter2", r.stdout)
+            for s in ('name = "home"', 'input = "/dev/ttyUSB0"', 'mode = "standard"',
+                      'topic = "home/linky"', 'url = "mqtt://127.0.0.1:1884"', "qos = 2;",
+                      'format = "raw"'):
+                self.assertIn(s, r.stdout)
+            # What it prints is a configuration file that says the same thing.
+            printed = Path(tmp) / "printed.conf"
+            printed.write_text(r.stdout)
+            again = self.run_linkyd("--check-config", "-c", str(printed))
+            self.assertEqual((again.returncode, again.stdout), (0, r.stdout))
+
+
+class Signals(unittest.TestCase):
+    """Case 6: SIGHUP applies a new topic (the old one goes offline); SIGTERM publishes offline
+    and exits 0 within 3 s."""
+
+    def test_reload(self):
+        rig = h.Rig(self, topic="linky/old")
+        old, new = rig.topic, "linky/new"
+        rig.sub.wait_payload(old + "/status", "online", 5)
+        got, expected = rig.feed(h.frames(h.standard_frame, 0, 3))
+        self.assertEqual(got, expected)
+
+        mark = rig.daemon.mark()
+        rig.daemon.write_config(new)
+        rig.daemon.signal(signal.SIGHUP)
+        rig.daemon.wait_log(r"configuration reloaded", 10, after=mark)
+        rig.daemon.wait_log(r"reading .*tic at \d+ Bd", 5, after=mark)
+        rig.sub.wait_payload(old + "/status", "offline", 5)
+        rig.sub.wait_payload(new + "/status", "online", 5)
+        self.assertEqual(h.retained(rig.broker, old + "/status"), "offline")
+        # The line was closed and opened again: start on a frame boundary.
+        rig.line_reopened()
+        got, expected = rig.feed(h.frames(h.standard_frame, 3, 3))
+        self.assertEqual(got, expected)
+        self.assertEqual(len(rig.sub.payloads(old)), 3, "frames still sent to the old topic")
+        self.assertTrue(rig.daemon.alive())
+        self.assertEqual(rig.daemon.at_most(h.LOG_WARNING), [])
+
+    def test_terminate(self):
+        rig = h.Rig(self)
+        got, expected = rig.feed(h.frames(h.standard_frame, 0, 3))
+        self.assertEqual(got, expected)
+        status, seconds = rig.daemon.stop(timeout=5)
+        self.assertEqual(status, 0)
+        self.assertLess(seconds, 3)
+        rig.sub.wait_payload(rig.topic + "/status", "offline", 5)
+        self.assertEqual(h.retained(rig.broker, rig.topic + "/status"), "offline")
+        # A clean DISCONNECT, not the last will of a dropped connection.
+        self.assertIn(f"Client {rig.client_id} disconnected.", rig.broker.log())
+        self.assertNotIn(f"Client {rig.client_id} closed its connection", rig.broker.log())
+        self.assertEqual(rig.daemon.at_most(h.LOG_WARNING), [])
+
+
+if __name__ == "__main__":
+    missing = h.missing_tools()
+    if missing:
+        print(f"skipped: {', '.join(missing)} not installed", file=sys.stderr)
+        sys.exit(77)
+    unittest.main(verbosity=2)
