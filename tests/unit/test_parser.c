@@ -613,7 +613,7 @@ test_frame_buffer_full(void **state)
 	value[value_len] = '\0';
 	bytes_str(&b, STX);
 	for (size_t i = 0; i < sent; i++) {
-		char label[8];
+		char label[24];
 
 		snprintf(label, sizeof(label), "Z%03zu", i);
 		bytes_group(&b, TIC_MODE_STANDARD, label, NULL, value);

@@ -361,8 +361,8 @@ test_profile_spec_example(void **state)
 
 	(void) state;
 	assert_int_equal(decode_profile("00008002 0210C001 NONUTILE NONUTILE NONUTILE NONUTILE "
-	                                    "NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE",
-	                                    slots),
+	                                "NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE",
+	                                slots),
 	                 2);
 	assert_slot(&slots[0], 0, 0, 0x8002, 2, 0, 2);
 	assert_slot(&slots[1], 2, 10, 0xC001, 1, 0, 3);
@@ -383,8 +383,8 @@ test_profile_fields(void **state)
 	assert_slot(&slots[2], 6, 0, 0x000A, 10, 0, 0);
 	/* The real tri TEMPO capture's profile. */
 	assert_int_equal(decode_profile("00004001 06004002 22004001 NONUTILE NONUTILE NONUTILE "
-	                                    "NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE",
-	                                    slots),
+	                                "NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE",
+	                                slots),
 	                 3);
 	assert_slot(&slots[1], 6, 0, 0x4002, 2, 0, 1);
 	assert_string_equal(tic_profile_contact_name(slots[1].dry_contact), "tempo");
@@ -398,8 +398,8 @@ test_profile_nonutile(void **state)
 	(void) state;
 	assert_int_equal(decode_profile("NONUTILE", slots), 0);
 	assert_int_equal(decode_profile("NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE "
-	                                    "NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE",
-	                                    slots),
+	                                "NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE",
+	                                slots),
 	                 0);
 	/* Used blocks after unused ones still count, in order. */
 	assert_int_equal(decode_profile("NONUTILE 0810C001 NONUTILE 1440C002", slots), 2);
@@ -414,8 +414,8 @@ test_profile_full_day(void **state)
 
 	(void) state;
 	assert_int_equal(decode_profile("00000001 01000002 02000003 03000004 04000005 05000006 "
-	                                    "06000007 07000008 08000009 0900000A 10000001",
-	                                    slots),
+	                                "06000007 07000008 08000009 0900000A 10000001",
+	                                slots),
 	                 TIC_PROFILE_SLOTS);
 	for (unsigned i = 0; i < TIC_PROFILE_SLOTS; i++)
 		assert_int_equal(slots[i].hour, i);

@@ -1,0 +1,105 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this file
+# SPDX-License-Identifier: MIT
+#
+# What scripts/test.sh, scripts/demo.sh and scripts/fuzz.sh share: the Debian packages, their
+# installation, and the build configurations. Sourced, never run; the callers set -eu.
+
+# The repository root, wherever the caller was started from.
+LINKYD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LINKYD_PROG=$(basename "$0")
+
+# What CMakeLists.txt needs to configure and build: every library it looks for (libssl-dev for
+# find_package(OpenSSL), which paho's TLS library pulls in) plus cmocka, because the tests are
+# configured with the rest (BUILD_TESTING is on by default).
+LINKYD_BUILD_PACKAGES=(build-essential cmake pkg-config libcjson-dev libcmocka-dev libconfig-dev
+	libpaho-mqtt-dev libserialport-dev libssl-dev libsystemd-dev)
+# libFuzzer and the sanitizer runtimes: Debian 12's clang is clang 14 and ships them apart.
+LINKYD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# The whole suite: the style test needs clang-format (without it CTest has no style test); the
+# broker, the clients, socat (fake serial lines) and valgrind are for the daemon's tests.
+LINKYD_TEST_PACKAGES=("${LINKYD_BUILD_PACKAGES[@]}" "${LINKYD_FUZZ_PACKAGES[@]}" clang-format
+	mosquitto mosquitto-clients socat valgrind)
+
+LINKYD_JOBS=$(nproc 2>/dev/null || echo 2)
+
+section()
+{
+	printf '\n==== %s ====\n' "$*"
+}
+
+die()
+{
+	printf '%s: error: %s\n' "$LINKYD_PROG" "$*" >&2
+	exit 1
+}
+
+# Run a command as root: directly, or through sudo for a developer's account.
+as_root()
+{
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root or sudo to run: $*"
+	fi
+}
+
+# Install the packages given that are missing. apt-get only runs when something is missing, so
+# that a ready machine needs neither the network nor root.
+linkyd_install_packages()
+{
+	local missing=() pkg
+
+	if ! command -v dpkg-query >/dev/null 2>&1; then
+		echo "dpkg-query not found: not Debian, not checking packages (needs: $*)"
+		return 0
+	fi
+	for pkg in "$@"; do
+		if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]
+		then
+			missing+=("$pkg")
+		fi
+	done
+	if [ "${#missing[@]}" -eq 0 ]; then
+		echo "All $# packages are installed."
+		return 0
+	fi
+	echo "Installing missing packages: ${missing[*]}"
+	# env, because sudo drops the caller's environment; noninteractive, because CI has no stdin.
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+		die "apt-get update failed"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" </dev/null || die "apt-get install failed: ${missing[*]}"
+}
+
+# linkyd_configure DIR [CMAKE_ARGS...]: configure the build directory DIR (relative to the root).
+linkyd_configure()
+{
+	local dir=$1
+
+	shift
+	cmake -S "$LINKYD_ROOT" -B "$LINKYD_ROOT/$dir" "$@"
+}
+
+# linkyd_build DIR [TARGET...]: build DIR, all of it without targets.
+linkyd_build()
+{
+	local dir=$1 target args=()
+
+	shift
+	for target in "$@"; do
+		args+=(--target "$target")
+	done
+	cmake --build "$LINKYD_ROOT/$dir" -j "$LINKYD_JOBS" "${args[@]}"
+}
+
+# The one release configuration, shared by test.sh (everything) and demo.sh (linkyd only), so
+# that running one after the other rebuilds nothing. -Werror: Debian 12's gcc is the reference
+# toolchain, and a warning there is a bug.
+LINKYD_RELEASE_DIR=build/release
+linkyd_configure_release()
+{
+	linkyd_configure "$LINKYD_RELEASE_DIR" -DCMAKE_BUILD_TYPE=Release -DLINKYD_WERROR=ON
+}

@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# scripts/test.sh: the whole test suite in one command, on a fresh Debian 12 machine, as root or
+# with sudo, from any directory.
+#
+#   packages  the missing Debian packages are installed (apt-get only when something is missing)
+#   (a)       release build with -Werror (build/release), ctest with every label
+#   (b)       AddressSanitizer + UndefinedBehaviorSanitizer build (build/asan), ctest -L unit
+#   (c)       the clang-format style test (ctest -L style in build/release)
+#   (d)       scripts/fuzz.sh: libFuzzer on the parser and the JSON encoder (build/fuzz)
+#
+# Every step runs even when an earlier one failed, so that one run shows everything that is
+# wrong; the last line is the verdict and the exit status is non-zero on any failure.
+# LINKYD_FUZZ_SECONDS (default 60) shortens or lengthens (d).
+# shellcheck disable=SC2317 # the step functions are called through step()
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$LINKYD_ROOT"
+
+fuzz_seconds=${LINKYD_FUZZ_SECONDS:-60}
+asan_dir=build/asan
+# The sanitizers' defaults stop at the first error already (-fno-sanitize-recover=all); these
+# add leak checking explicitly and stack traces for UBSan's reports.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# A per-test limit for tests that set none: a test that hangs (say, a daemon started by mistake
+# and waiting for a meter) fails in minutes instead of holding CI for include(CTest)'s 25.
+ctest_timeout=300
+
+results=()
+failed=()
+started=$SECONDS
+
+duration()
+{
+	printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
+}
+
+# step NAME COMMAND...: run COMMAND in a subshell with set -e and record its verdict. A subshell
+# and not "if COMMAND": bash ignores set -e inside a function run as a condition, which would let
+# a step go on after its first failing command.
+step()
+{
+	local name=$1 start=$SECONDS rc
+
+	shift
+	section "$name"
+	set +e
+	(
+		set -e
+		"$@"
+	)
+	rc=$?
+	set -e
+	if [ "$rc" -eq 0 ]; then
+		results+=("$(printf 'PASS  %-50s %s' "$name" "$(duration $((SECONDS - start)))")")
+	else
+		results+=("$(printf 'FAIL  %-50s %s' "$name" "$(duration $((SECONDS - start)))")")
+		failed+=("$name")
+	fi
+}
+
+release()
+{
+	linkyd_configure_release
+	linkyd_build "$LINKYD_RELEASE_DIR"
+	ctest --test-dir "$LINKYD_RELEASE_DIR" --output-on-failure -j2 --timeout "$ctest_timeout"
+}
+
+# Debug: assert() stays on and the reports point at the right lines.
+asan()
+{
+	linkyd_configure "$asan_dir" -DCMAKE_BUILD_TYPE=Debug -DLINKYD_SANITIZE="address;undefined"
+	linkyd_build "$asan_dir"
+	ctest --test-dir "$asan_dir" --output-on-failure -j2 --timeout "$ctest_timeout" -L unit
+}
+
+# CTest only has a style test when CMake found clang-format: make sure it exists rather than
+# pass without it. It already ran in (a); running it alone (a second) gives it its own verdict.
+style()
+{
+	local listed
+
+	# Into a variable, not "| grep -q": with pipefail, grep quitting early could fail ctest.
+	listed=$(ctest --test-dir "$LINKYD_RELEASE_DIR" -N -L style)
+	if ! grep -q 'Total Tests: [1-9]' <<<"$listed"; then
+		echo "no test labelled 'style' in $LINKYD_RELEASE_DIR: is clang-format installed?" >&2
+		return 1
+	fi
+	ctest --test-dir "$LINKYD_RELEASE_DIR" --output-on-failure --timeout "$ctest_timeout" -L style
+}
+
+section "packages"
+linkyd_install_packages "${LINKYD_TEST_PACKAGES[@]}"
+
+step "(a) release build (-Werror) + ctest, all labels" release
+step "(b) ASan+UBSan build + ctest -L unit" asan
+step "(c) style (clang-format)" style
+step "(d) fuzz_tic, ${fuzz_seconds}s" "$LINKYD_ROOT/scripts/fuzz.sh" "$fuzz_seconds"
+
+section "summary"
+printf '%s\n' "${results[@]}"
+total=$(duration $((SECONDS - started)))
+if [ "${#failed[@]}" -eq 0 ]; then
+	echo "test.sh: PASSED, all ${#results[@]} steps ($total)"
+	exit 0
+fi
+list=$(printf '; %s' "${failed[@]}")
+echo "test.sh: FAILED, ${#failed[@]} of ${#results[@]} steps: ${list#; } ($total)"
+exit 1

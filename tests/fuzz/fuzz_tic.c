@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for the TIC parser and the JSON encoder.
+ *
+ * The first input byte chooses how the rest is split into tic_parser_feed() calls, so that the
+ * fuzzer explores chunk boundaries as well as contents (the parser has a bulk path and a per-byte
+ * path, and a frame or a group may straddle any number of calls):
+ *
+ *   bits 0-1  split: 0 one call, 1 fixed chunks of PARAM + 1 bytes, 2 pseudo-random chunks of
+ *             1 .. 2^(PARAM % 13) bytes, 3 a cut just before and just after every control byte
+ *   bit 2     on_frame asks the parser to stop after every frame; the rest is fed again
+ *   bits 3-7  PARAM
+ *
+ * Every delivered frame is checked against the contracts of linkyd/tic.h and encoded in both
+ * JSON formats, which must succeed and parse back; any broken invariant calls abort() so that
+ * libFuzzer keeps the input as a crash.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "linkyd/json.h"
+#include "linkyd/tic.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+enum {
+	SPLIT_ONE = 0,
+	SPLIT_FIXED = 1,
+	SPLIT_RANDOM = 2,
+	SPLIT_CONTROL = 3,
+	OPT_STOP = 0x04,
+	ETX = 0x03,
+};
+
+struct run {
+	bool stop;                 /* on_frame returns non-zero */
+	unsigned frames_in_call;   /* frames delivered by the current tic_parser_feed() */
+	uint64_t frames, groups;   /* delivered, as seen by on_frame */
+	uint64_t hist_groups;      /* delivered groups of historique frames */
+	char json[JSON_FRAME_MAX]; /* one buffer, as the daemon uses */
+};
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			abort();                                                                   \
+	} while (0)
+
+static bool
+label_char_ok(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-';
+}
+
+static void
+check_group(const struct tic_frame *f, unsigned i, uint64_t *seen)
+{
+	const struct tic_group *g = &f->groups[i];
+	struct tic_datetime dt;
+
+	CHECK(g->label && g->value);
+	CHECK(g->label_len >= 1 && g->label_len <= TIC_LABEL_MAX);
+	CHECK(strlen(g->label) == g->label_len);
+	for (unsigned k = 0; k < g->label_len; k++)
+		CHECK(label_char_ok(g->label[k]));
+	CHECK(g->value_len <= TIC_VALUE_MAX);
+	CHECK(strlen(g->value) == g->value_len);
+	/* Only standard groups carry a horodate, and a valid one. */
+	if (g->horodate) {
+		CHECK(f->mode == TIC_MODE_STANDARD);
+		CHECK(strlen(g->horodate) == TIC_HORODATE_LEN);
+		CHECK(tic_horodate_parse(g->horodate, &dt) == 0);
+	}
+	/* def is exactly the table's row for the label, and the value passed its check. A label
+	 * appears at most once per frame: table rows are told apart by index, the others by name
+	 * (they are rare, and comparing every pair of 128 labels would slow the fuzzer down). */
+	CHECK(g->def == tic_label_find(g->label, g->label_len));
+	if (g->def) {
+		size_t row = (size_t) (g->def - tic_labels);
+
+		CHECK(strcmp(g->def->name, g->label) == 0);
+		CHECK(g->def->mode == f->mode);
+		CHECK(!(g->def->flags & TIC_LF_HORODATE) == !g->horodate);
+		CHECK(tic_label_check(g->def, g->value, g->value_len) == 0);
+		CHECK(row < tic_labels_count);
+		CHECK(!(seen[row / 64] & (UINT64_C(1) << (row % 64))));
+		seen[row / 64] |= UINT64_C(1) << (row % 64);
+	} else {
+		for (unsigned k = 0; k < i; k++)
+			CHECK(f->groups[k].def || strcmp(f->groups[k].label, g->label) != 0);
+	}
+}
+
+/* Encode f in format, which must succeed, and parse it back. */
+static cJSON *
+encode(struct run *r, const struct tic_frame *f, enum json_format format)
+{
+	int n = json_encode_frame(f, format, r->json, sizeof(r->json));
+	cJSON *root;
+
+	CHECK(n >= 0 && (size_t) n < sizeof(r->json));
+	CHECK(strlen(r->json) == (size_t) n);
+	root = cJSON_Parse(r->json);
+	CHECK(cJSON_IsObject(root));
+	return root;
+}
+
+static void
+check_json(struct run *r, const struct tic_frame *f)
+{
+	cJSON *typed = encode(r, f, JSON_FORMAT_TYPED);
+	cJSON *raw = encode(r, f, JSON_FORMAT_RAW);
+	const char *mode_name = f->mode == TIC_MODE_STANDARD ? "standard" : "historique";
+	const cJSON *t = typed->child, *v = raw->child;
+	char want[TIC_HORODATE_LEN + 1 + TIC_VALUE_MAX + 1];
+
+	/* typed: "_mode", then one member per group in frame order. */
+	CHECK(cJSON_IsString(t) && strcmp(t->string, "_mode") == 0);
+	CHECK(strcmp(t->valuestring, mode_name) == 0);
+	for (unsigned i = 0; i < f->n_groups; i++) {
+		t = t->next;
+		CHECK(t && strcmp(t->string, f->groups[i].label) == 0);
+	}
+	CHECK(!t->next);
+
+	/* raw: one string per group, exactly what the meter sent ("<horodate>|<value>"). */
+	for (unsigned i = 0; i < f->n_groups; i++, v = v->next) {
+		const struct tic_group *g = &f->groups[i];
+
+		CHECK(cJSON_IsString(v) && strcmp(v->string, g->label) == 0);
+		if (g->horodate) {
+			memcpy(want, g->horodate, TIC_HORODATE_LEN);
+			want[TIC_HORODATE_LEN] = '|';
+			memcpy(want + TIC_HORODATE_LEN + 1, g->value, (size_t) g->value_len + 1);
+			CHECK(strcmp(v->valuestring, want) == 0);
+		} else {
+			CHECK(strcmp(v->valuestring, g->value) == 0);
+		}
+	}
+	CHECK(!v);
+	cJSON_Delete(typed);
+	cJSON_Delete(raw);
+}
+
+static int
+on_frame(const struct tic_frame *f, void *userdata)
+{
+	struct run *r = userdata;
+	uint64_t seen[(TIC_LABELS_MAX + 63) / 64] = {0};
+
+	CHECK(f->mode == TIC_MODE_HISTORIQUE || f->mode == TIC_MODE_STANDARD);
+	CHECK(f->n_groups >= 1 && f->n_groups <= TIC_FRAME_GROUPS && f->groups);
+	for (unsigned i = 0; i < f->n_groups; i++)
+		check_group(f, i, seen);
+	check_json(r, f);
+	r->frames++;
+	r->groups += f->n_groups;
+	if (f->mode == TIC_MODE_HISTORIQUE)
+		r->hist_groups += f->n_groups;
+	r->frames_in_call++;
+	return r->stop ? 1 : 0;
+}
+
+/* Feed one chunk, feeding again after each stop, and check what tic_parser_feed() returns. */
+static void
+feed(struct tic_parser *p, struct run *r, const uint8_t *s, size_t len)
+{
+	while (len > 0) {
+		size_t n;
+
+		r->frames_in_call = 0;
+		n = tic_parser_feed(p, s, len);
+		CHECK(n <= len);
+		if (!r->stop) {
+			CHECK(n == len);
+		} else if (r->frames_in_call > 0) {
+			/* A stop returns at once, just past the byte that ended the frame. */
+			CHECK(r->frames_in_call == 1);
+			CHECK(n >= 1 && (s[n - 1] & 0x7f) == ETX);
+		} else {
+			CHECK(n == len);
+		}
+		s += n;
+		len -= n;
+	}
+}
+
+static bool
+is_control(uint8_t c)
+{
+	c &= 0x7f;
+	return c < 0x20 || c == 0x7f;
+}
+
+/* A small deterministic generator, seeded from the input, so that crashes reproduce. */
+static uint32_t
+xorshift32(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
+static size_t
+next_chunk(unsigned split, unsigned param, const uint8_t *s, size_t len, uint32_t *rng)
+{
+	size_t n;
+
+	switch (split) {
+	case SPLIT_FIXED:
+		n = (size_t) param + 1;
+		break;
+	case SPLIT_RANDOM:
+		n = 1 + xorshift32(rng) % (UINT32_C(1) << (param % 13));
+		break;
+	case SPLIT_CONTROL:
+		if (is_control(s[0]))
+			return 1;
+		for (n = 1; n < len && !is_control(s[n]); n++)
+			;
+		break;
+	default:
+		n = len;
+		break;
+	}
+	return n < len ? n : len;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct tic_parser_callbacks cbs = {.on_frame = on_frame};
+	static struct tic_parser parser;
+	static struct run run;
+	const struct tic_stats *st;
+	unsigned split, param;
+	uint32_t rng;
+
+	if (size < 1)
+		return 0;
+	split = data[0] & 3;
+	param = data[0] >> 3;
+	rng = 0x9e3779b9u ^ (uint32_t) size ^ ((uint32_t) data[0] << 24);
+	memset(&run, 0, offsetof(struct run, json));
+	run.stop = (data[0] & OPT_STOP) != 0;
+	data++;
+	size--;
+
+	tic_parser_init(&parser, &cbs, &run);
+	while (size > 0) {
+		size_t n = next_chunk(split, param, data, size, &rng);
+
+		feed(&parser, &run, data, n);
+		data += n;
+		size -= n;
+	}
+	tic_parser_reset(&parser);
+
+	/* The counters agree with what on_frame saw. */
+	st = tic_parser_stats(&parser);
+	CHECK(st->frames == run.frames);
+	CHECK(st->groups == run.groups);
+	CHECK(st->hist_sum_excl + st->hist_sum_incl >= run.hist_groups);
+	CHECK(st->errors[TIC_ERR_INDEX(TIC_ERR_FRAMING)] >= st->frames_interrupted);
+	return 0;
+}
