@@ -6,7 +6,8 @@
 #
 #   packages  the missing Debian packages are installed (apt-get only when something is missing)
 #   (a)       release build with -Werror (build/release), ctest with every label
-#   (b)       AddressSanitizer + UndefinedBehaviorSanitizer build (build/asan), ctest -L unit
+#   (b)       AddressSanitizer + UndefinedBehaviorSanitizer build (build/asan): the unit and the
+#             integration tests (the daemon itself runs instrumented against the real broker)
 #   (c)       the clang-format style test (ctest -L style in build/release)
 #   (d)       scripts/fuzz.sh: libFuzzer on the parser and the JSON encoder (build/fuzz)
 #
@@ -76,7 +77,7 @@ asan()
 {
 	linkyd_configure "$asan_dir" -DCMAKE_BUILD_TYPE=Debug -DLINKYD_SANITIZE="address;undefined"
 	linkyd_build "$asan_dir"
-	ctest --test-dir "$asan_dir" --output-on-failure -j2 --timeout "$ctest_timeout" -L unit
+	ctest --test-dir "$asan_dir" --output-on-failure -j2 --timeout "$ctest_timeout" -LE style
 }
 
 # CTest only has a style test when CMake found clang-format: make sure it exists rather than
@@ -98,7 +99,7 @@ section "packages"
 linkyd_install_packages "${LINKYD_TEST_PACKAGES[@]}"
 
 step "(a) release build (-Werror) + ctest, all labels" release
-step "(b) ASan+UBSan build + ctest -L unit" asan
+step "(b) ASan+UBSan build + ctest: unit and integration" asan
 step "(c) style (clang-format)" style
 step "(d) fuzz_tic, ${fuzz_seconds}s" "$LINKYD_ROOT/scripts/fuzz.sh" "$fuzz_seconds"
 
