@@ -41,6 +41,7 @@ Usage:
   tic_reference.py --explain FILE              every rejected group/frame with its offset
   tic_reference.py --check DATADIR             compare DATADIR/*.tic with the expected files
 """
+import calendar
 import glob
 import json
 import os
@@ -175,8 +176,10 @@ def horodate_parse(h):
     if len(h) != 13 or h[0] not in "EHeh " or not set(h[1:]) <= DIGITS:
         return None
     yy, mo, dd, hh, mi, ss = (int(h[i:i + 2]) for i in range(1, 13, 2))
-    if not (1 <= mo <= 12 and 1 <= dd <= 31 and hh <= 23 and mi <= 59 and ss <= 59):
+    if not (1 <= mo <= 12 and hh <= 23 and mi <= 59 and ss <= 59):
         return None
+    if not 1 <= dd <= calendar.monthrange(2000 + yy, mo)[1]:
+        return None     # a date that does not exist (31 April, 29 February 2023)
     iso = "%04d-%02d-%02dT%02d:%02d:%02d" % (2000 + yy, mo, dd, hh, mi, ss)
     offset = {"E": "+02:00", "e": "+02:00", "H": "+01:00", "h": "+01:00", " ": ""}[h[0]]
     return iso + offset, h[0] in "eh"
