@@ -19,7 +19,7 @@ LINKYD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # The whole suite: the style test needs clang-format (without it CTest has no style test); the
 # broker, the clients, socat (fake serial lines) and valgrind are for the daemon's tests.
 LINKYD_TEST_PACKAGES=("${LINKYD_BUILD_PACKAGES[@]}" "${LINKYD_FUZZ_PACKAGES[@]}" clang-format
-	mosquitto mosquitto-clients socat valgrind python3)
+	mosquitto mosquitto-clients socat valgrind python3 openssl)
 # The demo: a broker, a subscriber, a pseudo-terminal pair, and python3 to pace the replay.
 LINKYD_DEMO_PACKAGES=("${LINKYD_BUILD_PACKAGES[@]}" mosquitto mosquitto-clients socat python3)
 

@@ -283,7 +283,7 @@ requeue_inflight(struct mqtt *m)
 }
 
 static const char *
-connect_error(int code)
+connect_error(const struct mqtt *m, int code)
 {
 	/* Positive codes are the broker's CONNACK refusals (MQTT 3.1.1 §3.2.2.3). */
 	static const char *const connack[] = {"",
@@ -295,6 +295,10 @@ connect_error(int code)
 
 	if (code > 0 && code < 6)
 		return connack[code];
+	/* paho says no more than "failure", for TCP and TLS alike. */
+	if ((code == MQTTASYNC_FAILURE || code == 0) && strncmp(m->url, "ssl://", 6) == 0)
+		return "connection or TLS handshake failed (broker address, its certificate, "
+		       "ca_file, the name in the URL, or a client certificate it requires)";
 	if (code == MQTTASYNC_FAILURE || code == 0)
 		return "connection refused or unreachable";
 	return MQTTAsync_strerror(code);
@@ -349,7 +353,7 @@ handle(struct mqtt *m, const struct ev *ev)
 		}
 		if (ev->code != m->last_error)
 			log_warn("cannot connect to %s: %s; retrying every %us at most", m->url,
-			         connect_error(ev->code), BACKOFF_MAX_MS / 1000);
+			         connect_error(m, ev->code), BACKOFF_MAX_MS / 1000);
 		m->last_error = ev->code;
 		schedule_reconnect(m);
 		break;

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""
+linkyd's broker security, against a real mosquitto: TLS with a CA file, the broker's name
+checked by default, client certificates, and user name + password file. The test makes its own
+throw-away PKI with the openssl command; the broker gets a second listener with the settings
+under test (the subscriber stays on a plain one). Exits 77 when mosquitto or openssl is missing.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+PKI = None  # Path of the certificates, made once for the module
+
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+
+
+def make_pki(d):
+    """A CA; a server certificate for IP 127.0.0.1 only (so "localhost" is a name mismatch);
+    a client certificate. EC keys: quick to make."""
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *key, "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.crt",
+            "-subj", "/CN=linkyd test CA", "-days", "2")
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1"),
+                      ("client", "extendedKeyUsage=clientAuth")):
+        Path(f"{d}/{name}.ext").write_text(ext + "\n")
+        openssl("req", *key, "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.csr",
+                "-subj", f"/CN=linkyd test {name}")
+        openssl("x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/ca.crt",
+                "-CAkey", f"{d}/ca.key", "-CAcreateserial", "-days", "2",
+                "-extfile", f"{d}/{name}.ext", "-out", f"{d}/{name}.crt")
+
+
+def setUpModule():
+    global PKI
+    tmp = tempfile.TemporaryDirectory(prefix="linkyd-pki-")
+    unittest.addModuleCleanup(tmp.cleanup)
+    PKI = Path(tmp.name)
+    make_pki(PKI)
+
+
+def tls_listener(require_certificate=False):
+    lines = ["allow_anonymous true", f"cafile {PKI}/ca.crt", f"certfile {PKI}/server.crt",
+             f"keyfile {PKI}/server.key"]
+    return lines + (["require_certificate true"] if require_certificate else [])
+
+
+class Security(unittest.TestCase):
+
+    def delivers(self, rig):
+        """Frames written on the line reach the subscriber through the secure listener."""
+        got, expected = rig.feed(h.frames(h.standard_frame, 0, 3))
+        self.assertEqual(got, expected)
+        self.assertEqual(rig.daemon.at_most(h.LOG_WARNING), [])
+
+    def refused(self, rig, reason):
+        """The daemon cannot connect, says why once, and keeps running (and retrying)."""
+        m = rig.daemon.wait_log(r"cannot connect to \S+: (.*);", timeout=15)
+        self.assertRegex(m.group(1), reason)
+        self.assertTrue(rig.daemon.alive())
+        self.assertNotIn(rig.topic + "/status", [m.topic for m in rig.sub.messages()])
+
+    def rig(self, secure, mqtt, scheme="mqtts", host="127.0.0.1", ready=True):
+        return h.Rig(self, secure=secure, mqtt=mqtt, ready=ready,
+                     url=lambda broker: f"{scheme}://{host}:{broker.secure_port}")
+
+    def test_tls_with_ca_file(self):
+        self.delivers(self.rig(tls_listener(), f'ca_file = "{PKI}/ca.crt";'))
+
+    def test_tls_name_checked(self):
+        # The certificate names 127.0.0.1, not localhost: refused unless the check is off.
+        self.refused(self.rig(tls_listener(), f'ca_file = "{PKI}/ca.crt";', host="localhost",
+                              ready=False),
+                     "TLS handshake failed")
+
+    def test_tls_name_check_off(self):
+        self.delivers(self.rig(tls_listener(), f'ca_file = "{PKI}/ca.crt"; '
+                               "verify_hostname = false;", host="localhost"))
+
+    def test_tls_unknown_ca(self):
+        # No ca_file: the system's trust store, which does not know the test CA.
+        self.refused(self.rig(tls_listener(), "", ready=False),
+                     "TLS handshake failed")
+
+    def test_client_certificate(self):
+        self.delivers(self.rig(tls_listener(True),
+                               f'ca_file = "{PKI}/ca.crt"; cert_file = "{PKI}/client.crt"; '
+                               f'key_file = "{PKI}/client.key";'))
+
+    def test_client_certificate_required(self):
+        self.refused(self.rig(tls_listener(True), f'ca_file = "{PKI}/ca.crt";', ready=False),
+                     "TLS handshake failed")
+
+    def password_rig(self, password, ready):
+        d = Path(tempfile.mkdtemp(prefix="linkyd-pw-"))
+        self.addCleanup(shutil.rmtree, d)
+        subprocess.run(["mosquitto_passwd", "-b", "-c", str(d / "passwd"), "meter", "s3cret"],
+                       check=True)
+        secret = d / "secret"
+        secret.write_text(password + "\n")
+        secret.chmod(0o600)
+        secure = ["allow_anonymous false", f"password_file {d}/passwd"]
+        return self.rig(secure, f'username = "meter"; password_file = "{secret}";', "mqtt",
+                        ready=ready)
+
+    def test_password_file(self):
+        self.delivers(self.password_rig("s3cret", True))
+
+    def test_wrong_password(self):
+        self.refused(self.password_rig("wrong", False), "user name or password|not authori")
+
+
+if __name__ == "__main__":
+    missing = h.missing_tools() + ([] if shutil.which("openssl") else ["openssl"])
+    if missing:
+        print(f"skipped: {', '.join(missing)} not installed", file=sys.stderr)
+        sys.exit(77)
+    unittest.main(verbosity=2)
