@@ -416,14 +416,15 @@ class Daemon:
     """linkyd run from a generated configuration file, its stderr in a file that it takes for
     the journal (JOURNAL_STREAM names that file), so that each line carries its priority."""
 
-    def __init__(self, workdir, device, broker, topic="linky", args=(), url=None, mqtt=""):
+    def __init__(self, workdir, device, broker, topic="linky", args=(), url=None, mqtt="",
+                 env=None):
         """url, mqtt: the broker URL (default: the broker's plain listener) and more settings
-        of the mqtt group, e.g. 'ca_file = "...";'."""
+        of the mqtt group, e.g. 'ca_file = "...";'; env: more environment variables."""
         self.dir = Path(workdir)
         self.conf = self.dir / "linkyd.conf"
         self.logfile = self.dir / "linkyd.log"
         self.device, self.broker, self.args = device, broker, list(args)
-        self.url, self.mqtt = url or broker.url, mqtt
+        self.url, self.mqtt, self.env = url or broker.url, mqtt, env or {}
         self.write_config(topic)
         self.proc = None
 
@@ -438,7 +439,7 @@ class Daemon:
     def start(self):
         with open(self.logfile, "ab") as err:
             st = os.fstat(err.fileno())
-            env = dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
+            env = dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}", **self.env)
             self.proc = subprocess.Popen([linkyd_path(), "-c", str(self.conf)] + self.args,
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=err, env=env)
@@ -524,7 +525,7 @@ class Rig:
     reverse order) whatever happens."""
 
     def __init__(self, test, persistence=False, persistent_subscriber=False, topic="linky",
-                 args=(), secure=None, url=None, mqtt="", ready=True):
+                 args=(), secure=None, url=None, mqtt="", ready=True, env=None):
         """secure, url, mqtt: see Broker and Daemon (url may be a function of the broker, which
         picks its ports); ready=False does not wait for the daemon to connect (for tests where
         it must not)."""
@@ -544,7 +545,7 @@ class Rig:
         self.line = bytearray()  # written since the daemon opened the line
         if callable(url):
             url = url(self.broker)
-        self.daemon = Daemon(self.dir, self.pty.link, self.broker, topic, args, url, mqtt)
+        self.daemon = Daemon(self.dir, self.pty.link, self.broker, topic, args, url, mqtt, env)
         test.addCleanup(self._check_daemon)
         self.daemon.start()
         test.addCleanup(self.daemon.terminate)

@@ -11,6 +11,7 @@ fails the test: any stderr line without a priority prefix counts as an error.
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -257,6 +258,74 @@ class Signals(unittest.TestCase):
         self.assertNotIn(f"Client {rig.client_id} closed its connection", rig.broker.log())
         self.assertEqual(rig.daemon.at_most(h.LOG_WARNING), [])
 
+
+
+class QueueBound(unittest.TestCase):
+    """While the broker is away the queue is bounded: the oldest frames are dropped, counted and
+    logged; the newest are delivered in order when it returns."""
+
+    def test_drop_oldest(self):
+        rig = h.Rig(self, persistence=True, persistent_subscriber=True, mqtt="queue = 5;")
+        saves = rig.broker.saves()
+        h.wait_until(lambda: rig.broker.saves() > saves, 5, "the broker to save its database")
+        got, expected = rig.feed(h.frames(h.standard_frame, 0, 2))
+        self.assertEqual(got, expected)
+        mark = rig.daemon.mark()
+        rig.broker.kill()
+        rig.daemon.wait_log(r"connection to \S+ lost", 5, after=mark)
+        rig.pty.write(h.frames(h.standard_frame, 100, 20))
+        rig.daemon.wait_log(r"queue full \(\d+ messages\), dropping the oldest", 10, after=mark)
+        rig.broker.start()
+        dropped = rig.daemon.wait_log(r"(\d+) frame\(s\) dropped while the broker was away",
+                                      15, after=mark)
+        # Room for 5 frames (plus a few availability messages): at least 11 of 20 dropped.
+        self.assertGreaterEqual(int(dropped.group(1)), 11)
+        rig.sub.wait_for(lambda _: 119 in map(h.frame_index, rig.frames()), 15,
+                         "the newest frame")
+        late = [h.frame_index(p) for p in dict.fromkeys(rig.frames()) if h.frame_index(p) >= 100]
+        self.assertEqual(late, list(range(120 - len(late), 120)), "not the newest, in order")
+        self.assertEqual(len(late), 20 - int(dropped.group(1)))
+
+
+class Systemd(unittest.TestCase):
+    """The service manager's side of Type=notify: READY, STATUS, WATCHDOG, RELOADING and
+    STOPPING arrive on $NOTIFY_SOCKET, as systemd would read them."""
+
+    def test_notify(self):
+        tmp = tempfile.TemporaryDirectory(prefix="linkyd-notify-")
+        self.addCleanup(tmp.cleanup)
+        path = os.path.join(tmp.name, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(path)
+        sock.settimeout(0.1)
+        received = []
+
+        def wait(pattern, timeout=10):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                for i, m in enumerate(received):
+                    if re.search(pattern, m):
+                        del received[:i + 1]
+                        return m
+                try:
+                    received.extend(sock.recv(4096).decode().splitlines())
+                except socket.timeout:
+                    pass
+            self.fail(f"no /{pattern}/ on NOTIFY_SOCKET; got {received}")
+
+        rig = h.Rig(self, env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
+        wait(r"^READY=1$")
+        # Half the watchdog interval: several pings a second; the status rides along.
+        for _ in range(3):
+            wait(r"^WATCHDOG=1$", 2)
+        rig.feed(h.frames(h.standard_frame, 0, 3))
+        wait(r"^STATUS=meter: standard 9600 Bd, 3 frames, 0 rejected, broker connected")
+        rig.daemon.proc.send_signal(signal.SIGHUP)
+        wait(r"^RELOADING=1$")
+        wait(r"^READY=1$")
+        rig.daemon.proc.send_signal(signal.SIGTERM)
+        wait(r"^STOPPING=1$")
 
 if __name__ == "__main__":
     missing = h.missing_tools()
