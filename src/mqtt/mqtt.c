@@ -24,6 +24,8 @@
 #include "linkyd/log.h"
 #include "linkyd/mqtt.h"
 
+#include "queue.h"
+
 #define WINDOW          16   /* messages in flight */
 #define EV_RING         1024 /* far above WINDOW plus connection events */
 #define BACKOFF_MIN_MS  1000
@@ -45,16 +47,6 @@ struct ev {
 	int code; /* EV_CONNECT_FAILED: paho or CONNACK code; EV_SENT/EV_SEND_FAILED: token */
 };
 
-struct msg {
-	char *topic;
-	char *payload;
-	size_t len;
-	bool retain;
-	bool done;
-	bool inflight;
-	int token;
-};
-
 struct mqtt {
 	struct loop *loop;
 	MQTTAsync client;
@@ -68,10 +60,7 @@ struct mqtt {
 	int last_error;          /* connection failures are logged when this changes */
 	uint64_t dropped_before; /* drops logged at the last (re)connect */
 
-	/* The queue: a ring; its first sent_upto messages were handed to paho. */
-	struct msg *q;
-	size_t cap, head, count, sent_upto;
-	unsigned inflight;
+	struct queue queue;
 	struct mqtt_stats stats;
 
 	struct loop_timer reconnect, deadline;
@@ -148,20 +137,6 @@ on_disconnect_fail(void *context, MQTTAsync_failureData *response)
 
 /* ---- the loop's thread ------------------------------------------------------------------- */
 
-static struct msg *
-at(struct mqtt *m, size_t i)
-{
-	return &m->q[(m->head + i) % m->cap];
-}
-
-static void
-msg_free(struct msg *msg)
-{
-	free(msg->topic);
-	free(msg->payload);
-	*msg = (struct msg){0};
-}
-
 static void
 set_state(struct mqtt *m, enum mqtt_state state)
 {
@@ -170,20 +145,6 @@ set_state(struct mqtt *m, enum mqtt_state state)
 	m->state = state;
 	if (m->cb && m->cb->on_state)
 		m->cb->on_state(state, m->userdata);
-}
-
-static void
-pop_front(struct mqtt *m)
-{
-	struct msg *msg = at(m, 0);
-
-	if (msg->inflight)
-		m->inflight--;
-	msg_free(msg);
-	m->head = (m->head + 1) % m->cap;
-	m->count--;
-	if (m->sent_upto > 0)
-		m->sent_upto--;
 }
 
 static int
@@ -205,7 +166,7 @@ send_one(struct mqtt *m, struct msg *msg)
 		return r;
 	msg->inflight = true;
 	msg->token = ro.token;
-	m->inflight++;
+	m->queue.inflight++;
 	return 0;
 }
 
@@ -213,12 +174,14 @@ send_one(struct mqtt *m, struct msg *msg)
 static void
 pump(struct mqtt *m)
 {
-	while (m->state == MQTT_CONNECTED && m->inflight < WINDOW && m->sent_upto < m->count) {
-		struct msg *msg = at(m, m->sent_upto);
+	struct queue *q = &m->queue;
+
+	while (m->state == MQTT_CONNECTED && q->inflight < WINDOW && q->sent_upto < q->count) {
+		struct msg *msg = queue_at(q, q->sent_upto);
 
 		if (!msg->done && !msg->inflight && send_one(m, msg) != 0)
 			return; /* paho refused (disconnecting): the loss event will resend */
-		m->sent_upto++;
+		q->sent_upto++;
 	}
 }
 
@@ -238,8 +201,8 @@ start_disconnect(struct mqtt *m)
 static void
 finish_close(struct mqtt *m)
 {
-	if (m->count > 0)
-		log_warn("%s: %zu message(s) not delivered at shutdown", m->url, m->count);
+	if (m->queue.count > 0)
+		log_warn("%s: %zu message(s) not delivered at shutdown", m->url, m->queue.count);
 	(void) loop_timer_arm(&m->deadline, 0, 0);
 	(void) loop_timer_arm(&m->reconnect, 0, 0);
 	set_state(m, MQTT_CLOSED);
@@ -248,38 +211,12 @@ finish_close(struct mqtt *m)
 static void
 ack(struct mqtt *m, int token, bool ok)
 {
-	for (size_t i = 0; i < m->sent_upto; i++) {
-		struct msg *msg = at(m, i);
-
-		if (!msg->inflight || msg->token != token)
-			continue;
-		msg->inflight = false;
-		m->inflight--;
-		if (ok) {
-			msg->done = true;
-			m->stats.sent++;
-		} else {
-			/* Refused while connected: send it again from there, keeping the order. */
-			m->sent_upto = i;
-		}
-		break;
-	}
-	while (m->count > 0 && at(m, 0)->done)
-		pop_front(m);
-	if (m->closing && m->count == 0 && m->state == MQTT_CONNECTED)
+	if (queue_ack(&m->queue, token, ok))
+		m->stats.sent++;
+	if (m->closing && m->queue.count == 0 && m->state == MQTT_CONNECTED)
 		start_disconnect(m);
 	else
 		pump(m);
-}
-
-/* Forget what was in flight: it will all be sent again after the reconnect. */
-static void
-requeue_inflight(struct mqtt *m)
-{
-	for (size_t i = 0; i < m->sent_upto; i++)
-		at(m, i)->inflight = false;
-	m->inflight = 0;
-	m->sent_upto = 0;
 }
 
 static const char *
@@ -334,7 +271,7 @@ handle(struct mqtt *m, const struct ev *ev)
 		if (m->closing)
 			break;
 		log_notice("connected to %s as '%s'; %zu message(s) queued", m->url, m->client_id,
-		           m->count);
+		           m->queue.count);
 		if (m->stats.dropped > m->dropped_before)
 			log_warn("%s: %llu frame(s) dropped while the broker was away (queue full)",
 			         m->url,
@@ -358,7 +295,7 @@ handle(struct mqtt *m, const struct ev *ev)
 		schedule_reconnect(m);
 		break;
 	case EV_LOST:
-		requeue_inflight(m);
+		queue_requeue_inflight(&m->queue);
 		if (m->closing) {
 			finish_close(m);
 			return true;
@@ -400,7 +337,7 @@ events_ready(struct loop_io *io, uint32_t events)
 			if (overflow) {
 				/* Acks were lost: resend what is in flight (duplicates, no loss).
 				 */
-				requeue_inflight(m);
+				queue_requeue_inflight(&m->queue);
 				pump(m);
 			}
 			return;
@@ -513,12 +450,11 @@ mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id
 	m->backoff_ms = BACKOFF_MIN_MS;
 	m->reconnect.io.fd = m->deadline.io.fd = m->efd_io.fd = -1;
 	pthread_mutex_init(&m->lock, NULL);
-	m->cap = cfg->queue_frames + STATUS_QUEUE;
-	m->q = calloc(m->cap, sizeof(*m->q));
 	m->url = paho_url(cfg->url);
 	m->client_id = strdup(client_id);
 	m->status_topic = strdup(status_topic);
-	if (!m->q || !m->url || !m->client_id || !m->status_topic)
+	if (queue_init(&m->queue, cfg->queue_frames + STATUS_QUEUE) < 0 || !m->url ||
+	    !m->client_id || !m->status_topic)
 		goto out_free;
 
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -559,27 +495,19 @@ out_free:
 int
 mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
 {
-	struct msg *msg;
+	int r;
 
-	if (m->count == m->cap) {
+	if (m->queue.count == m->queue.cap) {
 		/* Logged once per outage here, summed up at the reconnect. */
 		if (m->stats.dropped == m->dropped_before)
 			log_warn("%s: queue full (%zu messages), dropping the oldest", m->url,
-			         m->cap);
-		pop_front(m);
+			         m->queue.cap);
+		queue_pop_front(&m->queue);
 		m->stats.dropped++;
 	}
-	msg = at(m, m->count);
-	msg->topic = strdup(topic);
-	msg->payload = malloc(len ? len : 1);
-	if (!msg->topic || !msg->payload) {
-		msg_free(msg);
-		return -ENOMEM;
-	}
-	memcpy(msg->payload, payload, len);
-	msg->len = len;
-	msg->retain = retain;
-	m->count++;
+	r = queue_push(&m->queue, topic, payload, len, retain);
+	if (r < 0)
+		return r;
 	m->stats.queued++;
 	pump(m);
 	return 0;
@@ -596,7 +524,7 @@ mqtt_stats(const struct mqtt *m)
 {
 	struct mqtt_stats s = m->stats;
 
-	s.pending = m->count;
+	s.pending = m->queue.count;
 	return s;
 }
 
@@ -627,9 +555,7 @@ mqtt_free(struct mqtt *m)
 		loop_del(m->loop, &m->efd_io);
 		(void) close(m->efd_io.fd);
 	}
-	while (m->q && m->count > 0)
-		pop_front(m);
-	free(m->q);
+	queue_done(&m->queue);
 	free(m->url);
 	free(m->client_id);
 	free(m->status_topic);

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config_print(): the effective configuration in libconfig syntax, the password masked, so that
+ * what the daemon will run with can be checked before it starts.
+ */
+#include <stdio.h>
+
+#include "config-internal.h"
+
+#define PASSWORD_MASK "********"
+
+static const char *
+mode_name(enum tic_mode mode)
+{
+	switch (mode) {
+	case TIC_MODE_HISTORIQUE:
+		return "historique";
+	case TIC_MODE_STANDARD:
+		return "standard";
+	default:
+		return "auto";
+	}
+}
+
+/* A libconfig string literal: quotes, backslashes and control bytes escaped. */
+static void
+print_string(FILE *out, const char *s)
+{
+	(void) fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+		switch (*p) {
+		case '"':
+			(void) fputs("\\\"", out);
+			break;
+		case '\\':
+			(void) fputs("\\\\", out);
+			break;
+		case '\n':
+			(void) fputs("\\n", out);
+			break;
+		case '\r':
+			(void) fputs("\\r", out);
+			break;
+		case '\t':
+			(void) fputs("\\t", out);
+			break;
+		case '\f':
+			(void) fputs("\\f", out);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				(void) fprintf(out, "\\x%02x", *p);
+			else
+				(void) fputc(*p, out);
+		}
+	}
+	(void) fputc('"', out);
+}
+
+/* "\tkey = "value";" or, for an unset optional string, a comment saying what happens instead. */
+static void
+print_setting(FILE *out, const char *key, const char *value, const char *unset)
+{
+	if (!value) {
+		(void) fprintf(out, "\t# %s: not set%s%s\n", key, unset ? ", " : "",
+		               unset ? unset : "");
+		return;
+	}
+	(void) fprintf(out, "\t%s = ", key);
+	print_string(out, value);
+	(void) fputs(";\n", out);
+}
+
+void
+config_print(const struct linkyd_config *c, FILE *out)
+{
+	const struct mqtt_config *m = &c->mqtt;
+	int level = c->verbosity < 0 ? 0 : c->verbosity > 2 ? 2 : c->verbosity;
+
+	(void) fputs("# linkyd: effective configuration (the password is masked)\n", out);
+	(void) fputs("meters = (\n", out);
+	for (size_t i = 0; i < c->n_meters; i++) {
+		const struct meter_config *mc = &c->meters[i];
+
+		(void) fputs("\t{ name = ", out);
+		print_string(out, mc->name ? mc->name : "");
+		(void) fputs("; input = ", out);
+		print_string(out, mc->device ? mc->device : "");
+		(void) fprintf(out, "; mode = \"%s\"; topic = ", mode_name(mc->mode));
+		print_string(out, mc->topic ? mc->topic : "");
+		(void) fprintf(out, "; }%s\n", i + 1 < c->n_meters ? "," : "");
+	}
+	(void) fputs(");\n", out);
+	(void) fputs("mqtt = {\n", out);
+	print_setting(out, "url", m->url, NULL);
+	print_setting(out, "client_id", m->client_id,
+	              "derived from the host name and each meter's device");
+	print_setting(out, "username", m->username, NULL);
+	print_setting(out, "password", m->password ? PASSWORD_MASK : NULL, NULL);
+	print_setting(out, "ca_file", m->ca_file, "the system's trust store");
+	print_setting(out, "cert_file", m->cert_file, NULL);
+	print_setting(out, "key_file", m->key_file, NULL);
+	(void) fprintf(out, "\tverify_hostname = %s;\n", m->verify_hostname ? "true" : "false");
+	(void) fprintf(out, "\tkeepalive = %d;\n", m->keepalive);
+	(void) fprintf(out, "\tqos = %d;\n", m->qos);
+	(void) fprintf(out, "\tretain = %s;\n", m->retain ? "true" : "false");
+	(void) fprintf(out, "\tqueue = %u;\n", m->queue_frames);
+	(void) fputs("};\n", out);
+	(void) fprintf(out, "publish = { format = \"%s\"; };\n", json_format_name(c->format));
+	(void) fprintf(out, "log = { level = \"%s\"; };\n", cfg_level_names[level]);
+}
