@@ -21,6 +21,8 @@
 #define TIC_GROUP_MAX    (TIC_LABEL_MAX + 1 + TIC_HORODATE_LEN + 1 + TIC_VALUE_MAX + 2)
 #define TIC_FRAME_GROUPS 128
 #define TIC_FRAME_BYTES  4096
+/* Room after a frame's bytes in the parser's buffer: it reads and writes whole 8-byte words. */
+#define TIC_BUF_SLACK 16
 
 enum tic_mode {
 	TIC_MODE_UNKNOWN = 0,
@@ -150,7 +152,7 @@ struct tic_parser {
 	void *userdata;
 	struct tic_stats stats;
 	struct tic_group groups[TIC_FRAME_GROUPS];
-	char buf[TIC_FRAME_BYTES];
+	char buf[TIC_FRAME_BYTES + TIC_BUF_SLACK];
 };
 
 /* Prepare p. cb and userdata must outlive it. */

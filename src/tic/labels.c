@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "linkyd/tic.h"
+#include "swar.h"
 
 #define H TIC_MODE_HISTORIQUE
 #define S TIC_MODE_STANDARD
@@ -180,44 +181,55 @@ _Static_assert(sizeof(tic_labels) / sizeof(tic_labels[0]) <= TIC_LABELS_MAX,
 /*
  * Lookup: an open-addressing hash index over the table, built once before main() runs. The
  * parser calls this for every group, so it must cost a few dozen instructions, not a binary
- * search of strcmp()s. Entries hold table index + 1 (0 = empty).
+ * search of strcmp()s: each slot holds its name as a key (swar.h), and a hit costs one hash and
+ * three compares.
  */
-#define INDEX_SIZE 512
-static uint8_t label_index[INDEX_SIZE];
+#define INDEX_BITS 9
+#define INDEX_SIZE (1u << INDEX_BITS)
+static struct {
+	struct tic_label_key key;
+	uint8_t label; /* table index + 1, 0 = empty */
+} label_index[INDEX_SIZE];
 
+/* Multiplicative hashing: the top bits of the product depend on every bit of the key. */
 static uint32_t
-label_hash(const char *s, size_t len)
+label_hash(uint64_t w0, uint64_t w1)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t) s[i]) * 16777619u;
-	return h;
+	return (uint32_t) (((w0 ^ w1) * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - INDEX_BITS));
 }
 
 __attribute__((constructor)) static void
 label_index_build(void)
 {
 	for (size_t i = 0; i < tic_labels_count; i++) {
-		const char *name = tic_labels[i].name;
-		uint32_t h = label_hash(name, strlen(name)) % INDEX_SIZE;
+		struct tic_label_key k =
+		    tic_label_key_of(tic_labels[i].name, strlen(tic_labels[i].name));
+		uint32_t h = label_hash(k.w[0], k.w[1]);
 
-		while (label_index[h] != 0)
+		while (label_index[h].label != 0)
 			h = (h + 1) % INDEX_SIZE;
-		label_index[h] = (uint8_t) (i + 1);
+		label_index[h].key = k;
+		label_index[h].label = (uint8_t) (i + 1);
 	}
+}
+
+const struct tic_label *
+tic_label_find_key(uint64_t w0, uint64_t w1, size_t len)
+{
+	for (uint32_t h = label_hash(w0, w1); label_index[h].label != 0; h = (h + 1) % INDEX_SIZE)
+		if (label_index[h].key.w[0] == w0 && label_index[h].key.w[1] == w1 &&
+		    label_index[h].key.len == len)
+			return &tic_labels[label_index[h].label - 1];
+	return NULL;
 }
 
 const struct tic_label *
 tic_label_find(const char *name, size_t len)
 {
-	uint32_t h = label_hash(name, len) % INDEX_SIZE;
+	struct tic_label_key k;
 
-	for (; label_index[h] != 0; h = (h + 1) % INDEX_SIZE) {
-		const struct tic_label *def = &tic_labels[label_index[h] - 1];
-
-		if (strncmp(def->name, name, len) == 0 && def->name[len] == '\0')
-			return def;
-	}
-	return NULL;
+	if (len > TIC_LABEL_MAX)
+		return NULL;
+	k = tic_label_key_of(name, len);
+	return tic_label_find_key(k.w[0], k.w[1], k.len);
 }

@@ -23,12 +23,19 @@
  * dropped. Bytes without bit 7 are taken as they are: on a line read 7 bits wide the UART already
  * checked their parity.
  *
- * Speed: the bytes of a group are found with memchr(CR) and checked, summed and copied in bulk;
- * only control bytes, 8-bit bytes and group ends go through the per-byte state machine.
+ * Speed: the bytes of a group are checked, summed and copied 8 at a time up to the first control
+ * or 8-bit byte (swar.h), and a group's CR and the next LF are taken there too; other control
+ * bytes, 8-bit bytes and the bytes of a run shorter than a word go through the per-byte state
+ * machine, which has the last word on them.
  */
 #include <string.h>
 
 #include "linkyd/tic.h"
+#include "swar.h"
+
+/* group_parse() reads the first TIC_LABEL_MAX bytes of a group as words, even a shorter group's. */
+_Static_assert(TIC_BUF_SLACK >= TIC_LABEL_MAX && TIC_LABEL_MAX == 16,
+               "label_split() reads two words of the frame buffer");
 
 enum {
 	STX = 0x02,
@@ -123,6 +130,43 @@ unknown_seen(const struct tic_parser *p, const char *label, size_t len)
 }
 
 /*
+ * The label of a group whose bytes before its last separator are g[0..n): the bytes before the
+ * first sep. Returns its length and sets ret_key, or an error.
+ */
+static int
+label_split(const char *g, size_t n, unsigned char sep, struct tic_label_key *ret_key)
+{
+	size_t len;
+#if SWAR_LE
+	/* The first sep among g[0..17) (bytes past n are stale but inside p->buf); 17 if none. */
+	uint64_t w0 = swar_load(g), w1 = swar_load(g + 8);
+	uint64_t m0 = swar_eq(w0, sep), m1 = swar_eq(w1, sep);
+
+	len = m0                             ? swar_first(m0)
+	      : m1                           ? 8 + swar_first(m1)
+	      : (unsigned char) g[16] == sep ? 16
+	                                     : 17;
+#else
+	for (len = 0; len < n && len <= TIC_LABEL_MAX && (unsigned char) g[len] != sep; len++)
+		;
+#endif
+	if (len >= n)
+		return TIC_ERR_FORMAT; /* no separator before the last one */
+	if (len > TIC_LABEL_MAX)
+		return memchr(g + len, sep, n - len) ? TIC_ERR_OVERLONG : TIC_ERR_FORMAT;
+	if (len == 0)
+		return TIC_ERR_FORMAT;
+#if SWAR_LE
+	*ret_key = (struct tic_label_key){{w0 & swar_low_bytes((unsigned) len),
+	                                   len > 8 ? w1 & swar_low_bytes((unsigned) len - 8) : 0},
+	                                  len};
+#else
+	*ret_key = tic_label_key_of(g, len);
+#endif
+	return (int) len;
+}
+
+/*
  * Check the group g[0..n) (between LF and CR) and split it in place: separators become NULs so
  * that label, horodate and value are C strings inside the frame buffer.
  */
@@ -134,8 +178,10 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 	uint32_t sum;
 	char *label, *value, *horodate = NULL, *end;
 	size_t label_len, value_len;
+	struct tic_label_key key;
 	const struct tic_label *def;
 	bool incl = false;
+	int r;
 
 	if (n < 3)
 		return TIC_ERR_FORMAT;
@@ -157,33 +203,33 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 
 	label = g;
 	end = g + n - 2;
-	value = memchr(label, sep, (size_t) (end - label));
-	if (!value)
-		return TIC_ERR_FORMAT;
-	label_len = (size_t) (value - label);
-	if (label_len == 0)
-		return TIC_ERR_FORMAT;
-	if (label_len > TIC_LABEL_MAX)
-		return TIC_ERR_OVERLONG;
-	for (size_t i = 0; i < label_len; i++)
-		if (!label_char_ok((unsigned char) label[i]))
-			return TIC_ERR_FORMAT;
-	*value++ = '\0';
-	if (mode == TIC_MODE_STANDARD) {
-		char *ht = memchr(value, HT, (size_t) (end - value));
-
-		if (ht) {
-			if (ht - value != TIC_HORODATE_LEN ||
-			    memchr(ht + 1, HT, (size_t) (end - ht - 1)))
+	r = label_split(label, (size_t) (end - label), sep, &key);
+	if (r < 0)
+		return r;
+	label_len = (size_t) r;
+	/* Looked up first so that only unknown labels need their characters checked: the table's
+	 * names are made of label characters (test_labels.c pins it). */
+	def = tic_label_find_key(key.w[0], key.w[1], key.len);
+	if (!def)
+		for (size_t i = 0; i < label_len; i++)
+			if (!label_char_ok((unsigned char) label[i]))
 				return TIC_ERR_FORMAT;
-			horodate = value;
-			*ht = '\0';
-			value = ht + 1;
-		}
+	value = label + label_len;
+	*value++ = '\0';
+	/* A standard group holds a horodate when an HT follows 13 bytes. An HT anywhere else is a
+	 * format error: it is left in the value, where every value format and text_ok() refuse it
+	 * (test_labels.c pins it), and where the only check before those, the length, looks for it.
+	 */
+	if (mode == TIC_MODE_STANDARD && end - value > TIC_HORODATE_LEN &&
+	    value[TIC_HORODATE_LEN] == HT) {
+		horodate = value;
+		value[TIC_HORODATE_LEN] = '\0';
+		value += TIC_HORODATE_LEN + 1;
 	}
 	value_len = (size_t) (end - value);
 	if (value_len > TIC_VALUE_MAX)
-		return TIC_ERR_OVERLONG;
+		return mode == TIC_MODE_STANDARD && memchr(value, HT, value_len) ? TIC_ERR_FORMAT
+		                                                                 : TIC_ERR_OVERLONG;
 
 	if (p->mode != TIC_MODE_UNKNOWN && p->mode != mode)
 		return TIC_ERR_FORMAT;
@@ -193,7 +239,6 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 		if (tic_horodate_parse(horodate, &dt) < 0)
 			return TIC_ERR_FORMAT;
 	}
-	def = tic_label_find(label, label_len);
 	if (def) {
 		size_t i = (size_t) (def - tic_labels);
 
@@ -324,51 +369,64 @@ special(uint8_t c)
 	return (uint8_t) (c - 0x20) > 0x5e && c != HT;
 }
 
-/* Length of the prefix of s[0..n) free of control and 8-bit bytes, and the sum of its bytes. */
-static size_t
-clean_prefix(const uint8_t *s, size_t n, uint32_t *ret_sum)
-{
-	uint32_t sum = 0;
-	unsigned bad = 0;
-	size_t i;
-
-	/* Branch-free so that the compiler can vectorise the common, clean case. */
-	for (i = 0; i < n; i++) {
-		sum += s[i];
-		bad |= special(s[i]);
-	}
-	if (bad) {
-		sum = 0;
-		for (i = 0; !special(s[i]); i++)
-			sum += s[i];
-	}
-	*ret_sum = sum;
-	return i;
-}
-
-/* Inside a group: take the run of ordinary bytes up to CR in bulk. Returns bytes consumed. */
+/*
+ * Inside a group: take the run of ordinary bytes (not special()) up to CR in bulk, then the CR, and
+ * group after group while an LF follows. Returns bytes consumed.
+ */
 static size_t
 group_run(struct tic_parser *p, const uint8_t *s, size_t avail)
 {
-	size_t room = group_room(p);
-	size_t lim = avail < room + 1 ? avail : room + 1;
-	const uint8_t *cr = memchr(s, CR, lim);
-	size_t span = cr ? (size_t) (cr - s) : lim;
-	uint32_t sum;
-	size_t run = clean_prefix(s, span, &sum);
+	const uint8_t *start = s;
 
-	if (run > room) {
-		group_drop(p, TIC_ERR_OVERLONG);
-		return 0;
-	}
-	memcpy(p->buf + p->used, s, run);
-	p->used = (uint16_t) (p->used + run);
-	p->group_sum += sum;
-	if (run == span && cr) {
+	for (;;) {
+		size_t room = group_room(p);
+		size_t lim = avail < room + 1 ? avail : room + 1;
+		char *d = p->buf + p->used;
+		uint64_t pairs = 0;
+		uint32_t sum = 0;
+		size_t run = 0;
+
+#if SWAR_LE
+		/* Whole words while they are in s[0..lim): a word stored past the run stays below
+		 * buf + used + lim <= buf + TIC_FRAME_BYTES + 1, and is overwritten or ignored. */
+		for (; run + 8 <= lim; run += 8) {
+			uint64_t x = swar_load(s + run), m = swar_special(x);
+
+			swar_store(d + run, x);
+			if (m) {
+				unsigned k = swar_first(m);
+
+				pairs += swar_pairs(x & swar_low_bytes(k));
+				run += k;
+				goto done;
+			}
+			pairs += swar_pairs(x);
+		}
+#endif
+		for (; run < lim && !special(s[run]); run++) {
+			d[run] = (char) s[run];
+			sum += s[run];
+		}
+#if SWAR_LE
+	done:
+#endif
+		if (run > room) {
+			group_drop(p, TIC_ERR_OVERLONG);
+			return (size_t) (s - start);
+		}
+		p->used = (uint16_t) (p->used + run);
+		p->group_sum += sum + swar_pairs_total(pairs);
+		if (run == lim || s[run] != CR)
+			return (size_t) (s - start) + run;
 		group_end(p);
-		return run + 1;
+		/* Most of the time the next group's LF follows: start it here, as byte_step would.
+		 */
+		if (run + 1 == avail || s[run + 1] != LF || p->state != TIC_S_FRAME)
+			return (size_t) (s - start) + run + 1;
+		group_begin(p);
+		s += run + 2;
+		avail -= run + 2;
 	}
-	return run;
 }
 
 void

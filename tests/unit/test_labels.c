@@ -456,6 +456,59 @@ test_every_row_findable(void **state)
 	}
 }
 
+/*
+ * No value format accepts an HT, wherever it sits: the parser relies on it to find a horodate by
+ * its HT at offset 13 alone (an HT anywhere else must make the group a format error). Every row
+ * is tried with a valid value of each format, one byte replaced by HT or an HT inserted.
+ */
+static void
+test_no_format_takes_ht(void **state)
+{
+	static const char *const bases[] = {
+	    "",
+	    "A",
+	    "0A",
+	    "01",
+	    "001",
+	    "00001",
+	    "000000000",
+	    "012345678910",
+	    "00000000000000",
+	    "BASE",
+	    "HC..",
+	    "BBRS",
+	    "TH..",
+	    "HCJB",
+	    "BLEU",
+	    "----",
+	    "003A0000",
+	    "000000",
+	    "base",
+	    "PAS DE          MESSAGE         ",
+	    "0000C001 NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE NONUTILE "
+	    "NONUTILE NONUTILE",
+	};
+
+	(void) state;
+	for (size_t i = 0; i < tic_labels_count; i++)
+		for (size_t b = 0; b < N_ELEM(bases); b++) {
+			size_t len = strlen(bases[b]);
+			char v[TIC_VALUE_MAX + 2];
+
+			for (size_t at = 0; at <= len; at++) {
+				memcpy(v, bases[b], at);
+				v[at] = '\t';
+				memcpy(v + at + 1, bases[b] + at, len - at);
+				assert_check(&tic_labels[i], v, len + 1, false);
+				if (at < len) {
+					memcpy(v, bases[b], len);
+					v[at] = '\t';
+					assert_check(&tic_labels[i], v, len, false);
+				}
+			}
+		}
+}
+
 static void
 test_unknown_names(void **state)
 {
@@ -618,6 +671,7 @@ main(void)
 	    cmocka_unit_test(test_spec_labels_in_their_mode),
 	    cmocka_unit_test(test_every_row_findable),
 	    cmocka_unit_test(test_unknown_names),
+	    cmocka_unit_test(test_no_format_takes_ht),
 	    cmocka_unit_test(test_nine_character_labels),
 	    cmocka_unit_test(test_energy_indexes),
 	    cmocka_unit_test(test_power_and_reactive_hints),
