@@ -23,7 +23,9 @@ const char *json_format_name(enum json_format format);
 #define JSON_FRAME_MAX 32768
 
 /* Encode frame as one line of JSON (no newline) into buf, NUL-terminated. Returns the length, or
- * -ENOBUFS if size is too small, or -ENOMEM. Allocates nothing that outlives the call. */
+ * -ENOBUFS if size is too small (under length + 1; buf then holds no string), or -EINVAL if a
+ * value does not decode as its label's format says (never for a frame the parser delivered).
+ * Allocates nothing and never writes past buf + size. */
 int json_encode_frame(const struct tic_frame *frame, enum json_format format, char *buf,
                       size_t size);
 

@@ -135,9 +135,11 @@ format_check(const struct tic_label *def, const char *v, size_t len)
 		ok = len == 0;
 		break;
 	case TIC_FMT_OPTARIF:
-		/* Tempo's 4th character encodes the output circuits: BBR(, BBRS ... */
-		ok = one_of4(v, len, optarif) ||
-		     (len == 4 && memcmp(v, "BBR", 3) == 0 && is_printable((unsigned char) v[3]));
+		/* Tempo's 4th character encodes the output circuits: BBR(, BBRS ... never a SP,
+		 * which separates historique fields. */
+		ok =
+		    one_of4(v, len, optarif) || (len == 4 && memcmp(v, "BBR", 3) == 0 &&
+		                                 v[3] != ' ' && is_printable((unsigned char) v[3]));
 		break;
 	case TIC_FMT_PTEC:
 		ok = one_of4(v, len, ptec);

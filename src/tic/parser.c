@@ -248,9 +248,12 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 			return TIC_ERR_FORMAT;
 		p->seen[i / 64] |= UINT64_C(1) << (i % 64);
 	} else {
-		/* Unknown labels (other VTIC, older meters) pass through as text. */
+		/* Unknown labels (other VTIC, older meters) pass through as text. A historique
+		 * value never holds a SP: one there would let a SP inserted by noise pass the
+		 * checksum variant that sums the last SP (the two sums differ by 64). */
 		if ((value_len == 0 && (!horodate || mode == TIC_MODE_HISTORIQUE)) ||
-		    !text_ok(value, value_len) || unknown_seen(p, label, label_len))
+		    !text_ok(value, value_len) || unknown_seen(p, label, label_len) ||
+		    (mode == TIC_MODE_HISTORIQUE && memchr(value, SP, value_len)))
 			return TIC_ERR_FORMAT;
 	}
 
@@ -355,7 +358,9 @@ in_group:
 	} else if (c != HT && (c < 0x20 || c == 0x7f)) {
 		group_drop(p, TIC_ERR_BYTE);
 	} else if (group_room(p) == 0) {
+		/* Counted as skipped, like the bytes after it up to the next LF. */
 		group_drop(p, TIC_ERR_OVERLONG);
+		p->stats.bytes_skipped++;
 	} else {
 		p->buf[p->used++] = (char) c;
 		p->group_sum += c;
@@ -411,8 +416,9 @@ group_run(struct tic_parser *p, const uint8_t *s, size_t avail)
 	done:
 #endif
 		if (run > room) {
+			/* The group takes room bytes, as byte by byte; the rest is skipped. */
 			group_drop(p, TIC_ERR_OVERLONG);
-			return (size_t) (s - start);
+			return (size_t) (s - start) + room;
 		}
 		p->used = (uint16_t) (p->used + run);
 		p->group_sum += sum + swar_pairs_total(pairs);

@@ -12,18 +12,21 @@
  *   bits 3-7  PARAM
  *
  * Every delivered frame is checked against the contracts of linkyd/tic.h and encoded in both
- * JSON formats, which must succeed and parse back; any broken invariant calls abort() so that
- * libFuzzer keeps the input as a crash.
+ * JSON formats, which must succeed, fit exactly, and parse back with cJSON into a tree holding the
+ * frame's groups and values (tests/unit/json_check.c): the encoder writes JSON by hand, and an
+ * independent parser is its referee. Any broken invariant calls abort() so that libFuzzer keeps
+ * the input as a crash.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "linkyd/json.h"
 #include "linkyd/tic.h"
+
+#include "../unit/json_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,11 +40,12 @@ enum {
 };
 
 struct run {
-	bool stop;                 /* on_frame returns non-zero */
-	unsigned frames_in_call;   /* frames delivered by the current tic_parser_feed() */
-	uint64_t frames, groups;   /* delivered, as seen by on_frame */
-	uint64_t hist_groups;      /* delivered groups of historique frames */
-	char json[JSON_FRAME_MAX]; /* one buffer, as the daemon uses */
+	bool stop;                      /* on_frame returns non-zero */
+	unsigned frames_in_call;        /* frames delivered by the current tic_parser_feed() */
+	uint64_t frames, groups;        /* delivered, as seen by on_frame */
+	uint64_t hist_groups;           /* delivered groups of historique frames */
+	char json[JSON_FRAME_MAX];      /* one buffer, as the daemon uses */
+	char json2[JSON_FRAME_MAX + 1]; /* the same output at the exact size, and a canary */
 };
 
 #define CHECK(cond)                                                                                \
@@ -95,55 +99,24 @@ check_group(const struct tic_frame *f, unsigned i, uint64_t *seen)
 	}
 }
 
-/* Encode f in format, which must succeed, and parse it back. */
-static cJSON *
-encode(struct run *r, const struct tic_frame *f, enum json_format format)
+/* Encode f in format, which must succeed and give JSON that cJSON parses into exactly the frame
+ * (json_check.c: every member and value, recomputed from the frame). The length is exact: one
+ * byte less room is -ENOBUFS, and the same bytes come out in a buffer of exactly length + 1. */
+static void
+check_json(struct run *r, const struct tic_frame *f, enum json_format format)
 {
 	int n = json_encode_frame(f, format, r->json, sizeof(r->json));
-	cJSON *root;
 
-	CHECK(n >= 0 && (size_t) n < sizeof(r->json));
+	CHECK(n > 0 && (size_t) n < sizeof(r->json));
 	CHECK(strlen(r->json) == (size_t) n);
-	root = cJSON_Parse(r->json);
-	CHECK(cJSON_IsObject(root));
-	return root;
-}
-
-static void
-check_json(struct run *r, const struct tic_frame *f)
-{
-	cJSON *typed = encode(r, f, JSON_FORMAT_TYPED);
-	cJSON *raw = encode(r, f, JSON_FORMAT_RAW);
-	const char *mode_name = f->mode == TIC_MODE_STANDARD ? "standard" : "historique";
-	const cJSON *t = typed->child, *v = raw->child;
-	char want[TIC_HORODATE_LEN + 1 + TIC_VALUE_MAX + 1];
-
-	/* typed: "_mode", then one member per group in frame order. */
-	CHECK(cJSON_IsString(t) && strcmp(t->string, "_mode") == 0);
-	CHECK(strcmp(t->valuestring, mode_name) == 0);
-	for (unsigned i = 0; i < f->n_groups; i++) {
-		t = t->next;
-		CHECK(t && strcmp(t->string, f->groups[i].label) == 0);
-	}
-	CHECK(!t->next);
-
-	/* raw: one string per group, exactly what the meter sent ("<horodate>|<value>"). */
-	for (unsigned i = 0; i < f->n_groups; i++, v = v->next) {
-		const struct tic_group *g = &f->groups[i];
-
-		CHECK(cJSON_IsString(v) && strcmp(v->string, g->label) == 0);
-		if (g->horodate) {
-			memcpy(want, g->horodate, TIC_HORODATE_LEN);
-			want[TIC_HORODATE_LEN] = '|';
-			memcpy(want + TIC_HORODATE_LEN + 1, g->value, (size_t) g->value_len + 1);
-			CHECK(strcmp(v->valuestring, want) == 0);
-		} else {
-			CHECK(strcmp(v->valuestring, g->value) == 0);
-		}
-	}
-	CHECK(!v);
-	cJSON_Delete(typed);
-	cJSON_Delete(raw);
+	CHECK(json_check_frame(f, format, r->json) == NULL);
+	/* json2 is larger than the sizes given, so a canary past them catches a write too far. */
+	r->json2[n] = r->json2[n + 1] = 0x5a;
+	CHECK(json_encode_frame(f, format, r->json2, (size_t) n) == -ENOBUFS);
+	CHECK(r->json2[n] == 0x5a);
+	CHECK(json_encode_frame(f, format, r->json2, (size_t) n + 1) == n);
+	CHECK(r->json2[n + 1] == 0x5a);
+	CHECK(memcmp(r->json, r->json2, (size_t) n + 1) == 0);
 }
 
 static int
@@ -156,7 +129,8 @@ on_frame(const struct tic_frame *f, void *userdata)
 	CHECK(f->n_groups >= 1 && f->n_groups <= TIC_FRAME_GROUPS && f->groups);
 	for (unsigned i = 0; i < f->n_groups; i++)
 		check_group(f, i, seen);
-	check_json(r, f);
+	check_json(r, f, JSON_FORMAT_TYPED);
+	check_json(r, f, JSON_FORMAT_RAW);
 	r->frames++;
 	r->groups += f->n_groups;
 	if (f->mode == TIC_MODE_HISTORIQUE)

@@ -198,6 +198,8 @@ static const struct shape_case shape_cases[] = {
     {"ZZZ9\tsome text\t", 0},       /* unknown labels pass as text */
     {"ZZZ9\tH240210121355\t\t", 0}, /* ... and may be horodated and empty */
     {"ZZZ9 TEXT ", 0},
+    {"ZZZ9 TWO WORDS ", TIC_ERR_FORMAT}, /* SP inside an unknown historique value */
+    {"OPTARIF BBR  ", TIC_ERR_FORMAT},   /* ... or as Tempo's 4th OPTARIF character */
 };
 
 /* Each shape sits between two good groups: only it may be dropped, and only its counter moves. */
@@ -753,6 +755,29 @@ test_mode_per_frame(void **state)
 	rec_free(&r);
 }
 
+/* An overlong group takes the same bytes however the input is split; the rest is skipped. */
+static void
+test_overlong_split_independent(void **state)
+{
+	struct bytes b = {0};
+	struct tic_stats first, st;
+
+	(void) state;
+	bytes_str(&b, "\x02\n");
+	for (int i = 0; i < 200; i++)
+		bytes_byte(&b, 'A');
+	bytes_str(&b, "\r\x03");
+	free(decode_lines(b.data, b.len, 0, JSON_FORMAT_TYPED, &first));
+	/* 200 bytes: TIC_GROUP_MAX in the dropped group, the others and the CR skipped. */
+	assert_int_equal(first.bytes_skipped, 200 - TIC_GROUP_MAX + 1);
+	assert_int_equal(first.errors[TIC_ERR_INDEX(TIC_ERR_OVERLONG)], 1);
+	for (size_t chunk = 1; chunk <= 16; chunk++) {
+		free(decode_lines(b.data, b.len, chunk, JSON_FORMAT_TYPED, &st));
+		assert_memory_equal(&st, &first, sizeof(st));
+	}
+	free(b.data);
+}
+
 static void
 test_err_names(void **state)
 {
@@ -791,6 +816,7 @@ main(void)
 	    cmocka_unit_test(test_callback_stops_feed),
 	    cmocka_unit_test(test_reset_interrupts),
 	    cmocka_unit_test(test_mode_per_frame),
+	    cmocka_unit_test(test_overlong_split_independent),
 	    cmocka_unit_test(test_err_names),
 	};
 
