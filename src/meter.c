@@ -7,12 +7,14 @@
  * without a valid frame (the supplier switched the meter's mode, or the cable is noisy) starts
  * the search again. The parser itself takes either mode at any time.
  *
- * Wake-ups: frames are nearly the same length every time, so after each read the tty's VMIN is
- * set to what the rest of the frame should hold, minus a margin: a frame costs a handful of
- * wake-ups instead of one per USB packet, and the last bytes (with ETX) are still read as soon
- * as they arrive, so publishing is not delayed. When a frame is shorter than the last one (a
- * historique short frame, a group the meter dropped, the meter falling silent), the flush timer,
- * armed for the time those bytes should have taken, reads what is there.
+ * Wake-ups: a USB adapter hands over a frame in dozens of small packets, and the tty wakes an
+ * epoll waiter for every one of them (its VMIN only decides what poll() then reports: measured,
+ * 56 context switches a frame either way). Frames are nearly the same length every time, so
+ * after each read the line leaves epoll and a timer comes back when the rest of the frame, minus
+ * a margin, should be there, at the pace the last frame came at; the margin's bytes, with the
+ * ETX, are read through epoll as they arrive, so publishing is not delayed. A frame shorter than
+ * the last (a historique short frame, a group the meter dropped) or a silent meter is caught by
+ * the same timer: it reads what is there, and with nothing there the line goes back to epoll.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,8 +32,7 @@
 #define SILENCE_MS     15000 /* locked, no valid frame: re-detect (auto) or warn (fixed) */
 #define REOPEN_MIN_MS  1000
 #define REOPEN_MAX_MS  30000
-#define BATCH_MARGIN   24 /* bytes left to read one by one at the end of a frame */
-#define BATCH_SLACK_MS 50 /* past the time a batch should take: above the inter-frame gap */
+#define BATCH_MARGIN   24 /* bytes left to read through epoll at the end of a frame */
 #define READ_SIZE      4096
 #define CLIENT_ID_SIZE 24 /* MQTT 3.1.1 servers must accept 23 characters */
 
@@ -54,7 +55,9 @@ struct meter {
 	enum tic_mode mode;
 	uint64_t fed, last_etx; /* byte positions on this line */
 	uint32_t frame_len;     /* ETX to ETX, 0 = not known yet */
-	size_t batch;
+	uint64_t last_etx_ms;   /* when the last ETX was read */
+	uint64_t frame_ms;      /* ETX to ETX, 0 = not known yet */
+	bool batching;          /* out of epoll: the flush timer reads the line */
 	bool frame_ended;
 
 	struct tic_parser parser;
@@ -152,30 +155,39 @@ feed(struct meter *m, const unsigned char *buf, size_t n)
 		if (m->frame_ended) {
 			uint64_t etx = m->fed + off;
 
+			uint64_t now = loop_now_ms();
+
 			m->frame_len = m->last_etx ? (uint32_t) (etx - m->last_etx) : 0;
+			m->frame_ms = m->last_etx ? now - m->last_etx_ms : 0;
 			m->last_etx = etx;
+			m->last_etx_ms = now;
 		}
 	}
 	m->fed += n;
 }
 
-/* VMIN for the rest of the current frame (see the top of this file). */
+/* Wait for the rest of the current frame out of epoll, or read through epoll (see the top). */
 static void
 update_batch(struct meter *m)
 {
 	uint64_t since = m->fed - m->last_etx;
-	size_t batch = 1;
+	uint64_t batch = 0, nominal_ms, ms = 0;
 
-	if (m->frame_len > BATCH_MARGIN && m->last_etx && since + BATCH_MARGIN < m->frame_len) {
-		batch = (size_t) (m->frame_len - BATCH_MARGIN - since);
-		if (batch > 255)
-			batch = 255;
+	if (m->frame_len > BATCH_MARGIN && m->frame_ms && m->last_etx &&
+	    since + BATCH_MARGIN < m->frame_len) {
+		batch = m->frame_len - BATCH_MARGIN - since;
+		/* At the pace of the last frame, but never longer than the line's speed takes
+		 * (10 bits a character): a pause before the last ETX must not delay this frame.
+		 * A source slower than that only costs an early, partial read. */
+		ms = batch * m->frame_ms / m->frame_len;
+		nominal_ms = batch * 10000 / m->baud;
+		if (ms > nominal_ms)
+			ms = nominal_ms;
 	}
-	if (batch != m->batch && serial_set_batch(m->serial, batch) == 0)
-		m->batch = batch;
-	/* 10 bits per character on the wire. */
-	(void) loop_timer_arm(&m->flush,
-	                      m->batch > 1 ? m->batch * 10000 / m->baud + BATCH_SLACK_MS : 0, 0);
+	if ((batch > 0) != m->batching &&
+	    loop_set_events(m->loop, &m->io, batch > 0 ? 0 : EPOLLIN) == 0)
+		m->batching = batch > 0;
+	(void) loop_timer_arm(&m->flush, m->batching ? ms + 1 : 0, 0);
 }
 
 static void
@@ -188,6 +200,7 @@ close_line(struct meter *m)
 	m->serial = serial_free(m->serial);
 	tic_parser_reset(&m->parser);
 	m->last_etx = m->frame_len = 0;
+	m->batching = false;
 	(void) loop_timer_arm(&m->watch, 0, 0);
 	(void) loop_timer_arm(&m->flush, 0, 0);
 }
@@ -227,12 +240,17 @@ static void
 flush_due(struct loop_timer *t)
 {
 	struct meter *m = container_of(t, struct meter, flush);
+	uint64_t before = m->fed;
 
 	if (!m->serial)
 		return;
-	/* Shorter than predicted: forget the length until the next ETX measures it again. */
-	m->frame_len = 0;
 	line_ready(&m->io, 0);
+	/* Nothing for a whole batch: a shorter frame or a silent meter. Forget the length until
+	 * the next ETX measures it again, and read through epoll meanwhile. */
+	if (m->serial && m->fed == before) {
+		m->frame_len = 0;
+		update_batch(m);
+	}
 }
 
 static void
@@ -301,7 +319,6 @@ open_line(struct meter *m)
 	log_notice("meter '%s': reading %s at %u Bd (%s)", m->cfg->name, m->cfg->device, baud,
 	           m->cfg->mode == TIC_MODE_UNKNOWN ? "auto-detecting the mode" : "fixed mode");
 	m->baud = baud;
-	m->batch = 1;
 	m->open_error = 0;
 	m->reopen_ms = REOPEN_MIN_MS;
 	watch_arm(m);

@@ -23,11 +23,6 @@ int serial_fd(const struct serial *s);
 /* Change the speed of an open line (auto-detection). Returns 0 or -errno. */
 int serial_set_baud(struct serial *s, unsigned baud);
 
-/* Batch reads: make the fd readable only once n bytes (1..255) are waiting, through the
- * termios VMIN the kernel honours for poll(). Reads themselves never block. Returns 0 or
- * -errno. */
-int serial_set_batch(struct serial *s, size_t n);
-
 /* Read what is waiting, up to size bytes. Returns the count, 0 if nothing is waiting, or
  * -errno; -ENODEV when the device is gone (unplugged, pty closed). */
 long serial_read(struct serial *s, void *buf, size_t size);

@@ -271,29 +271,6 @@ serial_set_baud(struct serial *s, unsigned baud)
 	return set_termios(s->fd, &t);
 }
 
-/*
- * With VTIME=0 and VMIN=n, n_tty's poll() reports the fd readable only once n bytes wait
- * (input_available_p() in drivers/tty/n_tty.c), and epoll asks the same poll(). A frame then
- * costs a few wake-ups instead of one per USB packet; the non-blocking read() still returns
- * whatever is there. Serial drivers skip reprogramming the hardware when only c_cc changes.
- */
-int
-serial_set_batch(struct serial *s, size_t n)
-{
-	struct termios t;
-
-	assert(s);
-	if (n < 1)
-		n = 1;
-	else if (n > 255)
-		n = 255;
-	if (tcgetattr(s->fd, &t) < 0)
-		return -errno;
-	t.c_cc[VMIN] = (cc_t) n;
-	t.c_cc[VTIME] = 0;
-	return set_termios(s->fd, &t);
-}
-
 long
 serial_read(struct serial *s, void *buf, size_t size)
 {

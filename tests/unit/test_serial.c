@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The serial module on real pseudo-terminal pairs: termios settings, reads, VMIN batching as
- * poll() and epoll see it, hang-up, open errors. A real UART or USB adapter named in
+ * The serial module on real pseudo-terminal pairs: termios settings, reads, hang-up, open
+ * errors. A real UART or USB adapter named in
  * $LINKYD_TEST_SERIAL is checked too (libserialport path); without it that test is skipped.
  */
 #include <errno.h>
@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -175,68 +174,6 @@ test_read_all_bytes(void **state)
 	assert_int_equal(serial_read(p->s, in, 0), 0);
 }
 
-/*
- * VMIN=n, VTIME=0: poll() and epoll report POLLIN only once n bytes wait, while a non-blocking
- * read returns whatever is there.
- */
-static void
-test_batch(void **state)
-{
-	struct pty *p = *state;
-	struct epoll_event ev = {.events = EPOLLIN};
-	unsigned char buf[64];
-	struct termios t;
-	int fd, ep;
-
-	assert_int_equal(serial_open(p->slave, 9600, &p->s), 0);
-	fd = serial_fd(p->s);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	assert_true(ep >= 0);
-	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
-
-	assert_int_equal(serial_set_batch(p->s, 10), 0);
-	assert_int_equal(tcgetattr(fd, &t), 0);
-	assert_int_equal(t.c_cc[VMIN], 10);
-	assert_int_equal(t.c_cc[VTIME], 0);
-
-	master_write(p, "012345678", 9);
-	assert_int_equal(wait_fd(fd, 300), 0);
-	assert_int_equal(epoll_wait(ep, &ev, 1, 100), 0);
-	master_write(p, "9", 1);
-	assert_true(wait_fd(fd, 1000) & POLLIN);
-	assert_int_equal(epoll_wait(ep, &ev, 1, 1000), 1);
-	assert_true(ev.events & EPOLLIN);
-	assert_int_equal(serial_read(p->s, buf, sizeof(buf)), 10);
-	assert_memory_equal(buf, "0123456789", 10);
-	assert_int_equal(serial_read(p->s, buf, sizeof(buf)), 0);
-
-	/* Fewer than VMIN bytes: not readable for poll, but read() hands them over. */
-	master_write(p, "abcd", 4);
-	assert_int_equal(wait_fd(fd, 300), 0);
-	assert_int_equal(epoll_wait(ep, &ev, 1, 0), 0);
-	assert_int_equal(serial_read(p->s, buf, sizeof(buf)), 4);
-	assert_memory_equal(buf, "abcd", 4);
-	assert_int_equal(serial_read(p->s, buf, sizeof(buf)), 0);
-
-	/* Back to one byte: readable at once. */
-	assert_int_equal(serial_set_batch(p->s, 1), 0);
-	master_write(p, "x", 1);
-	assert_true(wait_fd(fd, 1000) & POLLIN);
-	assert_int_equal(epoll_wait(ep, &ev, 1, 1000), 1);
-	assert_int_equal(serial_read(p->s, buf, sizeof(buf)), 1);
-
-	/* Clamped to 1..255. */
-	assert_int_equal(serial_set_batch(p->s, 0), 0);
-	assert_int_equal(tcgetattr(fd, &t), 0);
-	assert_int_equal(t.c_cc[VMIN], 1);
-	assert_int_equal(serial_set_batch(p->s, 1000), 0);
-	assert_int_equal(tcgetattr(fd, &t), 0);
-	assert_int_equal(t.c_cc[VMIN], 255);
-	assert_int_equal(t.c_cc[VTIME], 0);
-
-	close(ep);
-}
-
 static void
 test_hangup(void **state)
 {
@@ -263,7 +200,6 @@ test_hangup_with_data(void **state)
 	int i;
 
 	assert_int_equal(serial_open(p->slave, 9600, &p->s), 0);
-	assert_int_equal(serial_set_batch(p->s, 100), 0);
 	master_write(p, "abc", 3);
 	close(p->master);
 	p->master = -1;
@@ -285,12 +221,11 @@ test_set_baud(void **state)
 
 	assert_int_equal(serial_open(p->slave, 1200, &p->s), 0);
 	fd = serial_fd(p->s);
-	assert_int_equal(serial_set_batch(p->s, 7), 0);
 	assert_int_equal(serial_set_baud(p->s, 9600), 0);
 	assert_int_equal(tcgetattr(fd, &t), 0);
 	assert_int_equal(cfgetispeed(&t), B9600);
 	assert_int_equal(cfgetospeed(&t), B9600);
-	assert_int_equal(t.c_cc[VMIN], 7); /* the batch survives a change of speed */
+	assert_int_equal(t.c_cc[VMIN], 1);
 	assert_true(t.c_iflag & INPCK);
 	assert_false(t.c_lflag & ICANON);
 
@@ -301,7 +236,6 @@ test_set_baud(void **state)
 	assert_int_equal(tcgetattr(fd, &t), 0);
 	assert_int_equal(cfgetispeed(&t), B1200);
 
-	assert_int_equal(serial_set_batch(p->s, 1), 0);
 	master_write(p, "ok", 2);
 	read_all(p->s, buf, 2);
 	assert_memory_equal(buf, "ok", 2);
@@ -411,7 +345,6 @@ test_real_device(void **state)
 	assert_int_equal(tcgetattr(fd, &t), 0);
 	assert_int_equal(cfgetispeed(&t), B9600);
 	assert_int_equal(t.c_cflag & CSIZE, CS7);
-	assert_int_equal(serial_set_batch(s, 32), 0);
 	assert_true(serial_read(s, &(char){0}, 1) >= 0);
 	serial_free(s);
 }
@@ -423,7 +356,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_open_1200, pty_setup, pty_teardown),
 	    cmocka_unit_test_setup_teardown(test_open_9600, pty_setup, pty_teardown),
 	    cmocka_unit_test_setup_teardown(test_read_all_bytes, pty_setup, pty_teardown),
-	    cmocka_unit_test_setup_teardown(test_batch, pty_setup, pty_teardown),
+
 	    cmocka_unit_test_setup_teardown(test_hangup, pty_setup, pty_teardown),
 	    cmocka_unit_test_setup_teardown(test_hangup_with_data, pty_setup, pty_teardown),
 	    cmocka_unit_test_setup_teardown(test_set_baud, pty_setup, pty_teardown),
