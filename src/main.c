@@ -219,10 +219,20 @@ meter_equal(const struct meter_config *a, const struct meter_config *b)
 	       str_eq(a->topic, b->topic);
 }
 
+static bool
+ha_equal(const struct ha_config *a, const struct ha_config *b)
+{
+	return a->discovery == b->discovery && str_eq(a->prefix, b->prefix) &&
+	       a->expire_after == b->expire_after;
+}
+
 /* Whether a running meter carries on unchanged under the new configuration. */
 static bool
 kept(const struct daemon *d, const struct meter *m)
 {
+	/* Discovery subscribes at connect and keeps what it declared: restart on a change. */
+	if (!ha_equal(&d->cfg.ha, &d->fresh.ha))
+		return false;
 	/* The client id depends on whether there is one meter or several. */
 	if (!mqtt_equal(&d->cfg.mqtt, &d->fresh.mqtt) ||
 	    (d->cfg.n_meters == 1) != (d->fresh.n_meters == 1))

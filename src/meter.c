@@ -21,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "linkyd/ha.h"
 #include "linkyd/log.h"
 #include "linkyd/meter.h"
 #include "linkyd/serial.h"
@@ -35,6 +37,8 @@
 #define BATCH_MARGIN   24 /* bytes left to read through epoll at the end of a frame */
 #define READ_SIZE      4096
 #define CLIENT_ID_SIZE 24 /* MQTT 3.1.1 servers must accept 23 characters */
+#define DIAG_MS        60000
+#define DIAG_SIZE      384
 
 struct meter {
 	struct loop *loop;
@@ -63,7 +67,14 @@ struct meter {
 	struct tic_parser parser;
 	struct mqtt *mqtt;
 	char client_id[CLIENT_ID_SIZE];
-	char *status_topic, *mode_topic;
+	char *status_topic, *mode_topic, *diag_topic, *ha_status_topic;
+
+	struct ha_discovery *ha;
+	struct loop_timer diag;
+	bool diag_sent;       /* at least once: the first frame sends one at once */
+	time_t last_frame;    /* wall clock, 0 = none yet */
+	uint64_t diag_frames; /* parser frames at the last diagnostics */
+	uint64_t diag_ms;     /* when they were sent (or the meter started) */
 	char json[JSON_FRAME_MAX];
 };
 
@@ -98,12 +109,78 @@ publish_mode(struct meter *m)
 	changed(m);
 }
 
+/* {"mode":..,"speed":..,"frames_per_minute":..,"checksum_errors":..,"format_errors":..,
+ * "last_frame":"ISO 8601 UTC"|null,"last_frame_age":seconds|null} */
+static void
+publish_diagnostics(struct meter *m)
+{
+	const struct tic_stats *st = tic_parser_stats(&m->parser);
+	uint64_t now = loop_now_ms(), window = now - m->diag_ms;
+	uint64_t fpm = window ? (st->frames - m->diag_frames) * 60000 / window : 0;
+	char buf[DIAG_SIZE], when[40] = "null", age[24] = "null";
+	const char *mode = !m->serial                     ? "absent"
+	                   : !m->locked                   ? "detecting"
+	                   : m->mode == TIC_MODE_STANDARD ? "standard"
+	                                                  : "historique";
+	struct tm tm;
+	int n;
+
+	if (m->last_frame && gmtime_r(&m->last_frame, &tm)) {
+		strftime(when, sizeof(when), "\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
+		snprintf(age, sizeof(age), "%lld", (long long) (time(NULL) - m->last_frame));
+	}
+	n = snprintf(buf, sizeof(buf),
+	             "{\"mode\":\"%s\",\"speed\":%u,\"frames_per_minute\":%llu,"
+	             "\"checksum_errors\":%llu,\"format_errors\":%llu,\"last_frame\":%s,"
+	             "\"last_frame_age\":%s}",
+	             mode, m->baud, (unsigned long long) fpm,
+	             (unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_CHECKSUM)],
+	             (unsigned long long) st->errors[TIC_ERR_INDEX(TIC_ERR_FORMAT)], when, age);
+	m->diag_frames = st->frames;
+	m->diag_ms = now;
+	m->diag_sent = true;
+	(void) mqtt_publish(m->mqtt, m->diag_topic, buf, (size_t) n, false);
+}
+
+static void
+diag_due(struct loop_timer *t)
+{
+	publish_diagnostics(container_of(t, struct meter, diag));
+}
+
+static int
+ha_publish(const char *topic, const char *payload, size_t len, void *ctx)
+{
+	struct meter *m = ctx;
+
+	return mqtt_publish_qos(m->mqtt, topic, payload, len, true, 1);
+}
+
+static void
+on_mqtt_message(const char *topic, const void *payload, size_t len, bool retained, void *userdata)
+{
+	struct meter *m = userdata;
+
+	/* A retained "online" arrives with each subscription, right after the connect that
+	 * already republished: only a live one means Home Assistant (re)started. */
+	if (m->ha && !retained && strcmp(topic, m->ha_status_topic) == 0 && len == 6 &&
+	    memcmp(payload, "online", 6) == 0) {
+		log_info("meter '%s': Home Assistant is online, publishing discovery again",
+		         m->cfg->name);
+		ha_discovery_republish(m->ha);
+	}
+}
+
 static int
 on_frame(const struct tic_frame *frame, void *userdata)
 {
 	struct meter *m = userdata;
 	int n = json_encode_frame(frame, m->global->format, m->json, sizeof(m->json));
 
+	m->last_frame = time(NULL);
+	/* Discovery's configs go before the frame, so that HA has the entities for its values. */
+	if (m->ha && m->global->format == JSON_FORMAT_TYPED)
+		ha_discovery_frame(m->ha, frame);
 	if (n < 0)
 		log_errno(LOG_ERR, n, "meter '%s': cannot encode a frame", m->cfg->name);
 	else if (mqtt_publish(m->mqtt, m->cfg->topic, m->json, (size_t) n, m->global->mqtt.retain) <
@@ -118,6 +195,8 @@ on_frame(const struct tic_frame *frame, void *userdata)
 		m->mode = frame->mode;
 		publish_mode(m);
 	}
+	if (!m->diag_sent)
+		publish_diagnostics(m);
 	watch_arm(m);
 	/* Stop feeding here so that the reader knows where this ETX was (frame length). */
 	m->frame_ended = true;
@@ -335,10 +414,14 @@ on_mqtt_state(enum mqtt_state state, void *userdata)
 			m->cb->on_closed(m, m->userdata);
 		return;
 	}
+	/* Clean sessions: a restarted broker may have lost the retained configs. */
+	if (state == MQTT_CONNECTED && m->ha && m->global->format == JSON_FORMAT_TYPED)
+		ha_discovery_republish(m->ha);
 	changed(m);
 }
 
-static const struct mqtt_callbacks mqtt_cbs = {.on_state = on_mqtt_state};
+static const struct mqtt_callbacks mqtt_cbs = {.on_state = on_mqtt_state,
+                                               .on_message = on_mqtt_message};
 
 /* Stable across restarts, unique per host and device, short enough for any broker. */
 static void
@@ -378,7 +461,8 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 	m->global = global;
 	m->cb = cb;
 	m->userdata = userdata;
-	m->io.fd = m->reopen.io.fd = m->watch.io.fd = m->flush.io.fd = -1;
+	m->io.fd = m->reopen.io.fd = m->watch.io.fd = m->flush.io.fd = m->diag.io.fd = -1;
+	m->diag_ms = loop_now_ms();
 	m->reopen_ms = REOPEN_MIN_MS;
 	tic_parser_init(&m->parser, &parser_cbs, m);
 	if (asprintf(&m->status_topic, "%s/status", cfg->topic) < 0) {
@@ -398,10 +482,35 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 	r = loop_timer_init(loop, &m->flush, flush_due);
 	if (r < 0)
 		goto out_free;
+	r = loop_timer_init(loop, &m->diag, diag_due);
+	if (r < 0)
+		goto out_free;
+	r = -ENOMEM;
+	if (asprintf(&m->diag_topic, "%s/diagnostics", cfg->topic) < 0) {
+		m->diag_topic = NULL;
+		goto out_free;
+	}
 	make_client_id(m);
 	r = mqtt_new(loop, &global->mqtt, m->client_id, m->status_topic, &mqtt_cbs, m, &m->mqtt);
 	if (r < 0)
 		goto out_free;
+	if (global->ha.discovery) {
+		r = -ENOMEM;
+		if (asprintf(&m->ha_status_topic, "%s/status", global->ha.prefix) < 0) {
+			m->ha_status_topic = NULL;
+			goto out_free;
+		}
+		r = ha_discovery_new(&global->ha, cfg->topic, ha_publish, m, &m->ha);
+		if (r == 0)
+			r = mqtt_subscribe(m->mqtt, m->ha_status_topic);
+		if (r < 0)
+			goto out_free;
+		if (global->format != JSON_FORMAT_TYPED)
+			log_notice("meter '%s': Home Assistant discovery needs the typed format, "
+			           "none is published while the format is raw",
+			           cfg->name);
+	}
+	(void) loop_timer_arm(&m->diag, DIAG_MS, DIAG_MS);
 	open_line(m);
 	*ret_meter = m;
 	return 0;
@@ -424,6 +533,7 @@ meter_close(struct meter *m, unsigned timeout_ms)
 	m->closing = true;
 	close_line(m);
 	(void) loop_timer_arm(&m->reopen, 0, 0);
+	(void) loop_timer_arm(&m->diag, 0, 0);
 	mqtt_close(m->mqtt, timeout_ms);
 }
 
@@ -479,8 +589,12 @@ meter_free(struct meter *m)
 	loop_timer_done(m->loop, &m->reopen);
 	loop_timer_done(m->loop, &m->watch);
 	loop_timer_done(m->loop, &m->flush);
+	loop_timer_done(m->loop, &m->diag);
+	m->ha = ha_discovery_free(m->ha);
 	free(m->status_topic);
 	free(m->mode_topic);
+	free(m->diag_topic);
+	free(m->ha_status_topic);
 	free(m);
 	return NULL;
 }

@@ -13,11 +13,13 @@
 #include "linkyd/json.h"
 #include "linkyd/tic.h"
 
-#define CONFIG_DEFAULT_INPUT "/dev/serial0"
-#define CONFIG_DEFAULT_URL   "mqtt://localhost:1883"
-#define CONFIG_DEFAULT_TOPIC "teleinfo"
-#define CONFIG_DEFAULT_QUEUE 4096 /* frames: over an hour at one frame a second or slower */
-#define CONFIG_ERROR_SIZE    512
+#define CONFIG_DEFAULT_INPUT     "/dev/serial0"
+#define CONFIG_DEFAULT_URL       "mqtt://localhost:1883"
+#define CONFIG_DEFAULT_TOPIC     "teleinfo"
+#define CONFIG_DEFAULT_QUEUE     4096 /* frames: over an hour at one frame a second or slower */
+#define CONFIG_ERROR_SIZE        512
+#define CONFIG_DEFAULT_HA_PREFIX "homeassistant"
+#define CONFIG_DEFAULT_HA_EXPIRE 120 /* seconds; 0 = never expire */
 
 struct meter_config {
 	char *name;         /* unique; used in logs and the MQTT client id */
@@ -41,16 +43,25 @@ struct mqtt_config {
 	unsigned queue_frames;
 };
 
+/* Home Assistant MQTT discovery (src/ha/). */
+struct ha_config {
+	bool discovery;   /* publish discovery configs (typed format only) */
+	char *prefix;     /* discovery prefix; HA's birth message is on <prefix>/status */
+	int expire_after; /* seconds after which HA marks a sensor stale, 0 = never */
+};
+
 struct linkyd_config {
 	struct meter_config *meters;
 	size_t n_meters;
 	struct mqtt_config mqtt;
+	struct ha_config ha;
 	enum json_format format;
 	int verbosity; /* log level: 0 notice, 1 info, 2 debug */
 };
 
 /* Fill c with the defaults: one meter "meter" on CONFIG_DEFAULT_INPUT, auto mode, topic
- * CONFIG_DEFAULT_TOPIC, broker CONFIG_DEFAULT_URL, QoS 1, typed JSON. Returns 0 or -ENOMEM.
+ * CONFIG_DEFAULT_TOPIC, broker CONFIG_DEFAULT_URL, QoS 1, typed JSON, Home Assistant discovery
+ * on with prefix CONFIG_DEFAULT_HA_PREFIX. Returns 0 or -ENOMEM.
  * (Not "config_init": libconfig exports that name and calls it through the PLT.) */
 int config_defaults(struct linkyd_config *c);
 

@@ -32,6 +32,10 @@ struct mqtt_stats {
 
 struct mqtt_callbacks {
 	void (*on_state)(enum mqtt_state state, void *userdata);
+	/* A message on a topic given to mqtt_subscribe(), delivered in the loop (never from
+	 * paho's threads); retained: the broker's stored copy, sent on subscribing. May be NULL. */
+	void (*on_message)(const char *topic, const void *payload, size_t len, bool retained,
+	                   void *userdata);
 };
 
 /* Create a client and start connecting; one client per meter, so that each meter has its own
@@ -41,8 +45,18 @@ int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *clien
              const char *status_topic, const struct mqtt_callbacks *cb, void *userdata,
              struct mqtt **ret_mqtt);
 
-/* Queue a message (topic and payload are copied). Returns 0 or -ENOMEM. */
+/* Queue a message (topic and payload are copied) at the configured QoS. Returns 0 or -ENOMEM. */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
+
+/* The same at QoS qos (0..2), whatever the configured one: for discovery configs. */
+int mqtt_publish_qos(struct mqtt *m, const char *topic, const void *payload, size_t len,
+                     bool retain, int qos);
+
+/* Subscribe (QoS 1) to topic, now if connected and again on every reconnect: sessions are
+ * clean, the broker forgets subscriptions with the connection. At most MQTT_SUBSCRIPTIONS
+ * topics. Returns 0, -ENOMEM or -ENOSPC. */
+#define MQTT_SUBSCRIPTIONS 4
+int mqtt_subscribe(struct mqtt *m, const char *topic);
 
 enum mqtt_state mqtt_state(const struct mqtt *m);
 struct mqtt_stats mqtt_stats(const struct mqtt *m);

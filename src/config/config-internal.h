@@ -29,6 +29,9 @@
 #define EXPECT_KEEPALIVE "an integer from 5 to 3600 (seconds)"
 #define EXPECT_QOS       "0, 1 or 2"
 #define EXPECT_QUEUE     "an integer from 1 to 1000000 (frames)"
+#define EXPECT_PREFIX    "a non-empty topic without wildcards (+, #)"
+#define EXPECT_EXPIRE    "an integer from 0 to 86400 (seconds, 0 = never)"
+#define EXPIRE_MAX       86400
 
 /* log.level by verbosity: 0 notice, 1 info, 2 debug. */
 extern const char *const cfg_level_names[3];

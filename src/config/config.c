@@ -170,6 +170,10 @@ cfg_copy(struct linkyd_config *dst, const struct linkyd_config *src)
 	d->qos = m->qos;
 	d->retain = m->retain;
 	d->queue_frames = m->queue_frames;
+	dst->ha.discovery = src->ha.discovery;
+	dst->ha.expire_after = src->ha.expire_after;
+	if (cfg_set_str(&dst->ha.prefix, src->ha.prefix) < 0)
+		goto out_done;
 	if (src->n_meters) {
 		dst->meters = calloc(src->n_meters, sizeof(*dst->meters));
 		if (!dst->meters)
@@ -307,6 +311,10 @@ cfg_check(const struct linkyd_config *c, struct problem *p)
 		r = check_mqtt(&c->mqtt, p);
 	if (r == 0 && c->format != JSON_FORMAT_TYPED && c->format != JSON_FORMAT_RAW)
 		r = blame(p, -1, "publish.format", NULL, "expected " EXPECT_FORMAT);
+	if (r == 0 && (!c->ha.prefix || !topic_valid(c->ha.prefix)))
+		r = blame(p, -1, "homeassistant.prefix", NULL, "expected " EXPECT_PREFIX);
+	if (r == 0 && (c->ha.expire_after < 0 || c->ha.expire_after > EXPIRE_MAX))
+		r = blame(p, -1, "homeassistant.expire_after", NULL, "expected " EXPECT_EXPIRE);
 	return r;
 }
 
@@ -337,7 +345,10 @@ config_defaults(struct linkyd_config *c)
 	c->mqtt.queue_frames = CONFIG_DEFAULT_QUEUE;
 	c->format = JSON_FORMAT_TYPED;
 	c->verbosity = 0;
-	if (cfg_set_str(&c->meters[0].name, DEFAULT_NAME) < 0 ||
+	c->ha.discovery = true;
+	c->ha.expire_after = CONFIG_DEFAULT_HA_EXPIRE;
+	if (cfg_set_str(&c->ha.prefix, CONFIG_DEFAULT_HA_PREFIX) < 0 ||
+	    cfg_set_str(&c->meters[0].name, DEFAULT_NAME) < 0 ||
 	    cfg_set_str(&c->meters[0].device, CONFIG_DEFAULT_INPUT) < 0 ||
 	    cfg_set_str(&c->meters[0].topic, CONFIG_DEFAULT_TOPIC) < 0 ||
 	    cfg_set_str(&c->mqtt.url, CONFIG_DEFAULT_URL) < 0) {
@@ -418,5 +429,6 @@ config_done(struct linkyd_config *c)
 	free(c->mqtt.ca_file);
 	free(c->mqtt.cert_file);
 	free(c->mqtt.key_file);
+	free(c->ha.prefix);
 	memset(c, 0, sizeof(*c));
 }

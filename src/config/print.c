@@ -107,5 +107,9 @@ config_print(const struct linkyd_config *c, FILE *out)
 	(void) fprintf(out, "\tqueue = %u;\n", m->queue_frames);
 	(void) fputs("};\n", out);
 	(void) fprintf(out, "publish = { format = \"%s\"; };\n", json_format_name(c->format));
+	(void) fprintf(out, "homeassistant = {\n\tdiscovery = %s;\n",
+	               c->ha.discovery ? "true" : "false");
+	print_setting(out, "prefix", c->ha.prefix, NULL);
+	(void) fprintf(out, "\texpire_after = %d;\n};\n", c->ha.expire_after);
 	(void) fprintf(out, "log = { level = \"%s\"; };\n", cfg_level_names[level]);
 }

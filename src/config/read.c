@@ -434,6 +434,37 @@ parse_publish(struct load *l, const config_setting_t *g)
 	return r;
 }
 
+/* homeassistant = { discovery = true; prefix = "homeassistant"; expire_after = 120; }; the
+ * prefix's wildcards are refused by cfg_check(), so that the error is the same for both paths. */
+static int
+parse_homeassistant(struct load *l, const config_setting_t *g)
+{
+	struct ha_config *ha = &l->c->ha;
+	const char *str;
+	long long v;
+	int r = expect_group(l, g);
+
+	for (int k = 0; r == 0 && k < config_setting_length(g); k++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
+		const char *key = config_setting_name(s);
+
+		if (strcmp(key, "discovery") == 0) {
+			r = get_bool(l, s, &ha->discovery);
+		} else if (strcmp(key, "prefix") == 0) {
+			r = get_string(l, s, EXPECT_PREFIX, &str);
+			if (r == 0)
+				r = cfg_set_str(&ha->prefix, str);
+		} else if (strcmp(key, "expire_after") == 0) {
+			r = get_int(l, s, 0, EXPIRE_MAX, EXPECT_EXPIRE, &v);
+			if (r == 0)
+				ha->expire_after = (int) v;
+		} else {
+			r = unknown(l, s);
+		}
+	}
+	return r;
+}
+
 static int
 parse_log(struct load *l, const config_setting_t *g)
 {
@@ -477,6 +508,8 @@ parse_root(struct load *l, const config_setting_t *root)
 			r = parse_publish(l, s);
 		else if (strcmp(key, "log") == 0)
 			r = parse_log(l, s);
+		else if (strcmp(key, "homeassistant") == 0)
+			r = parse_homeassistant(l, s);
 		else
 			r = unknown(l, s);
 	}

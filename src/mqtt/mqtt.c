@@ -9,6 +9,9 @@
  * go out in order with a small window in flight; one leaves the queue only when the broker
  * acknowledged it (QoS 1/2) or paho wrote it (QoS 0); after a connection loss every
  * unacknowledged message is sent again, in order (at least once). Nothing is written to disk.
+ *
+ * Incoming messages (subscriptions) take the same path: paho's thread copies topic and payload
+ * into an event and frees its own message; the loop delivers the copy to on_message.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,6 +35,8 @@
 #define BACKOFF_MAX_MS  30000
 #define CONNECT_TIMEOUT 10 /* seconds */
 #define STATUS_QUEUE    4  /* room kept for availability messages beyond the frames */
+/* ... and for a burst of discovery configs, so that they never push frames out. */
+#define DISCOVERY_QUEUE 256
 
 enum ev_type {
 	EV_CONNECTED,
@@ -40,11 +45,15 @@ enum ev_type {
 	EV_SENT,
 	EV_SEND_FAILED,
 	EV_DISCONNECTED,
+	EV_MESSAGE,
 };
 
 struct ev {
 	enum ev_type type;
-	int code; /* EV_CONNECT_FAILED: paho or CONNACK code; EV_SENT/EV_SEND_FAILED: token */
+	int code; /* EV_CONNECT_FAILED: paho or CONNACK code; EV_SENT/EV_SEND_FAILED: token;
+	           * EV_MESSAGE: the retained flag */
+	char *topic, *payload; /* EV_MESSAGE: copies owned by the event */
+	size_t len;
 };
 
 struct mqtt {
@@ -59,6 +68,8 @@ struct mqtt {
 	unsigned backoff_ms;
 	int last_error;          /* connection failures are logged when this changes */
 	uint64_t dropped_before; /* drops logged at the last (re)connect */
+	char *subs[MQTT_SUBSCRIPTIONS];
+	size_t n_subs;
 
 	struct queue queue;
 	struct mqtt_stats stats;
@@ -76,17 +87,56 @@ struct mqtt {
 /* ---- paho's threads: record and wake the loop, nothing else ------------------------------- */
 
 static void
-push(struct mqtt *m, enum ev_type type, int code)
+push_ev(struct mqtt *m, struct ev ev)
 {
 	uint64_t one = 1;
+	bool queued = false;
 
 	pthread_mutex_lock(&m->lock);
-	if (m->ev_count < EV_RING)
-		m->evs[(m->ev_head + m->ev_count++) % EV_RING] = (struct ev){type, code};
-	else
+	if (m->ev_count < EV_RING) {
+		m->evs[(m->ev_head + m->ev_count++) % EV_RING] = ev;
+		queued = true;
+	} else {
 		m->ev_overflow = true;
+	}
 	pthread_mutex_unlock(&m->lock);
+	if (!queued) {
+		free(ev.topic);
+		free(ev.payload);
+	}
 	(void) !write(m->efd_io.fd, &one, sizeof(one));
+}
+
+static void
+push(struct mqtt *m, enum ev_type type, int code)
+{
+	push_ev(m, (struct ev){.type = type, .code = code});
+}
+
+/* paho requires this callback (MQTTAsync_setCallbacks). Returning 1 tells paho the message is
+ * taken: it is freed here whether or not the copy could be made (a lost "online" from Home
+ * Assistant only delays discovery to the next one). */
+static int
+on_message_arrived(void *context, char *topic, int topic_len, MQTTAsync_message *msg)
+{
+	struct ev ev = {.type = EV_MESSAGE, .code = msg->retained};
+	size_t tlen = topic_len > 0 ? (size_t) topic_len : strlen(topic);
+	size_t plen = msg->payloadlen > 0 ? (size_t) msg->payloadlen : 0;
+
+	ev.topic = strndup(topic, tlen);
+	ev.payload = malloc(plen + 1);
+	if (ev.topic && ev.payload) {
+		memcpy(ev.payload, msg->payload, plen);
+		ev.payload[plen] = '\0';
+		ev.len = plen;
+		push_ev(context, ev);
+	} else {
+		free(ev.topic);
+		free(ev.payload);
+	}
+	MQTTAsync_freeMessage(&msg);
+	MQTTAsync_free(topic);
+	return 1;
 }
 
 static void
@@ -156,7 +206,7 @@ send_one(struct mqtt *m, struct msg *msg)
 
 	pub.payload = msg->payload;
 	pub.payloadlen = (int) msg->len;
-	pub.qos = m->cfg->qos;
+	pub.qos = msg->qos;
 	pub.retained = msg->retain;
 	ro.onSuccess = on_sent;
 	ro.onFailure = on_send_fail;
@@ -261,6 +311,17 @@ publish_online(struct mqtt *m)
 	(void) MQTTAsync_sendMessage(m->client, m->status_topic, &pub, NULL);
 }
 
+static void
+subscribe_now(struct mqtt *m, const char *topic)
+{
+	/* No response options: a refused subscription only loses Home Assistant's birth
+	 * messages, and the next reconnect asks again. */
+	int r = MQTTAsync_subscribe(m->client, topic, 1, NULL);
+
+	if (r != MQTTASYNC_SUCCESS)
+		log_warn("%s: cannot subscribe to %s: %s", m->url, topic, MQTTAsync_strerror(r));
+}
+
 /* Returns true when the client closed: on_state(MQTT_CLOSED) ran, and the owner may be
  * tearing down, so m must not be touched any more. */
 static bool
@@ -279,9 +340,16 @@ handle(struct mqtt *m, const struct ev *ev)
 		m->dropped_before = m->stats.dropped;
 		m->backoff_ms = BACKOFF_MIN_MS;
 		m->last_error = 0;
-		set_state(m, MQTT_CONNECTED);
 		publish_online(m);
+		for (size_t i = 0; i < m->n_subs; i++)
+			subscribe_now(m, m->subs[i]);
+		set_state(m, MQTT_CONNECTED);
 		pump(m);
+		break;
+	case EV_MESSAGE:
+		if (!m->closing && m->cb && m->cb->on_message)
+			m->cb->on_message(ev->topic, ev->payload, ev->len, ev->code != 0,
+			                  m->userdata);
 		break;
 	case EV_CONNECT_FAILED:
 		if (m->closing) {
@@ -327,7 +395,7 @@ events_ready(struct loop_io *io, uint32_t events)
 	(void) !read(io->fd, &n, sizeof(n));
 	for (;;) {
 		struct ev ev;
-		bool overflow;
+		bool overflow, closed;
 
 		pthread_mutex_lock(&m->lock);
 		overflow = m->ev_overflow;
@@ -346,7 +414,10 @@ events_ready(struct loop_io *io, uint32_t events)
 		m->ev_head = (m->ev_head + 1) % EV_RING;
 		m->ev_count--;
 		pthread_mutex_unlock(&m->lock);
-		if (handle(m, &ev))
+		closed = handle(m, &ev);
+		free(ev.topic);
+		free(ev.payload);
+		if (closed)
 			return;
 	}
 }
@@ -474,8 +545,8 @@ mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id
 	m->url = paho_url(cfg->url);
 	m->client_id = strdup(client_id);
 	m->status_topic = strdup(status_topic);
-	if (queue_init(&m->queue, cfg->queue_frames + STATUS_QUEUE) < 0 || !m->url ||
-	    !m->client_id || !m->status_topic)
+	if (queue_init(&m->queue, cfg->queue_frames + STATUS_QUEUE + DISCOVERY_QUEUE) < 0 ||
+	    !m->url || !m->client_id || !m->status_topic)
 		goto out_free;
 
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -504,7 +575,7 @@ mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id
 		r = -EINVAL;
 		goto out_free;
 	}
-	MQTTAsync_setConnectionLostCallback(m->client, m, on_lost);
+	MQTTAsync_setCallbacks(m->client, m, on_lost, on_message_arrived, NULL);
 	connect_now(m);
 	*ret_mqtt = m;
 	return 0;
@@ -514,25 +585,58 @@ out_free:
 	return r;
 }
 
-int
-mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
+/* Queue a message, dropping the oldest first when full. Frames (and availability) are bounded
+ * by the configured queue; discovery configs (extra) by DISCOVERY_QUEUE more, so that a burst of
+ * them neither pushes frames out nor is pushed out while connected. */
+static int
+enqueue(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain, int qos,
+        bool extra)
 {
+	size_t limit = m->cfg->queue_frames + STATUS_QUEUE;
 	int r;
 
-	if (m->queue.count == m->queue.cap) {
+	while (m->queue.count == m->queue.cap ||
+	       (!extra && m->queue.count - m->queue.extra >= limit)) {
 		/* Logged once per outage here, summed up at the reconnect. */
 		if (m->stats.dropped == m->dropped_before)
 			log_warn("%s: queue full (%zu messages), dropping the oldest", m->url,
-			         m->queue.cap);
+			         extra ? m->queue.cap : limit);
 		queue_pop_front(&m->queue);
 		m->stats.dropped++;
 	}
-	r = queue_push(&m->queue, topic, payload, len, retain);
+	r = queue_push(&m->queue, topic, payload, len, retain, qos, extra);
 	if (r < 0)
 		return r;
 	m->stats.queued++;
 	pump(m);
 	return 0;
+}
+
+int
+mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
+{
+	return enqueue(m, topic, payload, len, retain, m->cfg->qos, false);
+}
+
+int
+mqtt_subscribe(struct mqtt *m, const char *topic)
+{
+	if (m->n_subs == MQTT_SUBSCRIPTIONS)
+		return -ENOSPC;
+	m->subs[m->n_subs] = strdup(topic);
+	if (!m->subs[m->n_subs])
+		return -ENOMEM;
+	if (m->state == MQTT_CONNECTED)
+		subscribe_now(m, m->subs[m->n_subs]);
+	m->n_subs++;
+	return 0;
+}
+
+int
+mqtt_publish_qos(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain,
+                 int qos)
+{
+	return enqueue(m, topic, payload, len, retain, qos, true);
 }
 
 enum mqtt_state
@@ -578,6 +682,13 @@ mqtt_free(struct mqtt *m)
 		(void) close(m->efd_io.fd);
 	}
 	queue_done(&m->queue);
+	/* paho's threads are gone (MQTTAsync_destroy): free the messages never delivered. */
+	for (; m->ev_count > 0; m->ev_count--, m->ev_head = (m->ev_head + 1) % EV_RING) {
+		free(m->evs[m->ev_head].topic);
+		free(m->evs[m->ev_head].payload);
+	}
+	for (size_t i = 0; i < m->n_subs; i++)
+		free(m->subs[i]);
 	free(m->url);
 	free(m->client_id);
 	free(m->status_topic);

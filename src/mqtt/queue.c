@@ -41,7 +41,8 @@ msg_free(struct msg *msg)
 }
 
 int
-queue_push(struct queue *q, const char *topic, const void *payload, size_t len, bool retain)
+queue_push(struct queue *q, const char *topic, const void *payload, size_t len, bool retain,
+           int qos, bool extra)
 {
 	struct msg *msg = queue_at(q, q->count);
 
@@ -54,6 +55,9 @@ queue_push(struct queue *q, const char *topic, const void *payload, size_t len, 
 	memcpy(msg->payload, payload, len);
 	msg->len = len;
 	msg->retain = retain;
+	msg->qos = qos;
+	msg->extra = extra;
+	q->extra += extra;
 	q->count++;
 	return 0;
 }
@@ -65,6 +69,8 @@ queue_pop_front(struct queue *q)
 
 	if (msg->inflight)
 		q->inflight--;
+	if (msg->extra)
+		q->extra--;
 	msg_free(msg);
 	q->head = (q->head + 1) % q->cap;
 	q->count--;

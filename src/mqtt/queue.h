@@ -14,6 +14,8 @@ struct msg {
 	char *payload;
 	size_t len;
 	bool retain;
+	int qos;
+	bool extra; /* outside the frames' bound (discovery configs) */
 	bool done;
 	bool inflight;
 	int token;
@@ -23,6 +25,7 @@ struct msg {
 struct queue {
 	struct msg *ring;
 	size_t cap, head, count, sent_upto;
+	size_t extra; /* messages with extra set */
 	unsigned inflight;
 };
 
@@ -36,7 +39,8 @@ void queue_done(struct queue *q);
 struct msg *queue_at(const struct queue *q, size_t i);
 
 /* Append a copy of the message; the queue must not be full. Returns 0 or -ENOMEM. */
-int queue_push(struct queue *q, const char *topic, const void *payload, size_t len, bool retain);
+int queue_push(struct queue *q, const char *topic, const void *payload, size_t len, bool retain,
+               int qos, bool extra);
 
 /* Drop the oldest message, whatever its state. */
 void queue_pop_front(struct queue *q);

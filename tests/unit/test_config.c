@@ -99,6 +99,9 @@ assert_config_equal(const struct linkyd_config *a, const struct linkyd_config *b
 	assert_int_equal(a->mqtt.queue_frames, b->mqtt.queue_frames);
 	assert_int_equal(a->format, b->format);
 	assert_int_equal(a->verbosity, b->verbosity);
+	assert_int_equal(a->ha.discovery, b->ha.discovery);
+	assert_str_or_null(a->ha.prefix, b->ha.prefix);
+	assert_int_equal(a->ha.expire_after, b->ha.expire_after);
 }
 
 static void
@@ -123,6 +126,9 @@ assert_defaults(const struct linkyd_config *c)
 	assert_int_equal(c->mqtt.queue_frames, CONFIG_DEFAULT_QUEUE);
 	assert_int_equal(c->format, JSON_FORMAT_TYPED);
 	assert_int_equal(c->verbosity, 0);
+	assert_true(c->ha.discovery);
+	assert_string_equal(c->ha.prefix, "homeassistant");
+	assert_int_equal(c->ha.expire_after, 120);
 }
 
 /* Load path over the defaults and expect failure r with exactly the message want. */
@@ -218,6 +224,9 @@ test_full(void **state)
 	assert_int_equal(c.mqtt.queue_frames, 100);
 	assert_int_equal(c.format, JSON_FORMAT_RAW);
 	assert_int_equal(c.verbosity, 2);
+	assert_false(c.ha.discovery);
+	assert_string_equal(c.ha.prefix, "ha/discovery");
+	assert_int_equal(c.ha.expire_after, 0);
 	config_done(&c);
 }
 
@@ -287,6 +296,13 @@ static const struct bad_file bad_files[] = {
     {"password-both.conf", "5: mqtt.password_file: expected mqtt.password or "
                            "mqtt.password_file, not both (mqtt.password is on line 4)"},
     {"password-no-user.conf", "3: mqtt.password: expected mqtt.username too"},
+    {"unknown-ha.conf", "4: homeassistant.retain: unknown setting"},
+    {"type-ha.conf", "2: homeassistant: expected a group { ... }, not a boolean"},
+    {"type-ha-discovery.conf", "3: homeassistant.discovery: expected true or false, not a string"},
+    {"ha-expire-range.conf",
+     "3: homeassistant.expire_after: expected an integer from 0 to 86400 (seconds, 0 = never)"},
+    {"ha-prefix-wildcard.conf",
+     "3: homeassistant.prefix: expected a non-empty topic without wildcards (+, #)"},
 };
 
 static void

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of Home Assistant discovery without a broker: the slug and unique_id rules (stable
+ * forever: HA keeps statistics under them), the value templates, and the declare/remove rule fed
+ * with hand-made frames through a recording publish function.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "linkyd/ha.h"
+
+static void
+test_slug(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"HCHC", "hchc"},
+	    {"NJOURF+1", "njourf_plus_1"},
+	    {"SMAXSN-1", "smaxsn_minus_1"},
+	    {"SMAXSN1-1", "smaxsn1_minus_1"},
+	    {"PJOURF+1", "pjourf_plus_1"},
+	    {"A.B/C#", "a_b_c_"},
+	};
+	char slug[HA_SLUG_SIZE], id[128];
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ha_slug(cases[i][0], slug), strlen(cases[i][1]));
+		assert_string_equal(slug, cases[i][1]);
+	}
+	/* The longest label fits, every character expanded. */
+	assert_int_equal(ha_slug("----------------", slug), 16 * 7);
+	assert_int_equal(ha_unique_id("031764953443", "smaxsn_minus_1", id, sizeof(id)), 34);
+	assert_string_equal(id, "linkyd_031764953443_smaxsn_minus_1");
+	assert_int_equal(ha_unique_id("031764953443", "east", id, 10), -ENOBUFS);
+}
+
+static void
+expect_template(const char *label, bool horodated, const char *want)
+{
+	struct ha_label l = {label, tic_label_find(label, strlen(label)), horodated};
+	char buf[256];
+
+	assert_int_equal(ha_value_template(&l, buf, sizeof(buf)), (int) strlen(want));
+	assert_string_equal(buf, want);
+}
+
+static void
+test_templates(void **state)
+{
+	(void) state;
+	expect_template("EAST", false, "{{ value_json.EAST }}");
+	expect_template("SMAXSN-1", true, "{{ value_json['SMAXSN-1'].value }}");
+	expect_template("PREF", false, "{{ value_json.PREF * 1000 }}");
+	expect_template("ADPS", false, "{{ value_json.ADPS | default(0) }}");
+	expect_template("PTEC", false, "{{ value_json.PTEC | default(this.state) }}");
+	expect_template("XYZ", false, "{{ value_json.XYZ | default(this.state) }}");
+	expect_template("STGE", false, "{{ value_json.STGE.raw }}");
+	expect_template("DATE", true, "{{ value_json.DATE.date }}");
+	expect_template("RELAIS", false, "{{ value_json.RELAIS.value }}");
+}
+
+/* ---- the declare/remove rule ---------------------------------------------------------------- */
+
+struct record {
+	unsigned configs, removals;
+	char last_removed[256];
+};
+
+static int
+record(const char *topic, const char *payload, size_t len, void *ctx)
+{
+	struct record *r = ctx;
+
+	(void) payload;
+	if (len == 0) {
+		r->removals++;
+		snprintf(r->last_removed, sizeof(r->last_removed), "%s", topic);
+	} else {
+		r->configs++;
+	}
+	return 0;
+}
+
+/* A historique frame of the given labels (values do not matter to discovery). */
+static void
+feed(struct ha_discovery *d, const char *const *labels, size_t n)
+{
+	struct tic_group groups[16];
+	struct tic_frame f = {
+	    .mode = TIC_MODE_HISTORIQUE, .n_groups = (unsigned) n, .groups = groups};
+
+	for (size_t i = 0; i < n; i++)
+		groups[i] = (struct tic_group){
+		    .label = labels[i],
+		    .value = strcmp(labels[i], "ADCO") == 0 ? "012345678910" : "001",
+		    .def = tic_label_find(labels[i], strlen(labels[i]))};
+	ha_discovery_frame(d, &f);
+}
+
+static void
+test_rule(void **state)
+{
+	static const char *const full[] = {"ADCO", "BASE", "IINST", "HHPHC"};
+	static const char *const no_adco[] = {"BASE", "IINST", "HHPHC"};
+	static const char *const lacking[] = {"ADCO", "BASE", "IINST"};
+	static const char *const alarm[] = {"ADCO", "IINST", "ADPS"};
+	struct ha_config cfg = {.discovery = true, .prefix = "ha", .expire_after = 120};
+	struct ha_discovery *d;
+	struct record r = {0};
+
+	(void) state;
+	assert_int_equal(ha_discovery_new(&cfg, "linky", record, &r, &d), 0);
+	/* No serial yet: nothing declared. */
+	feed(d, no_adco, 3);
+	assert_int_equal(r.configs, 0);
+	assert_string_equal(ha_discovery_serial(d), "");
+	/* The serial: 4 labels, ADPS (mono, from IINST), 7 diagnostics. */
+	feed(d, full, 4);
+	assert_string_equal(ha_discovery_serial(d), "012345678910");
+	assert_int_equal(ha_discovery_count(d), 5);
+	assert_int_equal(r.configs, 5 + 7);
+	/* Alarm frames do not count; nine frames without HHPHC are not enough. */
+	for (int i = 0; i < 20; i++)
+		feed(d, alarm, 3);
+	for (int i = 0; i < HA_ABSENT_FRAMES - 1; i++)
+		feed(d, lacking, 3);
+	assert_int_equal(r.removals, 0);
+	feed(d, lacking, 3);
+	assert_int_equal(r.removals, 1);
+	assert_string_equal(r.last_removed, "ha/sensor/linkyd_012345678910/hhphc/config");
+	assert_int_equal(ha_discovery_count(d), 4);
+	/* ADPS, absent all along, stays. */
+	for (int i = 0; i < 3 * HA_ABSENT_FRAMES; i++)
+		feed(d, lacking, 3);
+	assert_int_equal(r.removals, 1);
+	/* Republish: every declared config again, diagnostics too. */
+	r.configs = 0;
+	ha_discovery_republish(d);
+	assert_int_equal(r.configs, 4 + 7);
+	ha_discovery_free(d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_slug),
+	    cmocka_unit_test(test_templates),
+	    cmocka_unit_test(test_rule),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
