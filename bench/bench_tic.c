@@ -16,15 +16,6 @@
 #include "linkyd/json.h"
 #include "linkyd/tic.h"
 
-enum {
-	STX = 0x02,
-	ETX = 0x03,
-	HT = 0x09,
-	LF = 0x0a,
-	CR = 0x0d,
-	SP = 0x20,
-};
-
 /* What the daemon reads at a time from a tty, roughly; the parser must not care. */
 #define CHUNK 4096
 
@@ -306,8 +297,8 @@ struct capture {
 };
 
 /*
- * The check character of a group g[0..len) (between LF and CR, check character last): the sum
- * runs up to the last separator, which historique leaves out. The floor calls this too, so that
+ * The check character of a group g[0..len) (between LF and CR, check character last): the
+ * sum runs up to the last separator, which historique leaves out. The floor calls this too, so that
  * it does the same checksum work as the parser and no more.
  */
 static inline char
@@ -317,8 +308,8 @@ group_check(const char *g, size_t len)
 
 	for (size_t i = 0; i + 1 < len; i++)
 		sum += (unsigned char) g[i];
-	if (g[len - 2] == SP)
-		sum -= SP;
+	if (g[len - 2] == TIC_SP)
+		sum -= TIC_SP;
 	return (char) ((sum & 0x3f) + 0x20);
 }
 
@@ -355,17 +346,17 @@ slot_find(const struct capture_def *def, const struct field *f, struct slot *ret
 	size_t label_len = strlen(f->label);
 	const char *t = def->frame, *g = t;
 
-	while ((g = strchr(g, LF)) != NULL) {
+	while ((g = strchr(g, TIC_LF)) != NULL) {
 		g++;
 		if (strncmp(g, f->label, label_len) == 0 &&
-		    (g[label_len] == HT || g[label_len] == SP))
+		    (g[label_len] == TIC_HT || g[label_len] == TIC_SP))
 			break;
 	}
 	if (!g)
 		die("%s: no %s group in the template", def->name, f->label);
 	ret->field = f;
 	ret->group = (size_t) (g - t);
-	ret->group_len = (size_t) (strchr(g, CR) - g);
+	ret->group_len = (size_t) (strchr(g, TIC_CR) - g);
 	if (f->quantity == Q_CLOCK) {
 		/* Label, HT, then the horodate's season letter and YYMMDD before hhmmss. */
 		ret->digits = ret->group + label_len + 1 + 7;
@@ -448,7 +439,7 @@ frame_groups(const struct capture_def *def)
 {
 	unsigned n = 0;
 
-	for (const char *g = def->frame; (g = strchr(g, LF)) != NULL; g++)
+	for (const char *g = def->frame; (g = strchr(g, TIC_LF)) != NULL; g++)
 		n++;
 	return n;
 }
@@ -496,8 +487,9 @@ enum stage {
 static const char *const stage_names[] = {"none", "floor", "parser", "json"};
 
 /*
- * The least any validating decoder must do: find each frame's STX and ETX and each group's LF and
- * CR with memchr, and sum the group to compare its check character. Returns the valid groups.
+ * The least any validating decoder must do: find each frame's STX and ETX and each group's
+ * LF and CR with memchr, and sum the group to compare its check character. Returns the
+ * valid groups.
  */
 static uint64_t
 floor_scan(const char *buf, size_t len)
@@ -505,10 +497,10 @@ floor_scan(const char *buf, size_t len)
 	const char *p = buf, *end = buf + len, *etx, *lf, *cr;
 	uint64_t valid = 0;
 
-	while ((p = memchr(p, STX, (size_t) (end - p))) != NULL &&
-	       (etx = memchr(p, ETX, (size_t) (end - p))) != NULL) {
-		while ((lf = memchr(p, LF, (size_t) (etx - p))) != NULL &&
-		       (cr = memchr(lf, CR, (size_t) (etx - lf))) != NULL) {
+	while ((p = memchr(p, TIC_STX, (size_t) (end - p))) != NULL &&
+	       (etx = memchr(p, TIC_ETX, (size_t) (end - p))) != NULL) {
+		while ((lf = memchr(p, TIC_LF, (size_t) (etx - p))) != NULL &&
+		       (cr = memchr(lf, TIC_CR, (size_t) (etx - lf))) != NULL) {
 			valid += group_check(lf + 1, (size_t) (cr - lf - 1)) == cr[-1];
 			p = cr + 1;
 		}

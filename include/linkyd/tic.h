@@ -24,6 +24,17 @@
 /* Room after a frame's bytes in the parser's buffer: it reads and writes whole 8-byte words. */
 #define TIC_BUF_SLACK 16
 
+/* The protocol's framing bytes. */
+enum tic_byte {
+	TIC_STX = 0x02, /* start of frame */
+	TIC_ETX = 0x03, /* end of frame */
+	TIC_EOT = 0x04, /* frame cut short */
+	TIC_HT = 0x09,  /* standard separator */
+	TIC_LF = 0x0a,  /* start of group */
+	TIC_CR = 0x0d,  /* end of group */
+	TIC_SP = 0x20,  /* historique separator */
+};
+
 enum tic_mode {
 	TIC_MODE_UNKNOWN = 0,
 	TIC_MODE_HISTORIQUE, /* 1200 Bd, SP separators */

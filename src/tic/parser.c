@@ -37,14 +37,15 @@
 _Static_assert(TIC_BUF_SLACK >= TIC_LABEL_MAX && TIC_LABEL_MAX == 16,
                "label_split() reads two words of the frame buffer");
 
+/* Short names for the framing bytes, in this file where they are everywhere. */
 enum {
-	STX = 0x02,
-	ETX = 0x03,
-	EOT = 0x04,
-	HT = 0x09,
-	LF = 0x0a,
-	CR = 0x0d,
-	SP = 0x20,
+	STX = TIC_STX,
+	ETX = TIC_ETX,
+	EOT = TIC_EOT,
+	HT = TIC_HT,
+	LF = TIC_LF,
+	CR = TIC_CR,
+	SP = TIC_SP,
 };
 
 static void

@@ -36,7 +36,6 @@ enum {
 	SPLIT_RANDOM = 2,
 	SPLIT_CONTROL = 3,
 	OPT_STOP = 0x04,
-	ETX = 0x03,
 };
 
 struct run {
@@ -154,7 +153,7 @@ feed(struct tic_parser *p, struct run *r, const uint8_t *s, size_t len)
 		} else if (r->frames_in_call > 0) {
 			/* A stop returns at once, just past the byte that ended the frame. */
 			CHECK(r->frames_in_call == 1);
-			CHECK(n >= 1 && (s[n - 1] & 0x7f) == ETX);
+			CHECK(n >= 1 && (s[n - 1] & 0x7f) == TIC_ETX);
 		} else {
 			CHECK(n == len);
 		}
