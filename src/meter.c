@@ -27,6 +27,7 @@
 #include "linkyd/ha.h"
 #include "linkyd/log.h"
 #include "linkyd/meter.h"
+#include "linkyd/publisher.h"
 #include "linkyd/serial.h"
 
 #define PROBE_MS_9600  4000  /* a standard frame lasts ~1.3 s at most */
@@ -75,7 +76,7 @@ struct meter {
 	time_t last_frame;    /* wall clock, 0 = none yet */
 	uint64_t diag_frames; /* parser frames at the last diagnostics */
 	uint64_t diag_ms;     /* when they were sent (or the meter started) */
-	char json[JSON_FRAME_MAX];
+	struct publisher *publisher;
 };
 
 static void open_line(struct meter *m);
@@ -175,17 +176,9 @@ static int
 on_frame(const struct tic_frame *frame, void *userdata)
 {
 	struct meter *m = userdata;
-	int n = json_encode_frame(frame, m->global->format, m->json, sizeof(m->json));
 
 	m->last_frame = time(NULL);
-	/* Discovery's configs go before the frame, so that HA has the entities for its values. */
-	if (m->ha && m->global->format == JSON_FORMAT_TYPED)
-		ha_discovery_frame(m->ha, frame);
-	if (n < 0)
-		log_errno(LOG_ERR, n, "meter '%s': cannot encode a frame", m->cfg->name);
-	else if (mqtt_publish(m->mqtt, m->cfg->topic, m->json, (size_t) n, m->global->mqtt.retain) <
-	         0)
-		log_err("meter '%s': out of memory queueing a frame", m->cfg->name);
+	publisher_frame(m->publisher, frame, loop_now_ms());
 	if (!m->locked || m->silent) {
 		m->locked = true;
 		m->silent = false;
@@ -510,6 +503,9 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 			           "none is published while the format is raw",
 			           cfg->name);
 	}
+	r = publisher_new(cfg, global, m->mqtt, m->ha, &m->publisher);
+	if (r < 0)
+		goto out_free;
 	(void) loop_timer_arm(&m->diag, DIAG_MS, DIAG_MS);
 	open_line(m);
 	*ret_meter = m;
@@ -525,6 +521,7 @@ meter_rebind(struct meter *m, const struct meter_config *cfg, const struct linky
 {
 	m->cfg = cfg;
 	m->global = global;
+	publisher_rebind(m->publisher, cfg, global);
 }
 
 void
@@ -585,6 +582,7 @@ meter_free(struct meter *m)
 	if (!m)
 		return NULL;
 	close_line(m);
+	m->publisher = publisher_free(m->publisher);
 	m->mqtt = mqtt_free(m->mqtt);
 	loop_timer_done(m->loop, &m->reopen);
 	loop_timer_done(m->loop, &m->watch);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "linkyd/json.h"
@@ -20,12 +21,44 @@
 #define CONFIG_ERROR_SIZE        512
 #define CONFIG_DEFAULT_HA_PREFIX "homeassistant"
 #define CONFIG_DEFAULT_HA_EXPIRE 120 /* seconds; 0 = never expire */
+#define CONFIG_DEFAULT_INTERVAL  10  /* seconds, policy "interval" */
+#define CONFIG_DEFAULT_HEARTBEAT 60  /* seconds, policy "on_change": under expire_after */
+
+/* When a label is published (src/publish/policy.c). */
+enum publish_policy {
+	PUBLISH_EVERY_FRAME, /* every frame (default) */
+	PUBLISH_INTERVAL,    /* at most every interval seconds */
+	PUBLISH_ON_CHANGE,   /* when the value changed by deadband or more, or heartbeat passed */
+};
+
+struct policy {
+	enum publish_policy kind;
+	unsigned interval;  /* seconds, PUBLISH_INTERVAL */
+	uint64_t deadband;  /* PUBLISH_ON_CHANGE: smaller numeric changes are no change */
+	unsigned heartbeat; /* seconds, PUBLISH_ON_CHANGE: publish at least this often */
+};
+
+/* A per-label override of a meter's policy. */
+struct label_policy {
+	char *label;
+	struct policy policy;
+};
+
+/* What a meter publishes besides its frames, and when. */
+struct publish_config {
+	struct policy policy;
+	struct label_policy *labels; /* overrides; the last one naming a label wins */
+	size_t n_labels;
+	bool label_topics; /* also publish each label on <topic>/<LABEL> */
+	bool label_retain; /* retain those */
+};
 
 struct meter_config {
 	char *name;         /* unique; used in logs and the MQTT client id */
 	char *device;       /* serial device path ("serial:" prefix removed) */
 	enum tic_mode mode; /* TIC_MODE_UNKNOWN = auto-detect */
 	char *topic;        /* base topic: frames on it, availability on <topic>/status */
+	struct publish_config publish; /* the global publish settings, then the meter's own */
 };
 
 struct mqtt_config {
@@ -55,6 +88,7 @@ struct linkyd_config {
 	size_t n_meters;
 	struct mqtt_config mqtt;
 	struct ha_config ha;
+	struct publish_config publish; /* the base of every meter's */
 	enum json_format format;
 	int verbosity; /* log level: 0 notice, 1 info, 2 debug */
 };
@@ -82,6 +116,14 @@ int config_validate(const struct linkyd_config *c, char *err, size_t err_size);
 
 /* Print the effective configuration in libconfig syntax, secrets masked. */
 void config_print(const struct linkyd_config *c, FILE *out);
+
+/* "every_frame", "interval" or "on_change". */
+const char *config_policy_name(enum publish_policy kind);
+
+/* The policy of label in p: its last override, or p's own. */
+const struct policy *config_label_policy(const struct publish_config *p, const char *label);
+
+bool config_publish_equal(const struct publish_config *a, const struct publish_config *b);
 
 /* Free everything c owns; c can be initialised again. */
 void config_done(struct linkyd_config *c);

@@ -32,6 +32,10 @@
 #define EXPECT_PREFIX    "a non-empty topic without wildcards (+, #)"
 #define EXPECT_EXPIRE    "an integer from 0 to 86400 (seconds, 0 = never)"
 #define EXPIRE_MAX       86400
+#define EXPECT_POLICY    "\"every_frame\", \"interval\" or \"on_change\""
+#define EXPECT_PERIOD    "an integer from 1 to 86400 (seconds)"
+#define EXPECT_DEADBAND  "an integer from 0 to 1000000000"
+#define EXPECT_LABEL     "a TIC label such as \"PAPP\" (1 to 16 printable characters)"
 
 /* log.level by verbosity: 0 notice, 1 info, 2 debug. */
 extern const char *const cfg_level_names[3];
@@ -48,6 +52,10 @@ int cfg_set_str(char **field, const char *s);
 
 /* Wipe a password before freeing it. */
 void cfg_free_secret(char *s);
+
+/* Deep copy of a meter's publish settings. Returns 0 or -ENOMEM (dst then owns nothing). */
+int cfg_publish_copy(struct publish_config *dst, const struct publish_config *src);
+void cfg_publish_free(struct publish_config *p);
 
 /* Free n meters and their array. */
 void cfg_meters_free(struct meter_config *meters, size_t n);

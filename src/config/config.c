@@ -68,6 +68,7 @@ cfg_meters_free(struct meter_config *meters, size_t n)
 		free(meters[i].name);
 		free(meters[i].device);
 		free(meters[i].topic);
+		cfg_publish_free(&meters[i].publish);
 	}
 	free(meters);
 }
@@ -172,7 +173,8 @@ cfg_copy(struct linkyd_config *dst, const struct linkyd_config *src)
 	d->queue_frames = m->queue_frames;
 	dst->ha.discovery = src->ha.discovery;
 	dst->ha.expire_after = src->ha.expire_after;
-	if (cfg_set_str(&dst->ha.prefix, src->ha.prefix) < 0)
+	if (cfg_set_str(&dst->ha.prefix, src->ha.prefix) < 0 ||
+	    cfg_publish_copy(&dst->publish, &src->publish) < 0)
 		goto out_done;
 	if (src->n_meters) {
 		dst->meters = calloc(src->n_meters, sizeof(*dst->meters));
@@ -184,7 +186,8 @@ cfg_copy(struct linkyd_config *dst, const struct linkyd_config *src)
 		dst->meters[i].mode = src->meters[i].mode;
 		if (cfg_set_str(&dst->meters[i].name, src->meters[i].name) < 0 ||
 		    cfg_set_str(&dst->meters[i].device, src->meters[i].device) < 0 ||
-		    cfg_set_str(&dst->meters[i].topic, src->meters[i].topic) < 0)
+		    cfg_set_str(&dst->meters[i].topic, src->meters[i].topic) < 0 ||
+		    cfg_publish_copy(&dst->meters[i].publish, &src->meters[i].publish) < 0)
 			goto out_done;
 	}
 	if (cfg_set_str(&d->url, m->url) < 0 || cfg_set_str(&d->client_id, m->client_id) < 0 ||
@@ -302,6 +305,44 @@ check_mqtt(const struct mqtt_config *m, struct problem *p)
 	return 0;
 }
 
+/* The longest a meter's frames may pause under policy, 0 for every frame. */
+static unsigned
+policy_gap(const struct policy *pol)
+{
+	return pol->kind == PUBLISH_INTERVAL    ? pol->interval
+	       : pol->kind == PUBLISH_ON_CHANGE ? pol->heartbeat
+	                                        : 0;
+}
+
+/* Home Assistant marks the sensors unavailable after expire_after seconds without a frame: a
+ * policy that pauses longer would make a healthy meter flicker. */
+static int
+check_expiry(const struct linkyd_config *c, struct problem *p)
+{
+	int expire = c->ha.expire_after;
+	unsigned gap = policy_gap(&c->publish.policy);
+
+	if (!c->ha.discovery || expire == 0)
+		return 0;
+	if (gap >= (unsigned) expire)
+		return blame(p, -1,
+		             c->publish.policy.kind == PUBLISH_INTERVAL ? "publish.interval"
+		                                                        : "publish.heartbeat",
+		             "publish.policy",
+		             "%u s: expected less than homeassistant.expire_after (%d s), or Home "
+		             "Assistant shows the meter unavailable between frames",
+		             gap, expire);
+	for (size_t i = 0; i < c->n_meters; i++) {
+		gap = policy_gap(&c->meters[i].publish.policy);
+		if (gap >= (unsigned) expire)
+			return blame(p, (int) i, "publish", NULL,
+			             "a pause of %u s between frames: expected less than "
+			             "homeassistant.expire_after (%d s)",
+			             gap, expire);
+	}
+	return 0;
+}
+
 int
 cfg_check(const struct linkyd_config *c, struct problem *p)
 {
@@ -315,6 +356,8 @@ cfg_check(const struct linkyd_config *c, struct problem *p)
 		r = blame(p, -1, "homeassistant.prefix", NULL, "expected " EXPECT_PREFIX);
 	if (r == 0 && (c->ha.expire_after < 0 || c->ha.expire_after > EXPIRE_MAX))
 		r = blame(p, -1, "homeassistant.expire_after", NULL, "expected " EXPECT_EXPIRE);
+	if (r == 0)
+		r = check_expiry(c, p);
 	return r;
 }
 
@@ -347,6 +390,10 @@ config_defaults(struct linkyd_config *c)
 	c->verbosity = 0;
 	c->ha.discovery = true;
 	c->ha.expire_after = CONFIG_DEFAULT_HA_EXPIRE;
+	c->publish.policy = (struct policy){.kind = PUBLISH_EVERY_FRAME,
+	                                    .interval = CONFIG_DEFAULT_INTERVAL,
+	                                    .heartbeat = CONFIG_DEFAULT_HEARTBEAT};
+	c->meters[0].publish.policy = c->publish.policy;
 	if (cfg_set_str(&c->ha.prefix, CONFIG_DEFAULT_HA_PREFIX) < 0 ||
 	    cfg_set_str(&c->meters[0].name, DEFAULT_NAME) < 0 ||
 	    cfg_set_str(&c->meters[0].device, CONFIG_DEFAULT_INPUT) < 0 ||
@@ -393,7 +440,8 @@ config_set_inputs(struct linkyd_config *c, char *const *specs, size_t n, char *e
 			break;
 		m->mode = TIC_MODE_UNKNOWN;
 		if (cfg_set_str(&m->device, dev) < 0 || cfg_set_str(&m->name, base) < 0 ||
-		    !(m->topic = cfg_default_topic(base, n)))
+		    !(m->topic = cfg_default_topic(base, n)) ||
+		    cfg_publish_copy(&m->publish, &c->publish) < 0)
 			r = -ENOMEM;
 	}
 	if (r < 0) {
@@ -430,5 +478,6 @@ config_done(struct linkyd_config *c)
 	free(c->mqtt.cert_file);
 	free(c->mqtt.key_file);
 	free(c->ha.prefix);
+	cfg_publish_free(&c->publish);
 	memset(c, 0, sizeof(*c));
 }

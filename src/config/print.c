@@ -71,6 +71,35 @@ print_setting(FILE *out, const char *key, const char *value, const char *unset)
 	(void) fputs(";\n", out);
 }
 
+static void
+print_policy(FILE *out, const struct policy *p)
+{
+	(void) fprintf(out, "policy = \"%s\"; interval = %u; deadband = %llu; heartbeat = %u;",
+	               config_policy_name(p->kind), p->interval, (unsigned long long) p->deadband,
+	               p->heartbeat);
+}
+
+/* The settings of a publish group a meter may have, one per line after indent. */
+static void
+print_publish(FILE *out, const struct publish_config *p, const char *indent)
+{
+	(void) fprintf(out, "%s", indent);
+	print_policy(out, &p->policy);
+	(void) fprintf(out, "\n%slabel_topics = %s; label_retain = %s;\n", indent,
+	               p->label_topics ? "true" : "false", p->label_retain ? "true" : "false");
+	if (p->n_labels == 0)
+		return;
+	(void) fprintf(out, "%slabels = (\n", indent);
+	for (size_t i = 0; i < p->n_labels; i++) {
+		(void) fprintf(out, "%s\t{ label = ", indent);
+		print_string(out, p->labels[i].label);
+		(void) fputs("; ", out);
+		print_policy(out, &p->labels[i].policy);
+		(void) fprintf(out, " }%s\n", i + 1 < p->n_labels ? "," : "");
+	}
+	(void) fprintf(out, "%s);\n", indent);
+}
+
 void
 config_print(const struct linkyd_config *c, FILE *out)
 {
@@ -88,7 +117,14 @@ config_print(const struct linkyd_config *c, FILE *out)
 		print_string(out, mc->device ? mc->device : "");
 		(void) fprintf(out, "; mode = \"%s\"; topic = ", mode_name(mc->mode));
 		print_string(out, mc->topic ? mc->topic : "");
-		(void) fprintf(out, "; }%s\n", i + 1 < c->n_meters ? "," : "");
+		/* Only what differs from the global publish group, as one would write it. */
+		if (config_publish_equal(&mc->publish, &c->publish)) {
+			(void) fprintf(out, "; }%s\n", i + 1 < c->n_meters ? "," : "");
+			continue;
+		}
+		(void) fputs(";\n\t\tpublish = {\n", out);
+		print_publish(out, &mc->publish, "\t\t\t");
+		(void) fprintf(out, "\t\t};\n\t}%s\n", i + 1 < c->n_meters ? "," : "");
 	}
 	(void) fputs(");\n", out);
 	(void) fputs("mqtt = {\n", out);
@@ -106,7 +142,9 @@ config_print(const struct linkyd_config *c, FILE *out)
 	(void) fprintf(out, "\tretain = %s;\n", m->retain ? "true" : "false");
 	(void) fprintf(out, "\tqueue = %u;\n", m->queue_frames);
 	(void) fputs("};\n", out);
-	(void) fprintf(out, "publish = { format = \"%s\"; };\n", json_format_name(c->format));
+	(void) fprintf(out, "publish = {\n\tformat = \"%s\";\n", json_format_name(c->format));
+	print_publish(out, &c->publish, "\t");
+	(void) fputs("};\n", out);
 	(void) fprintf(out, "homeassistant = {\n\tdiscovery = %s;\n",
 	               c->ha.discovery ? "true" : "false");
 	print_setting(out, "prefix", c->ha.prefix, NULL);

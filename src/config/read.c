@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reading the configuration file with libconfig, the only includer of <libconfig.h>: each
- * setting is checked as it is read, then the whole configuration, and an error names the file
- * and line of the setting at fault.
+ * Reading the configuration file with libconfig (with setting.c and publish.c, the only
+ * includers of <libconfig.h>): each setting is checked as it is read, then the whole configuration,
+ * and an error names the file and line of the setting at fault.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,142 +16,10 @@
 #include <libconfig.h>
 
 #include "config-internal.h"
+#include "setting.h"
 
 /* MQTT sends the password as binary data with a 16-bit length. */
 #define PASSWORD_MAX 65535
-
-struct load {
-	const char *path; /* libconfig leaves the file of the main stream's settings NULL */
-	char *err;
-	size_t err_size;
-	struct linkyd_config *c;            /* the scratch copy being filled */
-	const config_setting_t **meter_src; /* each meter's group, when meters came from the file */
-};
-
-static const char *
-type_name(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_GROUP:
-		return "a group";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a floating-point number";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_ARRAY:
-		return "an array";
-	case CONFIG_TYPE_LIST:
-		return "a list";
-	default:
-		return "nothing";
-	}
-}
-
-/* "mqtt.qos", "meters[0].speed": the setting's path from the root, as the user wrote it. */
-static void
-setting_path(const config_setting_t *s, char *buf, size_t size)
-{
-	const config_setting_t *parent = config_setting_parent(s);
-	size_t len;
-
-	buf[0] = '\0';
-	if (!parent)
-		return;
-	setting_path(parent, buf, size);
-	len = strlen(buf);
-	if (config_setting_name(s))
-		(void) snprintf(buf + len, size - len, "%s%s", len ? "." : "",
-		                config_setting_name(s));
-	else
-		(void) snprintf(buf + len, size - len, "[%d]", config_setting_index(s));
-}
-
-/* One error line about setting s (plus suffix, for a member it lacks). Returns -EINVAL. */
-static int __attribute__((format(printf, 4, 5)))
-fail(struct load *l, const config_setting_t *s, const char *suffix, const char *fmt, ...)
-{
-	const char *file = config_setting_source_file(s);
-	char key[KEY_SIZE], msg[CONFIG_ERROR_SIZE];
-	va_list ap;
-
-	setting_path(s, key, sizeof(key));
-	va_start(ap, fmt);
-	(void) vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return cfg_errorf(l->err, l->err_size, file ? file : l->path, config_setting_source_line(s),
-	                  "%s%s: %s", key, suffix ? suffix : "", msg);
-}
-
-static int
-unknown(struct load *l, const config_setting_t *s)
-{
-	return fail(l, s, NULL, "unknown setting");
-}
-
-static int
-expect_group(struct load *l, const config_setting_t *s)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-		return fail(l, s, NULL, "expected a group { ... }, not %s", type_name(s));
-	return 0;
-}
-
-/* A non-empty string; expect says what was wanted. The string belongs to the config_t. */
-static int
-get_string(struct load *l, const config_setting_t *s, const char *expect, const char **ret_value)
-{
-	const char *v;
-
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail(l, s, NULL, "expected %s, not %s", expect, type_name(s));
-	v = config_setting_get_string(s);
-	if (!*v)
-		return fail(l, s, NULL, "expected %s", expect);
-	*ret_value = v;
-	return 0;
-}
-
-/* A string setting copied into *field. */
-static int
-get_str_field(struct load *l, const config_setting_t *s, char **field)
-{
-	const char *v = NULL; /* set when r is 0; GCC cannot tell once cfg_set_str() is external */
-	int r = get_string(l, s, EXPECT_STRING, &v);
-
-	return r < 0 ? r : cfg_set_str(field, v);
-}
-
-/* An integer within min..max. Floats are refused rather than truncated: "keepalive = 1.5" is a
- * mistake worth a message. (libconfig itself wraps an over-long integer without an L suffix.) */
-static int
-get_int(struct load *l, const config_setting_t *s, long long min, long long max, const char *expect,
-        long long *ret_value)
-{
-	long long v;
-
-	if (config_setting_type(s) != CONFIG_TYPE_INT &&
-	    config_setting_type(s) != CONFIG_TYPE_INT64)
-		return fail(l, s, NULL, "expected %s, not %s", expect, type_name(s));
-	v = config_setting_get_int64(s);
-	if (v < min || v > max)
-		return fail(l, s, NULL, "expected %s", expect);
-	*ret_value = v;
-	return 0;
-}
-
-static int
-get_bool(struct load *l, const config_setting_t *s, bool *ret_value)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return fail(l, s, NULL, "expected " EXPECT_BOOL ", not %s", type_name(s));
-	*ret_value = config_setting_get_bool(s);
-	return 0;
-}
 
 static int
 mode_parse(const char *s, enum tic_mode *ret_mode)
@@ -175,28 +43,33 @@ parse_meter(struct load *l, const config_setting_t *g, size_t i, size_t n, struc
 	int r;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return fail(l, g, NULL, "expected a group { name = ...; input = ...; }, not %s",
-		            type_name(g));
+		return cfg_fail(l, g, NULL, "expected a group { name = ...; input = ...; }, not %s",
+		                cfg_type_name(g));
+	/* The global publish group was read first: a meter's own settings go over it. */
+	if (cfg_publish_copy(&m->publish, &l->c->publish) < 0)
+		return -ENOMEM;
 	for (int k = 0; k < config_setting_length(g); k++) {
 		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
 		const char *key = config_setting_name(s);
 
 		if (strcmp(key, "name") == 0) {
-			r = get_str_field(l, s, &m->name);
+			r = cfg_get_str_field(l, s, &m->name);
 		} else if (strcmp(key, "input") == 0) {
-			r = get_string(l, s, EXPECT_INPUT, &v);
+			r = cfg_get_string(l, s, EXPECT_INPUT, &v);
 			if (r == 0 && !cfg_input_device(v))
-				r = fail(l, s, NULL, "expected " EXPECT_INPUT);
+				r = cfg_fail(l, s, NULL, "expected " EXPECT_INPUT);
 			if (r == 0)
 				r = cfg_set_str(&m->device, cfg_input_device(v));
 		} else if (strcmp(key, "mode") == 0) {
-			r = get_string(l, s, EXPECT_MODE, &v);
+			r = cfg_get_string(l, s, EXPECT_MODE, &v);
 			if (r == 0 && mode_parse(v, &m->mode) < 0)
-				r = fail(l, s, NULL, "expected " EXPECT_MODE);
+				r = cfg_fail(l, s, NULL, "expected " EXPECT_MODE);
 		} else if (strcmp(key, "topic") == 0) {
-			r = get_str_field(l, s, &m->topic);
+			r = cfg_get_str_field(l, s, &m->topic);
+		} else if (strcmp(key, "publish") == 0) {
+			r = cfg_parse_publish(l, s, &m->publish, NULL);
 		} else {
-			r = unknown(l, s);
+			r = cfg_unknown(l, s);
 		}
 		if (r < 0)
 			return r;
@@ -213,9 +86,10 @@ parse_meter(struct load *l, const config_setting_t *g, size_t i, size_t n, struc
 	/* Guessing the device of a second meter would open the first one's twice. */
 	if (!m->device) {
 		if (n > 1)
-			return fail(l, g, ".input",
-			            "expected " EXPECT_INPUT
-			            " (only a lone meter defaults to " CONFIG_DEFAULT_INPUT ")");
+			return cfg_fail(l, g, ".input",
+			                "expected " EXPECT_INPUT
+			                " (only a lone meter defaults to " CONFIG_DEFAULT_INPUT
+			                ")");
 		if (!(m->device = strdup(CONFIG_DEFAULT_INPUT)))
 			return -ENOMEM;
 	}
@@ -233,11 +107,11 @@ parse_meters(struct load *l, const config_setting_t *s)
 	int r = 0;
 
 	if (config_setting_type(s) != CONFIG_TYPE_LIST)
-		return fail(l, s, NULL, "expected a list of groups ( { ... }, ... ), not %s",
-		            type_name(s));
+		return cfg_fail(l, s, NULL, "expected a list of groups ( { ... }, ... ), not %s",
+		                cfg_type_name(s));
 	n = (size_t) config_setting_length(s);
 	if (n == 0)
-		return fail(l, s, NULL, "expected at least one meter");
+		return cfg_fail(l, s, NULL, "expected at least one meter");
 	meters = calloc(n, sizeof(*meters));
 	free(l->meter_src);
 	l->meter_src = calloc(n, sizeof(*l->meter_src));
@@ -273,21 +147,21 @@ read_password_file(struct load *l, const config_setting_t *s, const char *path, 
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return fail(l, s, NULL, "'%s': %s", path, strerror(errno));
+		return cfg_fail(l, s, NULL, "'%s': %s", path, strerror(errno));
 	/* fstat the open file, so that what was checked is what gets read. */
 	if (fstat(fd, &st) < 0) {
-		r = fail(l, s, NULL, "'%s': %s", path, strerror(errno));
+		r = cfg_fail(l, s, NULL, "'%s': %s", path, strerror(errno));
 		goto out_close;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		r = fail(l, s, NULL, "'%s': expected a regular file", path);
+		r = cfg_fail(l, s, NULL, "'%s': expected a regular file", path);
 		goto out_close;
 	}
 	if (st.st_mode & 077) {
-		r = fail(l, s, NULL,
-		         "'%s' has mode %04o: expected no access for group and others "
-		         "(chmod 600)",
-		         path, (unsigned) (st.st_mode & 07777));
+		r = cfg_fail(l, s, NULL,
+		             "'%s' has mode %04o: expected no access for group and others "
+		             "(chmod 600)",
+		             path, (unsigned) (st.st_mode & 07777));
 		goto out_close;
 	}
 	buf = malloc(PASSWORD_MAX + 2);
@@ -301,7 +175,7 @@ read_password_file(struct load *l, const config_setting_t *s, const char *path, 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = fail(l, s, NULL, "'%s': %s", path, strerror(errno));
+			r = cfg_fail(l, s, NULL, "'%s': %s", path, strerror(errno));
 			goto out_free_buf;
 		}
 		if (n == 0)
@@ -315,11 +189,11 @@ read_password_file(struct load *l, const config_setting_t *s, const char *path, 
 		len--;
 	buf[len] = '\0';
 	if (len > PASSWORD_MAX)
-		r = fail(l, s, NULL, "'%s': expected at most %d bytes", path, PASSWORD_MAX);
+		r = cfg_fail(l, s, NULL, "'%s': expected at most %d bytes", path, PASSWORD_MAX);
 	else if (len == 0)
-		r = fail(l, s, NULL, "'%s' is empty: expected the password", path);
+		r = cfg_fail(l, s, NULL, "'%s' is empty: expected the password", path);
 	else if (strlen(buf) != len || strpbrk(buf, "\r\n"))
-		r = fail(l, s, NULL, "'%s': expected the password alone on one line", path);
+		r = cfg_fail(l, s, NULL, "'%s': expected the password alone on one line", path);
 	else
 		r = 0;
 	if (r < 0)
@@ -343,25 +217,25 @@ parse_mqtt(struct load *l, const config_setting_t *g)
 	struct mqtt_config *m = &l->c->mqtt;
 	char *secret = NULL;
 	long long v;
-	int r = expect_group(l, g);
+	int r = cfg_expect_group(l, g);
 
 	for (int k = 0; r == 0 && k < config_setting_length(g); k++) {
 		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
 		const char *key = config_setting_name(s), *str;
 
 		if (strcmp(key, "url") == 0) {
-			r = get_string(l, s, EXPECT_URL, &str);
+			r = cfg_get_string(l, s, EXPECT_URL, &str);
 			if (r == 0 && !cfg_url_valid(str, NULL))
-				r = fail(l, s, NULL, "expected " EXPECT_URL);
+				r = cfg_fail(l, s, NULL, "expected " EXPECT_URL);
 			if (r == 0)
 				r = cfg_set_str(&m->url, str);
 		} else if (strcmp(key, "client_id") == 0) {
-			r = get_str_field(l, s, &m->client_id);
+			r = cfg_get_str_field(l, s, &m->client_id);
 		} else if (strcmp(key, "username") == 0) {
-			r = get_str_field(l, s, &m->username);
+			r = cfg_get_str_field(l, s, &m->username);
 		} else if (strcmp(key, "password") == 0) {
 			password = s;
-			r = get_string(l, s, EXPECT_STRING, &str);
+			r = cfg_get_string(l, s, EXPECT_STRING, &str);
 			if (r == 0) {
 				char *copy = strdup(str);
 
@@ -372,40 +246,41 @@ parse_mqtt(struct load *l, const config_setting_t *g)
 			}
 		} else if (strcmp(key, "password_file") == 0) {
 			password_file = s;
-			r = get_string(l, s, "a file path", &str);
+			r = cfg_get_string(l, s, "a file path", &str);
 		} else if (strcmp(key, "ca_file") == 0) {
-			r = get_str_field(l, s, &m->ca_file);
+			r = cfg_get_str_field(l, s, &m->ca_file);
 		} else if (strcmp(key, "cert_file") == 0) {
-			r = get_str_field(l, s, &m->cert_file);
+			r = cfg_get_str_field(l, s, &m->cert_file);
 		} else if (strcmp(key, "key_file") == 0) {
-			r = get_str_field(l, s, &m->key_file);
+			r = cfg_get_str_field(l, s, &m->key_file);
 		} else if (strcmp(key, "verify_hostname") == 0) {
-			r = get_bool(l, s, &m->verify_hostname);
+			r = cfg_get_bool(l, s, &m->verify_hostname);
 		} else if (strcmp(key, "keepalive") == 0) {
-			r = get_int(l, s, KEEPALIVE_MIN, KEEPALIVE_MAX, EXPECT_KEEPALIVE, &v);
+			r = cfg_get_int(l, s, KEEPALIVE_MIN, KEEPALIVE_MAX, EXPECT_KEEPALIVE, &v);
 			if (r == 0)
 				m->keepalive = (int) v;
 		} else if (strcmp(key, "qos") == 0) {
-			r = get_int(l, s, 0, 2, EXPECT_QOS, &v);
+			r = cfg_get_int(l, s, 0, 2, EXPECT_QOS, &v);
 			if (r == 0)
 				m->qos = (int) v;
 		} else if (strcmp(key, "retain") == 0) {
-			r = get_bool(l, s, &m->retain);
+			r = cfg_get_bool(l, s, &m->retain);
 		} else if (strcmp(key, "queue") == 0) {
-			r = get_int(l, s, 1, QUEUE_MAX, EXPECT_QUEUE, &v);
+			r = cfg_get_int(l, s, 1, QUEUE_MAX, EXPECT_QUEUE, &v);
 			if (r == 0)
 				m->queue_frames = (unsigned) v;
 		} else {
-			r = unknown(l, s);
+			r = cfg_unknown(l, s);
 		}
 	}
 	if (r < 0 || !password_file)
 		return r;
 	if (password)
-		return fail(l, password_file, NULL,
-		            "expected mqtt.password or mqtt.password_file, not both (mqtt.password "
-		            "is on line %u)",
-		            config_setting_source_line(password));
+		return cfg_fail(
+		    l, password_file, NULL,
+		    "expected mqtt.password or mqtt.password_file, not both (mqtt.password "
+		    "is on line %u)",
+		    config_setting_source_line(password));
 	r = read_password_file(l, password_file, config_setting_get_string(password_file), &secret);
 	if (r < 0)
 		return r;
@@ -414,23 +289,18 @@ parse_mqtt(struct load *l, const config_setting_t *g)
 	return 0;
 }
 
+/* The global publish group's own settings, beside the policy every meter starts from. */
 static int
-parse_publish(struct load *l, const config_setting_t *g)
+parse_publish_other(struct load *l, const config_setting_t *s)
 {
-	int r = expect_group(l, g);
+	const char *v;
+	int r;
 
-	for (int k = 0; r == 0 && k < config_setting_length(g); k++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
-		const char *v;
-
-		if (strcmp(config_setting_name(s), "format") == 0) {
-			r = get_string(l, s, EXPECT_FORMAT, &v);
-			if (r == 0 && json_format_parse(v, &l->c->format) < 0)
-				r = fail(l, s, NULL, "expected " EXPECT_FORMAT);
-		} else {
-			r = unknown(l, s);
-		}
-	}
+	if (strcmp(config_setting_name(s), "format") != 0)
+		return cfg_unknown(l, s);
+	r = cfg_get_string(l, s, EXPECT_FORMAT, &v);
+	if (r == 0 && json_format_parse(v, &l->c->format) < 0)
+		r = cfg_fail(l, s, NULL, "expected " EXPECT_FORMAT);
 	return r;
 }
 
@@ -442,24 +312,24 @@ parse_homeassistant(struct load *l, const config_setting_t *g)
 	struct ha_config *ha = &l->c->ha;
 	const char *str;
 	long long v;
-	int r = expect_group(l, g);
+	int r = cfg_expect_group(l, g);
 
 	for (int k = 0; r == 0 && k < config_setting_length(g); k++) {
 		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
 		const char *key = config_setting_name(s);
 
 		if (strcmp(key, "discovery") == 0) {
-			r = get_bool(l, s, &ha->discovery);
+			r = cfg_get_bool(l, s, &ha->discovery);
 		} else if (strcmp(key, "prefix") == 0) {
-			r = get_string(l, s, EXPECT_PREFIX, &str);
+			r = cfg_get_string(l, s, EXPECT_PREFIX, &str);
 			if (r == 0)
 				r = cfg_set_str(&ha->prefix, str);
 		} else if (strcmp(key, "expire_after") == 0) {
-			r = get_int(l, s, 0, EXPIRE_MAX, EXPECT_EXPIRE, &v);
+			r = cfg_get_int(l, s, 0, EXPIRE_MAX, EXPECT_EXPIRE, &v);
 			if (r == 0)
 				ha->expire_after = (int) v;
 		} else {
-			r = unknown(l, s);
+			r = cfg_unknown(l, s);
 		}
 	}
 	return r;
@@ -468,7 +338,7 @@ parse_homeassistant(struct load *l, const config_setting_t *g)
 static int
 parse_log(struct load *l, const config_setting_t *g)
 {
-	int r = expect_group(l, g);
+	int r = cfg_expect_group(l, g);
 
 	for (int k = 0; r == 0 && k < config_setting_length(g); k++) {
 		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
@@ -476,15 +346,15 @@ parse_log(struct load *l, const config_setting_t *g)
 		int level = -1;
 
 		if (strcmp(config_setting_name(s), "level") != 0) {
-			r = unknown(l, s);
+			r = cfg_unknown(l, s);
 			break;
 		}
-		r = get_string(l, s, EXPECT_LEVEL, &v);
+		r = cfg_get_string(l, s, EXPECT_LEVEL, &v);
 		for (int i = 0; r == 0 && i < 3; i++)
 			if (strcmp(v, cfg_level_names[i]) == 0)
 				level = i;
 		if (r == 0 && level < 0)
-			r = fail(l, s, NULL, "expected " EXPECT_LEVEL);
+			r = cfg_fail(l, s, NULL, "expected " EXPECT_LEVEL);
 		if (r == 0)
 			l->c->verbosity = level;
 	}
@@ -494,6 +364,7 @@ parse_log(struct load *l, const config_setting_t *g)
 static int
 parse_root(struct load *l, const config_setting_t *root)
 {
+	const config_setting_t *meters = NULL;
 	int r = 0;
 
 	for (int k = 0; r == 0 && k < config_setting_length(root); k++) {
@@ -501,19 +372,29 @@ parse_root(struct load *l, const config_setting_t *root)
 		const char *key = config_setting_name(s);
 
 		if (strcmp(key, "meters") == 0)
-			r = parse_meters(l, s);
+			meters = s;
 		else if (strcmp(key, "mqtt") == 0)
 			r = parse_mqtt(l, s);
 		else if (strcmp(key, "publish") == 0)
-			r = parse_publish(l, s);
+			r = cfg_parse_publish(l, s, &l->c->publish, parse_publish_other);
 		else if (strcmp(key, "log") == 0)
 			r = parse_log(l, s);
 		else if (strcmp(key, "homeassistant") == 0)
 			r = parse_homeassistant(l, s);
 		else
-			r = unknown(l, s);
+			r = cfg_unknown(l, s);
 	}
-	return r;
+	if (r < 0)
+		return r;
+	/* Meters start from the global publish settings, wherever the file puts them. */
+	if (meters)
+		return parse_meters(l, meters);
+	for (size_t i = 0; i < l->c->n_meters; i++) {
+		cfg_publish_free(&l->c->meters[i].publish);
+		if (cfg_publish_copy(&l->c->meters[i].publish, &l->c->publish) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Run the whole-configuration checks and blame the line of the setting at fault. */
@@ -546,7 +427,7 @@ check_loaded(struct load *l, const config_t *cfg)
 	}
 	if (!s)
 		return cfg_errorf(l->err, l->err_size, l->path, 0, "%s: %s", key, p.msg);
-	return fail(l, s, suffix, "%s", p.msg);
+	return cfg_fail(l, s, suffix, "%s", p.msg);
 }
 
 int

@@ -486,6 +486,62 @@ put_raw(struct out *o, const struct tic_group *g)
 		put_string(o, g->value, g->value_len);
 }
 
+static int
+put_value(struct out *o, const struct tic_group *g, enum json_format format)
+{
+	if (format == JSON_FORMAT_RAW) {
+		put_raw(o, g);
+		return 0;
+	}
+	return g->horodate ? put_horodated(o, g) : put_typed_value(o, g);
+}
+
+/* An output over buf's size bytes; the length is returned as an int, so never beyond INT_MAX. */
+static struct out
+out_init(char *buf, size_t size)
+{
+	if (size > (size_t) INT_MAX)
+		size = (size_t) INT_MAX;
+	return (struct out){.p = buf, .end = buf + size - 1};
+}
+
+/* NUL-terminate o's output: its length, or -ENOBUFS. */
+static int
+out_end(struct out *o, char *buf)
+{
+	if (o->full)
+		return -ENOBUFS;
+	*o->p = '\0';
+	return (int) (o->p - buf);
+}
+
+int
+json_encode_value(const struct tic_group *g, enum json_format format, char *buf, size_t size)
+{
+	struct out o;
+	size_t n = 0;
+	int len, r;
+
+	if (size == 0)
+		return -ENOBUFS;
+	o = out_init(buf, size);
+	r = put_value(&o, g, format);
+	if (r < 0)
+		return r;
+	len = out_end(&o, buf);
+	if (len < 2 || buf[0] != '"')
+		return len;
+	/* A bare string: drop the quotes and undo the escapes. TIC values are printable ASCII, so
+	 * only \" and \\ can be there. */
+	for (int i = 1; i < len - 1; i++) {
+		if (buf[i] == '\\')
+			i++;
+		buf[n++] = buf[i];
+	}
+	buf[n] = '\0';
+	return (int) n;
+}
+
 int
 json_encode_frame(const struct tic_frame *frame, enum json_format format, char *buf, size_t size)
 {
@@ -493,10 +549,7 @@ json_encode_frame(const struct tic_frame *frame, enum json_format format, char *
 
 	if (size == 0)
 		return -ENOBUFS;
-	/* The length is returned as an int: a larger buffer cannot be used beyond INT_MAX. */
-	if (size > (size_t) INT_MAX)
-		size = (size_t) INT_MAX;
-	o = (struct out){.p = buf, .end = buf + size - 1};
+	o = out_init(buf, size);
 	if (format == JSON_FORMAT_TYPED) {
 		if (frame->mode == TIC_MODE_STANDARD)
 			PUT_LIT(&o, "{\"_mode\":\"standard\"");
@@ -507,23 +560,15 @@ json_encode_frame(const struct tic_frame *frame, enum json_format format, char *
 	}
 	for (unsigned i = 0; i < frame->n_groups; i++) {
 		const struct tic_group *g = &frame->groups[i];
-		int r = 0;
+		int r;
 
 		put_key(&o, i > 0 || format == JSON_FORMAT_TYPED, g->label, g->label_len);
-		if (format == JSON_FORMAT_RAW)
-			put_raw(&o, g);
-		else if (g->horodate)
-			r = put_horodated(&o, g);
-		else
-			r = put_typed_value(&o, g);
+		r = put_value(&o, g, format);
 		if (r < 0)
 			return r;
 		if (o.full)
 			return -ENOBUFS;
 	}
 	put_char(&o, '}');
-	if (o.full)
-		return -ENOBUFS;
-	*o.p = '\0';
-	return (int) (o.p - buf);
+	return out_end(&o, buf);
 }

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What one meter publishes for each frame: the frame's JSON on <topic> and each due label on
+ * <topic>/<LABEL>, as the meter's publish policy says, and what Home Assistant discovery needs
+ * to know of it. The meter (meter.c) owns the line and the MQTT client; this owns the rest.
+ */
+#ifndef LINKYD_PUBLISHER_H
+#define LINKYD_PUBLISHER_H
+
+#include <stdint.h>
+
+#include "linkyd/config.h"
+#include "linkyd/ha.h"
+#include "linkyd/mqtt.h"
+#include "linkyd/tic.h"
+
+struct publisher;
+
+/* cfg and global as for meter_new(); mqtt and ha (NULL: no discovery) must outlive it.
+ * Returns 0 or -ENOMEM. */
+int publisher_new(const struct meter_config *cfg, const struct linkyd_config *global,
+                  struct mqtt *mqtt, struct ha_discovery *ha, struct publisher **ret);
+
+/* An equal configuration replaced the one publisher_new() had (reload). */
+void publisher_rebind(struct publisher *p, const struct meter_config *cfg,
+                      const struct linkyd_config *global);
+
+/* A frame arrived at now_ms (loop_now_ms()). */
+void publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now_ms);
+
+/* NULL-safe; returns NULL. */
+struct publisher *publisher_free(struct publisher *p);
+
+#endif
