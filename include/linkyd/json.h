@@ -31,7 +31,7 @@ int json_encode_frame(const struct tic_frame *frame, enum json_format format, ch
 
 /* The payload of a label's own topic (<topic>/<LABEL>): its value as in the frame's object, a
  * string bare, without quotes ("HC..", 1940, {"value":..,"date":..}). Returns the length, or
- * -ENOBUFS / -EINVAL as json_encode_frame(). */
+ * -ENOBUFS / -EINVAL as json_encode_frame(); size must hold the quoted form of a string. */
 int json_encode_value(const struct tic_group *g, enum json_format format, char *buf, size_t size);
 
 #endif

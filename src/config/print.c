@@ -79,18 +79,19 @@ print_policy(FILE *out, const struct policy *p)
 	               p->heartbeat);
 }
 
-/* The settings of a publish group a meter may have, one per line after indent. */
+/* The settings of a publish group a meter may have, one per line after indent; the label
+ * overrides from the first skip_labels on (a meter's start with the global ones it inherits). */
 static void
-print_publish(FILE *out, const struct publish_config *p, const char *indent)
+print_publish(FILE *out, const struct publish_config *p, size_t skip_labels, const char *indent)
 {
 	(void) fprintf(out, "%s", indent);
 	print_policy(out, &p->policy);
 	(void) fprintf(out, "\n%slabel_topics = %s; label_retain = %s;\n", indent,
 	               p->label_topics ? "true" : "false", p->label_retain ? "true" : "false");
-	if (p->n_labels == 0)
+	if (p->n_labels <= skip_labels)
 		return;
 	(void) fprintf(out, "%slabels = (\n", indent);
-	for (size_t i = 0; i < p->n_labels; i++) {
+	for (size_t i = skip_labels; i < p->n_labels; i++) {
 		(void) fprintf(out, "%s\t{ label = ", indent);
 		print_string(out, p->labels[i].label);
 		(void) fputs("; ", out);
@@ -123,7 +124,7 @@ config_print(const struct linkyd_config *c, FILE *out)
 			continue;
 		}
 		(void) fputs(";\n\t\tpublish = {\n", out);
-		print_publish(out, &mc->publish, "\t\t\t");
+		print_publish(out, &mc->publish, c->publish.n_labels, "\t\t\t");
 		(void) fprintf(out, "\t\t};\n\t}%s\n", i + 1 < c->n_meters ? "," : "");
 	}
 	(void) fputs(");\n", out);
@@ -143,7 +144,7 @@ config_print(const struct linkyd_config *c, FILE *out)
 	(void) fprintf(out, "\tqueue = %u;\n", m->queue_frames);
 	(void) fputs("};\n", out);
 	(void) fprintf(out, "publish = {\n\tformat = \"%s\";\n", json_format_name(c->format));
-	print_publish(out, &c->publish, "\t");
+	print_publish(out, &c->publish, 0, "\t");
 	(void) fputs("};\n", out);
 	(void) fprintf(out, "homeassistant = {\n\tdiscovery = %s;\n",
 	               c->ha.discovery ? "true" : "false");

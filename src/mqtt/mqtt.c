@@ -595,6 +595,9 @@ enqueue(struct mqtt *m, const char *topic, const void *payload, size_t len, bool
 	size_t limit = m->cfg->queue_frames + STATUS_QUEUE;
 	int r;
 
+	/* The broker would drop the connection over a wildcard, and the queue resend it forever. */
+	if (!*topic || strpbrk(topic, "+#"))
+		return -EINVAL;
 	while (m->queue.count == m->queue.cap ||
 	       (!extra && m->queue.count - m->queue.extra >= limit)) {
 		/* Logged once per outage here, summed up at the reconnect. */
@@ -637,6 +640,14 @@ mqtt_publish_qos(struct mqtt *m, const char *topic, const void *payload, size_t 
                  int qos)
 {
 	return enqueue(m, topic, payload, len, retain, qos, true);
+}
+
+int
+mqtt_publish_live(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
+{
+	if (m->state != MQTT_CONNECTED)
+		return -ENOTCONN;
+	return mqtt_publish(m, topic, payload, len, retain);
 }
 
 enum mqtt_state

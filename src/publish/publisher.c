@@ -4,7 +4,8 @@
  * that a label the policy holds back is never taken for a label the meter stopped sending; the
  * frame topic carries the whole frame whenever at least one label is due, so that consumers
  * (and Home Assistant's templates) always find every label in it; <topic>/<LABEL> carries only
- * the due labels.
+ * the due labels. While the broker is away only frames are queued: they hold every value, and
+ * an hour of per-label messages would crowd them out of the queue.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -59,6 +60,16 @@ publisher_rebind(struct publisher *p, const struct meter_config *cfg,
 	p->global = global;
 }
 
+/* A label as a topic level: '+' and '#' are wildcards and '/' a separator, which no topic
+ * published may hold as such: "PJOURF+1" is published on "<topic>/PJOURF_1". */
+static void
+label_topic_name(char *dst, const char *label)
+{
+	for (; *label; label++)
+		*dst++ = strchr("+#/", *label) ? '_' : *label;
+	*dst = '\0';
+}
+
 static void
 publish_labels(struct publisher *p, const struct tic_frame *frame)
 {
@@ -73,7 +84,7 @@ publish_labels(struct publisher *p, const struct tic_frame *frame)
 		n = json_encode_value(g, p->global->format, p->json, sizeof(p->json));
 		if (n < 0)
 			continue;
-		memcpy(p->label_topic + p->label_at, g->label, g->label_len + 1u);
+		label_topic_name(p->label_topic + p->label_at, g->label);
 		if (mqtt_publish(p->mqtt, p->label_topic, p->json, (size_t) n, pc->label_retain) <
 		    0)
 			log_err("meter '%s': out of memory queueing %s", p->cfg->name, g->label);

@@ -83,7 +83,9 @@ assert_config_equal(const struct linkyd_config *a, const struct linkyd_config *b
 		assert_string_equal(a->meters[i].device, b->meters[i].device);
 		assert_int_equal(a->meters[i].mode, b->meters[i].mode);
 		assert_string_equal(a->meters[i].topic, b->meters[i].topic);
+		assert_true(config_publish_equal(&a->meters[i].publish, &b->meters[i].publish));
 	}
+	assert_true(config_publish_equal(&a->publish, &b->publish));
 	assert_str_or_null(a->mqtt.url, b->mqtt.url);
 	assert_str_or_null(a->mqtt.client_id, b->mqtt.client_id);
 	assert_str_or_null(a->mqtt.username, b->mqtt.username);
@@ -129,6 +131,14 @@ assert_defaults(const struct linkyd_config *c)
 	assert_true(c->ha.discovery);
 	assert_string_equal(c->ha.prefix, "homeassistant");
 	assert_int_equal(c->ha.expire_after, 120);
+	assert_int_equal(c->publish.policy.kind, PUBLISH_EVERY_FRAME);
+	assert_int_equal(c->publish.policy.interval, CONFIG_DEFAULT_INTERVAL);
+	assert_int_equal(c->publish.policy.heartbeat, CONFIG_DEFAULT_HEARTBEAT);
+	assert_int_equal(c->publish.policy.deadband, 0);
+	assert_false(c->publish.label_topics);
+	assert_false(c->publish.label_retain);
+	assert_int_equal(c->publish.n_labels, 0);
+	assert_true(config_publish_equal(&c->meters[0].publish, &c->publish));
 }
 
 /* Load path over the defaults and expect failure r with exactly the message want. */
@@ -227,6 +237,29 @@ test_full(void **state)
 	assert_false(c.ha.discovery);
 	assert_string_equal(c.ha.prefix, "ha/discovery");
 	assert_int_equal(c.ha.expire_after, 0);
+	/* The global publish group, inherited by every meter, then conso's own over it. */
+	assert_int_equal(c.publish.policy.kind, PUBLISH_ON_CHANGE);
+	assert_int_equal(c.publish.policy.deadband, 50);
+	assert_int_equal(c.publish.policy.heartbeat, 300);
+	assert_int_equal(c.publish.policy.interval, 5);
+	assert_true(c.publish.label_topics);
+	assert_true(c.publish.label_retain);
+	assert_int_equal(c.publish.n_labels, 1);
+	/* The labels start from the group's policy, wherever they stand in it. */
+	assert_int_equal(config_label_policy(&c.publish, "PJOURF+1")->kind, PUBLISH_ON_CHANGE);
+	assert_int_equal(config_label_policy(&c.publish, "PJOURF+1")->heartbeat, 3600);
+	assert_int_equal(config_label_policy(&c.publish, "PJOURF+1")->deadband, 50);
+	assert_true(config_publish_equal(&c.meters[1].publish, &c.publish));
+	assert_true(config_publish_equal(&c.meters[2].publish, &c.publish));
+	assert_int_equal(c.meters[0].publish.policy.kind, PUBLISH_INTERVAL);
+	assert_int_equal(c.meters[0].publish.policy.interval, 30);
+	assert_true(c.meters[0].publish.label_topics);
+	assert_false(c.meters[0].publish.label_retain);
+	assert_int_equal(c.meters[0].publish.n_labels, 2);
+	assert_int_equal(config_label_policy(&c.meters[0].publish, "IINST")->kind,
+	                 PUBLISH_EVERY_FRAME);
+	assert_int_equal(config_label_policy(&c.meters[0].publish, "PJOURF+1")->heartbeat, 3600);
+	assert_int_equal(config_label_policy(&c.meters[0].publish, "PAPP")->kind, PUBLISH_INTERVAL);
 	config_done(&c);
 }
 
@@ -303,6 +336,22 @@ static const struct bad_file bad_files[] = {
      "3: homeassistant.expire_after: expected an integer from 0 to 86400 (seconds, 0 = never)"},
     {"ha-prefix-wildcard.conf",
      "3: homeassistant.prefix: expected a non-empty topic without wildcards (+, #)"},
+    {"bad-policy.conf",
+     "3: publish.policy: expected \"every_frame\", \"interval\" or \"on_change\""},
+    {"type-labels.conf", "2: publish.labels: expected a list of groups ( { label = ...; }, ... ), "
+                         "not a group"},
+    {"label-deadband.conf", "3: publish.labels[0].deadband: expected an integer from 0 to "
+                            "1000000000"},
+    {"label-missing.conf", "3: meters[0].publish.labels[0].label: expected a TIC label such as "
+                           "\"PAPP\" (1 to 16 printable characters)"},
+    {"label-name.conf", "2: publish.labels[0].label: expected a TIC label such as \"PAPP\" (1 "
+                        "to 16 printable characters)"},
+    {"unknown-meter-publish.conf", "2: meters[0].publish.bogus: unknown setting"},
+    {"heartbeat-expire.conf",
+     "4: publish.heartbeat: 120 s: expected less than homeassistant.expire_after (120 s), or "
+     "Home Assistant shows the meter unavailable between frames"},
+    {"interval-expire.conf", "5: meters[1].publish: a pause of 600 s between frames: expected "
+                             "less than homeassistant.expire_after (120 s)"},
 };
 
 static void

@@ -246,6 +246,47 @@ test_group_table(void **state)
 	}
 }
 
+/* What a label's own topic carries: the value's JSON, a string bare. */
+static void
+assert_payload(const struct tic_group *g, enum json_format format, const char *json)
+{
+	char want[1024], got[1024];
+	size_t n = 0, len = strlen(json);
+
+	if (json[0] == '"') {
+		for (size_t i = 1; i + 1 < len; i++)
+			want[n++] = json[i] == '\\' ? json[++i] : json[i];
+		want[n] = '\0';
+	} else {
+		snprintf(want, sizeof(want), "%s", json);
+	}
+	assert_int_equal(json_encode_value(g, format, got, sizeof(got)), (int) strlen(want));
+	assert_string_equal(got, want);
+	/* One byte short of the NUL: refused, never truncated. */
+	assert_int_equal(json_encode_value(g, format, got, strlen(want)), -ENOBUFS);
+}
+
+static void
+test_label_payloads(void **state)
+{
+	(void) state;
+	for (size_t i = 0; i < N_ELEM(group_cases); i++) {
+		const struct group_case *c = &group_cases[i];
+		struct tic_group g = {
+		    .label = c->label,
+		    .value = c->value,
+		    .horodate = c->horodate,
+		    .def = tic_label_find(c->label, strlen(c->label)),
+		    .label_len = (uint8_t) strlen(c->label),
+		    .value_len = (uint8_t) strlen(c->value),
+		};
+
+		print_message("%s %s\n", c->label, c->value);
+		assert_payload(&g, JSON_FORMAT_TYPED, c->typed);
+		assert_payload(&g, JSON_FORMAT_RAW, c->raw);
+	}
+}
+
 /* ---- Buffers ------------------------------------------------------------------------------ */
 
 /* Every size from 0 to enough for frame in both formats, each in a buffer of exactly that size
@@ -488,7 +529,7 @@ main(void)
 	    cmocka_unit_test(test_lines_per_frame),     cmocka_unit_test(test_group_table),
 	    cmocka_unit_test(test_small_buffers),       cmocka_unit_test(test_largest_frame_fits),
 	    cmocka_unit_test(test_captures_parse_back), cmocka_unit_test(test_escapes_like_cjson),
-	    cmocka_unit_test(test_format_names),
+	    cmocka_unit_test(test_format_names),        cmocka_unit_test(test_label_payloads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

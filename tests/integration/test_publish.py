@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""
+What is published and when, end to end against a real mosquitto and a real subscriber: per-label
+topics, the on-change policy with its alarms sent at once, and two meters on two pseudo-terminals
+with policies of their own, one of them unplugged while the other carries on. Run by CTest, or by
+hand: LINKYD=build/linkyd python3 tests/integration/test_publish.py [-k NAME]. Exits 77 (skipped)
+when mosquitto is not installed.
+"""
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+
+def bare(value):
+    """A label topic's payload for a typed value: strings without quotes, the rest as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+class Publish(unittest.TestCase):
+
+    def test_label_topics(self):
+        rig = h.Rig(self, conf='publish = { label_topics = true; label_retain = true; };\n')
+        got, expected = rig.feed(h.capture("standard-mono-base-01.tic"))
+        self.assertEqual(got, expected)
+        frames = [json.loads(p) for p in got]
+        for label in frames[-1]:
+            if label.startswith("_"):
+                continue
+            with self.subTest(label=label):
+                # One message per frame carrying the label (every frame is the default)...
+                want = [bare(f[label]) for f in frames if label in f]
+                # '+' is a wildcard, which no published topic may hold.
+                level = label.replace("+", "_")
+                got_label = rig.sub.wait_count(f"{rig.topic}/{level}", len(want), 5)
+                self.assertEqual(got_label, want)
+        # ... retained, so that a flow started later gets the last value at once.
+        self.assertEqual(h.retained(rig.broker, f"{rig.topic}/SINSTS"),
+                         bare(frames[-1]["SINSTS"]))
+        self.assertEqual(h.retained(rig.broker, f"{rig.topic}/NGTF"), frames[-1]["NGTF"])
+
+    def test_on_change_and_alarms(self):
+        # A dead-band no value of the capture moves by: only the first frame and the ADIR short
+        # frames (overload alarms, sent at once) go out, however often they come.
+        rig = h.Rig(self, conf='publish = { policy = "on_change"; deadband = 5000; '
+                               'heartbeat = 60; label_topics = true; };\n')
+        data = h.capture("historique-hchp-tri-adir-01.tic")
+        every = h.decode(data * 2)
+        rig.pty.write(data * 2, chunk=64, pace=0.001)
+        alarms = [f for f in every if '"ADIR1"' in f]
+        want = [every[0]] + alarms
+        self.assertEqual(len(want), 7)
+        got = rig.sub.wait_count(rig.topic, len(want), 10)
+        time.sleep(1)  # nothing more comes
+        self.assertEqual(rig.frames(), want)
+        self.assertEqual(len(rig.sub.payloads(f"{rig.topic}/ADIR1")), len(alarms))
+        self.assertEqual(rig.sub.payloads(f"{rig.topic}/HCHC"), ["15558379"])
+        self.assertEqual(got[0], every[0])
+        rig.daemon.wait_log(r"alarm in a frame, published at once")
+
+    def test_two_meters(self):
+        """Two meters, each with its own line, mode, topic and policy; the second unplugged and
+        back while the first goes on undisturbed."""
+        tmp = self.enterContext(h.tempfile.TemporaryDirectory(prefix="linkyd-it-"))
+        broker = h.Broker(tmp)
+        broker.start()
+        self.addCleanup(broker.stop)
+        sub = h.Subscriber(broker, tmp)
+        sub.start()
+        self.addCleanup(sub.stop)
+        home, shed = h.Pty(tmp, "home"), h.Pty(tmp, "shed")
+        self.addCleanup(home.close)
+        self.addCleanup(shed.close)
+        conf = ("meters = (\n"
+                f'  {{ name = "home"; input = "{home.link}"; topic = "linky/home";\n'
+                '    publish = { label_topics = true; }; },\n'
+                f'  {{ name = "shed"; input = "{shed.link}"; mode = "historique";'
+                ' topic = "linky/shed";\n'
+                '    publish = { policy = "on_change"; deadband = 5000; }; }\n'
+                ");\n")
+        daemon = h.Daemon(tmp, None, broker, conf=conf)
+        daemon.start()
+        self.addCleanup(daemon.terminate)
+        daemon.wait_log(r"meter 'home': reading")
+        daemon.wait_log(r"meter 'shed': reading")
+
+        std = h.capture("standard-mono-base-01.tic")
+        hist = h.capture("historique-hchp-tri-adir-01.tic")
+        home_frames, shed_frames = h.decode(std), h.decode(hist)
+        home.write(std, pace=0.001)
+        shed.write(hist, pace=0.001)
+        self.assertEqual(sub.wait_count("linky/home", len(home_frames), 10), home_frames)
+        # The shed's policy: its first frame, then only the alarms (ADIR short frames).
+        shed_want = [f for i, f in enumerate(shed_frames) if i == 0 or '"ADIR1"' in f]
+        self.assertEqual(len(shed_want), 4)
+        self.assertEqual(sub.wait_count("linky/shed", 4, 10), shed_want)
+        self.assertEqual(sub.wait_count("linky/home/NGTF", len(home_frames), 5),
+                         [json.loads(f)["NGTF"] for f in home_frames])
+        self.assertEqual(sub.payloads("linky/shed/PTEC"), [])
+
+        # Unplug the shed: the home meter carries on, frame for frame.
+        mark = daemon.mark()
+        shed.unplug()
+        daemon.wait_log(r"meter 'shed'.*(gone|closed|lost|hang)", after=mark)
+        home.write(std, pace=0.001)
+        want = home_frames + h.decode(std * 2)[len(home_frames):]
+        self.assertEqual(sub.wait_count("linky/home", len(want), 10), want)
+        self.assertEqual(sub.payloads("linky/home/status"), ["online"])
+        # The shed comes back by itself.
+        shed.plug()
+        daemon.wait_log(r"meter 'shed': reading", timeout=15, after=mark)
+        shed.write(hist, pace=0.001)
+        self.assertEqual(sub.wait_count("linky/shed", 7, 10), shed_want + shed_want[1:])
+        self.assertEqual(daemon.at_most(h.LOG_ERR), [])
+
+
+if __name__ == "__main__":
+    missing = h.missing_tools()
+    if missing:
+        print(f"skipped: {', '.join(missing)} not installed", file=sys.stderr)
+        sys.exit(77)
+    unittest.main(verbosity=2)
