@@ -113,10 +113,11 @@ class Discovery(unittest.TestCase):
             self.assertIn(c.get("state_class"), {"total", "total_increasing"})
 
     def run_capture(self, name, serial, model, expect, repeat=2):
-        """Feed a capture, check every config, and the expected {slug: (class, state class,
-        unit, value)} against the configs and the last frame carrying each label."""
+        """Feed a capture (a file name, or its bytes), check every config, and the expected
+        {slug: (class, state class, unit, value)} against the configs and the last frame
+        carrying each label."""
         rig = h.Rig(self)
-        got, _ = rig.feed(h.capture(name) * repeat)
+        got, _ = rig.feed((name if isinstance(name, bytes) else h.capture(name)) * repeat)
         frames = [json.loads(p) for p in got]
         configs = self.wait_configs(rig, len(expect))
         by_slug = {}
@@ -184,6 +185,42 @@ class Discovery(unittest.TestCase):
         self.assertEqual(render(by_slug["adir1"][1]["value_template"], short), 1)
         self.assertEqual(render(by_slug["optarif"][1]["value_template"], short), "kept")
         self.assertIsNone(render(by_slug["hchc"][1]["value_template"], short))
+
+    def test_historique_tempo_tri(self):
+        # No real capture of a historique Tempo triphasé meter exists in the samples: this one
+        # is built from the spec's label set (tic-spec.md §5), with valid checksums.
+        groups = [("ADCO", "021861348497"), ("OPTARIF", "BBR("), ("ISOUSC", "30"),
+                  ("BBRHCJB", "012345678"), ("BBRHPJB", "023456789"),
+                  ("BBRHCJW", "001234567"), ("BBRHPJW", "002345678"),
+                  ("BBRHCJR", "000123456"), ("BBRHPJR", "000234567"), ("PTEC", "HPJW"),
+                  ("DEMAIN", "ROUG"), ("IINST1", "005"), ("IINST2", "012"),
+                  ("IINST3", "003"), ("IMAX1", "060"), ("IMAX2", "060"), ("IMAX3", "060"),
+                  ("PMAX", "09000"), ("PAPP", "04530"), ("HHPHC", "Y"),
+                  ("MOTDETAT", "000000"), ("PPOT", "00")]
+        frame = h.STX + b"".join(h.historique_group(*g) for g in groups) + h.ETX
+        rig, by_slug, frames = self.run_capture(
+            frame, "021861348497", "Linky (historique)", {
+                "bbrhcjb": ("energy", "total_increasing", "Wh", 12345678),
+                "bbrhpjb": ("energy", "total_increasing", "Wh", 23456789),
+                "bbrhcjw": ("energy", "total_increasing", "Wh", 1234567),
+                "bbrhpjw": ("energy", "total_increasing", "Wh", 2345678),
+                "bbrhcjr": ("energy", "total_increasing", "Wh", 123456),
+                "bbrhpjr": ("energy", "total_increasing", "Wh", 234567),
+                "ptec": (None, None, None, "HPJW"),
+                "demain": (None, None, None, "ROUG"),
+                "iinst2": ("current", "measurement", "A", 12),
+                "imax3": ("current", None, "A", 60),
+                "pmax": ("power", None, "W", 9000),
+                "papp": ("apparent_power", "measurement", "VA", 4530),
+                "isousc": ("current", None, "A", 30),
+                "adir1": ("current", None, "A", 0),
+                "adir3": ("current", None, "A", 0),
+            })
+        self.assertNotIn("adps", by_slug)   # a triphasé meter warns with ADIRx
+        self.assertNotIn("hchc", by_slug)   # only what the meter sends
+        self.assertNotIn("iinst", by_slug)
+        self.assertEqual(by_slug["optarif"][1]["entity_category"], "diagnostic")
+        self.assertNotIn("entity_category", by_slug["bbrhpjr"][1])
 
     def test_standard_producer(self):
         rig, by_slug, frames = self.run_capture(
