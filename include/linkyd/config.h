@@ -23,6 +23,7 @@
 #define CONFIG_DEFAULT_HA_EXPIRE 120 /* seconds; 0 = never expire */
 #define CONFIG_DEFAULT_INTERVAL  10  /* seconds, policy "interval" */
 #define CONFIG_DEFAULT_HEARTBEAT 60  /* seconds, policy "on_change": under expire_after */
+#define CONFIG_DEFAULT_STATE_DIR "/var/lib/linkyd" /* systemd's StateDirectory=linkyd */
 
 /* When a label is published (src/publish/policy.c). */
 enum publish_policy {
@@ -51,6 +52,7 @@ struct publish_config {
 	size_t n_labels;
 	bool label_topics; /* also publish each label on <topic>/<LABEL> */
 	bool label_retain; /* retain those */
+	bool derived;      /* publish derived values (<topic>/derived, <topic>/energy) */
 };
 
 struct meter_config {
@@ -59,6 +61,10 @@ struct meter_config {
 	enum tic_mode mode; /* TIC_MODE_UNKNOWN = auto-detect */
 	char *topic;        /* base topic: frames on it, availability on <topic>/status */
 	struct publish_config publish; /* the global publish settings, then the meter's own */
+	char **tariff_names; /* names of EASF01, EASF02... (NULL entries: learned), or NULL */
+	size_t n_tariff_names;
+	char **distributor_names; /* the same for EASD01..04 */
+	size_t n_distributor_names;
 };
 
 struct mqtt_config {
@@ -90,7 +96,10 @@ struct linkyd_config {
 	struct ha_config ha;
 	struct publish_config publish; /* the base of every meter's */
 	enum json_format format;
-	int verbosity; /* log level: 0 notice, 1 info, 2 debug */
+	bool anonymise;      /* replace ADCO/ADSC/PRM with pseudonyms in all output */
+	char *anonymise_key; /* their key's secret; NULL: from /etc/machine-id */
+	char *state_dir;     /* derived values' state files, <state_dir>/<meter name>.state */
+	int verbosity;       /* log level: 0 notice, 1 info, 2 debug */
 };
 
 /* Fill c with the defaults: one meter "meter" on CONFIG_DEFAULT_INPUT, auto mode, topic

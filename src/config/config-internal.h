@@ -12,11 +12,13 @@
 
 #include "linkyd/config.h"
 
-#define DEFAULT_NAME  "meter"
-#define KEEPALIVE_MIN 5
-#define KEEPALIVE_MAX 3600
-#define QUEUE_MAX     1000000
-#define KEY_SIZE      96 /* a setting's path: "meters[0].topic" */
+#define DEFAULT_NAME          "meter"
+#define KEEPALIVE_MIN         5
+#define KEEPALIVE_MAX         3600
+#define QUEUE_MAX             1000000
+#define KEY_SIZE              96 /* a setting's path: "meters[0].topic" */
+#define TARIFF_NAMES_MAX      10 /* EASF01..EASF10 */
+#define DISTRIBUTOR_NAMES_MAX 4  /* EASD01..EASD04 */
 
 /* What was expected, after "expected ". */
 #define EXPECT_INPUT     "serial:DEVICE or a device path such as /dev/ttyUSB0"
@@ -56,6 +58,10 @@ void cfg_free_secret(char *s);
 /* Deep copy of a meter's publish settings. Returns 0 or -ENOMEM (dst then owns nothing). */
 int cfg_publish_copy(struct publish_config *dst, const struct publish_config *src);
 void cfg_publish_free(struct publish_config *p);
+
+/* A list of n strings (NULL entries allowed): copy and free. */
+int cfg_strv_copy(char ***dst, const char *const *src, size_t n);
+void cfg_strv_free(char **v, size_t n);
 
 /* Free n meters and their array. */
 void cfg_meters_free(struct meter_config *meters, size_t n);

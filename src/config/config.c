@@ -61,6 +61,32 @@ cfg_free_secret(char *s)
 	free(s);
 }
 
+int
+cfg_strv_copy(char ***dst, const char *const *src, size_t n)
+{
+	*dst = NULL;
+	if (n == 0)
+		return 0;
+	*dst = calloc(n, sizeof(**dst));
+	if (!*dst)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (cfg_set_str(&(*dst)[i], src[i]) < 0) {
+			cfg_strv_free(*dst, n);
+			*dst = NULL;
+			return -ENOMEM;
+		}
+	return 0;
+}
+
+void
+cfg_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void
 cfg_meters_free(struct meter_config *meters, size_t n)
 {
@@ -69,6 +95,8 @@ cfg_meters_free(struct meter_config *meters, size_t n)
 		free(meters[i].device);
 		free(meters[i].topic);
 		cfg_publish_free(&meters[i].publish);
+		cfg_strv_free(meters[i].tariff_names, meters[i].n_tariff_names);
+		cfg_strv_free(meters[i].distributor_names, meters[i].n_distributor_names);
 	}
 	free(meters);
 }
@@ -166,6 +194,7 @@ cfg_copy(struct linkyd_config *dst, const struct linkyd_config *src)
 	memset(dst, 0, sizeof(*dst));
 	dst->format = src->format;
 	dst->verbosity = src->verbosity;
+	dst->anonymise = src->anonymise;
 	d->verify_hostname = m->verify_hostname;
 	d->keepalive = m->keepalive;
 	d->qos = m->qos;
@@ -174,6 +203,8 @@ cfg_copy(struct linkyd_config *dst, const struct linkyd_config *src)
 	dst->ha.discovery = src->ha.discovery;
 	dst->ha.expire_after = src->ha.expire_after;
 	if (cfg_set_str(&dst->ha.prefix, src->ha.prefix) < 0 ||
+	    cfg_set_str(&dst->anonymise_key, src->anonymise_key) < 0 ||
+	    cfg_set_str(&dst->state_dir, src->state_dir) < 0 ||
 	    cfg_publish_copy(&dst->publish, &src->publish) < 0)
 		goto out_done;
 	if (src->n_meters) {
@@ -188,6 +219,15 @@ cfg_copy(struct linkyd_config *dst, const struct linkyd_config *src)
 		    cfg_set_str(&dst->meters[i].device, src->meters[i].device) < 0 ||
 		    cfg_set_str(&dst->meters[i].topic, src->meters[i].topic) < 0 ||
 		    cfg_publish_copy(&dst->meters[i].publish, &src->meters[i].publish) < 0)
+			goto out_done;
+		dst->meters[i].n_tariff_names = src->meters[i].n_tariff_names;
+		dst->meters[i].n_distributor_names = src->meters[i].n_distributor_names;
+		if (cfg_strv_copy(&dst->meters[i].tariff_names,
+		                  (const char *const *) src->meters[i].tariff_names,
+		                  src->meters[i].n_tariff_names) < 0 ||
+		    cfg_strv_copy(&dst->meters[i].distributor_names,
+		                  (const char *const *) src->meters[i].distributor_names,
+		                  src->meters[i].n_distributor_names) < 0)
 			goto out_done;
 	}
 	if (cfg_set_str(&d->url, m->url) < 0 || cfg_set_str(&d->client_id, m->client_id) < 0 ||
@@ -393,12 +433,14 @@ config_defaults(struct linkyd_config *c)
 	c->publish.policy = (struct policy){.kind = PUBLISH_EVERY_FRAME,
 	                                    .interval = CONFIG_DEFAULT_INTERVAL,
 	                                    .heartbeat = CONFIG_DEFAULT_HEARTBEAT};
-	c->meters[0].publish.policy = c->publish.policy;
+	c->publish.derived = true;
+	c->meters[0].publish = c->publish;
 	if (cfg_set_str(&c->ha.prefix, CONFIG_DEFAULT_HA_PREFIX) < 0 ||
 	    cfg_set_str(&c->meters[0].name, DEFAULT_NAME) < 0 ||
 	    cfg_set_str(&c->meters[0].device, CONFIG_DEFAULT_INPUT) < 0 ||
 	    cfg_set_str(&c->meters[0].topic, CONFIG_DEFAULT_TOPIC) < 0 ||
-	    cfg_set_str(&c->mqtt.url, CONFIG_DEFAULT_URL) < 0) {
+	    cfg_set_str(&c->mqtt.url, CONFIG_DEFAULT_URL) < 0 ||
+	    cfg_set_str(&c->state_dir, CONFIG_DEFAULT_STATE_DIR) < 0) {
 		config_done(c);
 		return -ENOMEM;
 	}
@@ -478,6 +520,8 @@ config_done(struct linkyd_config *c)
 	free(c->mqtt.cert_file);
 	free(c->mqtt.key_file);
 	free(c->ha.prefix);
+	cfg_free_secret(c->anonymise_key);
+	free(c->state_dir);
 	cfg_publish_free(&c->publish);
 	memset(c, 0, sizeof(*c));
 }

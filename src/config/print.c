@@ -86,8 +86,9 @@ print_publish(FILE *out, const struct publish_config *p, size_t skip_labels, con
 {
 	(void) fprintf(out, "%s", indent);
 	print_policy(out, &p->policy);
-	(void) fprintf(out, "\n%slabel_topics = %s; label_retain = %s;\n", indent,
-	               p->label_topics ? "true" : "false", p->label_retain ? "true" : "false");
+	(void) fprintf(out, "\n%slabel_topics = %s; label_retain = %s; derived = %s;\n", indent,
+	               p->label_topics ? "true" : "false", p->label_retain ? "true" : "false",
+	               p->derived ? "true" : "false");
 	if (p->n_labels <= skip_labels)
 		return;
 	(void) fprintf(out, "%slabels = (\n", indent);
@@ -99,6 +100,19 @@ print_publish(FILE *out, const struct publish_config *p, size_t skip_labels, con
 		(void) fprintf(out, " }%s\n", i + 1 < p->n_labels ? "," : "");
 	}
 	(void) fprintf(out, "%s);\n", indent);
+}
+
+/* "\t\tkey = ( "a", "b" );" for a meter's list of names, nothing for none. */
+static void
+print_names(FILE *out, const char *key, char *const *v, size_t n)
+{
+	if (n == 0)
+		return;
+	(void) fprintf(out, "\t\t%s = ( ", key);
+	for (size_t i = 0; i < n; i++) {
+		print_string(out, v[i] ? v[i] : "");
+		(void) fputs(i + 1 < n ? ", " : " );\n", out);
+	}
 }
 
 void
@@ -119,13 +133,21 @@ config_print(const struct linkyd_config *c, FILE *out)
 		(void) fprintf(out, "; mode = \"%s\"; topic = ", mode_name(mc->mode));
 		print_string(out, mc->topic ? mc->topic : "");
 		/* Only what differs from the global publish group, as one would write it. */
-		if (config_publish_equal(&mc->publish, &c->publish)) {
+		if (config_publish_equal(&mc->publish, &c->publish) && !mc->n_tariff_names &&
+		    !mc->n_distributor_names) {
 			(void) fprintf(out, "; }%s\n", i + 1 < c->n_meters ? "," : "");
 			continue;
 		}
-		(void) fputs(";\n\t\tpublish = {\n", out);
-		print_publish(out, &mc->publish, c->publish.n_labels, "\t\t\t");
-		(void) fprintf(out, "\t\t};\n\t}%s\n", i + 1 < c->n_meters ? "," : "");
+		(void) fputs(";\n", out);
+		print_names(out, "tariff_names", mc->tariff_names, mc->n_tariff_names);
+		print_names(out, "distributor_names", mc->distributor_names,
+		            mc->n_distributor_names);
+		if (!config_publish_equal(&mc->publish, &c->publish)) {
+			(void) fputs("\t\tpublish = {\n", out);
+			print_publish(out, &mc->publish, c->publish.n_labels, "\t\t\t");
+			(void) fputs("\t\t};\n", out);
+		}
+		(void) fprintf(out, "\t}%s\n", i + 1 < c->n_meters ? "," : "");
 	}
 	(void) fputs(");\n", out);
 	(void) fputs("mqtt = {\n", out);
@@ -145,7 +167,11 @@ config_print(const struct linkyd_config *c, FILE *out)
 	(void) fputs("};\n", out);
 	(void) fprintf(out, "publish = {\n\tformat = \"%s\";\n", json_format_name(c->format));
 	print_publish(out, &c->publish, 0, "\t");
+	(void) fprintf(out, "\tanonymise = %s;\n", c->anonymise ? "true" : "false");
+	print_setting(out, "anonymise_key", c->anonymise_key ? PASSWORD_MASK : NULL,
+	              "derived from /etc/machine-id");
 	(void) fputs("};\n", out);
+	print_setting(out, "state_dir", c->state_dir, NULL);
 	(void) fprintf(out, "homeassistant = {\n\tdiscovery = %s;\n",
 	               c->ha.discovery ? "true" : "false");
 	print_setting(out, "prefix", c->ha.prefix, NULL);

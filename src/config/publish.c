@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The publish settings a meter can have of its own: its policy (every frame, at most every N
- * seconds, or on change with a dead-band and a heartbeat), per-label overrides, and per-label
- * topics. The global publish group sets them for every meter; a meter's publish group changes
- * some of them for that meter alone.
+ * seconds, or on change with a dead-band and a heartbeat), per-label overrides, per-label
+ * topics and derived values. The global publish group sets them for every meter; a meter's publish
+ * group changes some of them for that meter alone.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -149,6 +149,8 @@ cfg_parse_publish(struct load *l, const config_setting_t *g, struct publish_conf
 			r = cfg_get_bool(l, s, &p->label_topics);
 		else if (strcmp(key, "label_retain") == 0)
 			r = cfg_get_bool(l, s, &p->label_retain);
+		else if (strcmp(key, "derived") == 0)
+			r = cfg_get_bool(l, s, &p->derived);
 		else if ((r = policy_setting(l, s, &p->policy)) > 0)
 			r = other ? other(l, s) : cfg_unknown(l, s);
 	}
@@ -215,7 +217,8 @@ bool
 config_publish_equal(const struct publish_config *a, const struct publish_config *b)
 {
 	if (!policy_equal(&a->policy, &b->policy) || a->label_topics != b->label_topics ||
-	    a->label_retain != b->label_retain || a->n_labels != b->n_labels)
+	    a->label_retain != b->label_retain || a->derived != b->derived ||
+	    a->n_labels != b->n_labels)
 		return false;
 	for (size_t i = 0; i < a->n_labels; i++)
 		if (strcmp(a->labels[i].label, b->labels[i].label) != 0 ||

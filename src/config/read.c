@@ -35,6 +35,39 @@ mode_parse(const char *s, enum tic_mode *ret_mode)
 	return 0;
 }
 
+/* tariff_names = ( "HEURES CREUSES", "HEURES PLEINES" ): "" keeps an index's learned name. */
+static int
+parse_names(struct load *l, const config_setting_t *s, size_t max, char ***ret, size_t *ret_n)
+{
+	size_t n = (size_t) config_setting_length(s);
+	char **v;
+
+	if ((config_setting_type(s) != CONFIG_TYPE_LIST &&
+	     config_setting_type(s) != CONFIG_TYPE_ARRAY) ||
+	    n > max)
+		return cfg_fail(l, s, NULL, "expected a list of at most %zu strings, not %s", max,
+		                cfg_type_name(s));
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			cfg_strv_free(v, n);
+			return cfg_fail(l, e, NULL, "expected a string, not %s", cfg_type_name(e));
+		}
+		if (cfg_set_str(&v[i], config_setting_get_string(e)) < 0) {
+			cfg_strv_free(v, n);
+			return -ENOMEM;
+		}
+	}
+	cfg_strv_free(*ret, *ret_n);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 /* One entry of meters; i is its index, n the number of entries (defaults depend on both). */
 static int
 parse_meter(struct load *l, const config_setting_t *g, size_t i, size_t n, struct meter_config *m)
@@ -68,6 +101,12 @@ parse_meter(struct load *l, const config_setting_t *g, size_t i, size_t n, struc
 			r = cfg_get_str_field(l, s, &m->topic);
 		} else if (strcmp(key, "publish") == 0) {
 			r = cfg_parse_publish(l, s, &m->publish, NULL);
+		} else if (strcmp(key, "tariff_names") == 0) {
+			r = parse_names(l, s, TARIFF_NAMES_MAX, &m->tariff_names,
+			                &m->n_tariff_names);
+		} else if (strcmp(key, "distributor_names") == 0) {
+			r = parse_names(l, s, DISTRIBUTOR_NAMES_MAX, &m->distributor_names,
+			                &m->n_distributor_names);
 		} else {
 			r = cfg_unknown(l, s);
 		}
@@ -293,16 +332,31 @@ parse_mqtt(struct load *l, const config_setting_t *g)
 static int
 parse_publish_other(struct load *l, const config_setting_t *s)
 {
-	const char *v;
+	const char *key = config_setting_name(s), *v;
 	int r;
 
-	if (strcmp(config_setting_name(s), "format") != 0)
+	if (strcmp(key, "anonymise") == 0)
+		return cfg_get_bool(l, s, &l->c->anonymise);
+	if (strcmp(key, "anonymise_key") == 0) {
+		r = cfg_get_string(l, s, EXPECT_STRING, &v);
+		if (r == 0) {
+			char *copy = strdup(v);
+
+			if (!copy)
+				return -ENOMEM;
+			cfg_free_secret(l->c->anonymise_key);
+			l->c->anonymise_key = copy;
+		}
+		return r;
+	}
+	if (strcmp(key, "format") != 0)
 		return cfg_unknown(l, s);
 	r = cfg_get_string(l, s, EXPECT_FORMAT, &v);
 	if (r == 0 && json_format_parse(v, &l->c->format) < 0)
 		r = cfg_fail(l, s, NULL, "expected " EXPECT_FORMAT);
 	return r;
 }
+
 
 /* homeassistant = { discovery = true; prefix = "homeassistant"; expire_after = 120; }; the
  * prefix's wildcards are refused by cfg_check(), so that the error is the same for both paths. */
@@ -381,6 +435,8 @@ parse_root(struct load *l, const config_setting_t *root)
 			r = parse_log(l, s);
 		else if (strcmp(key, "homeassistant") == 0)
 			r = parse_homeassistant(l, s);
+		else if (strcmp(key, "state_dir") == 0)
+			r = cfg_get_str_field(l, s, &l->c->state_dir);
 		else
 			r = cfg_unknown(l, s);
 	}
