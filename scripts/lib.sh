@@ -17,9 +17,10 @@ LINKYD_BUILD_PACKAGES=(build-essential cmake pkg-config libcjson-dev libcmocka-d
 # libFuzzer and the sanitizer runtimes: Debian 12's clang is clang 14 and ships them apart.
 LINKYD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # The whole suite: the style test needs clang-format (without it CTest has no style test); the
-# broker, the clients, socat (fake serial lines) and valgrind are for the daemon's tests.
+# broker, the clients, socat (fake serial lines) and valgrind are for the daemon's tests; nodejs
+# runs the Node-RED example's JavaScript.
 LINKYD_TEST_PACKAGES=("${LINKYD_BUILD_PACKAGES[@]}" "${LINKYD_FUZZ_PACKAGES[@]}" clang-format
-	mosquitto mosquitto-clients socat valgrind python3 openssl)
+	mosquitto mosquitto-clients socat valgrind python3 openssl nodejs)
 # The demo: a broker, a subscriber, a pseudo-terminal pair, and python3 to pace the replay.
 LINKYD_DEMO_PACKAGES=("${LINKYD_BUILD_PACKAGES[@]}" mosquitto mosquitto-clients socat python3)
 
