@@ -15,6 +15,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "linkyd/anon.h"
 #include "linkyd/config.h"
 #include "linkyd/decode.h"
 #include "linkyd/log.h"
@@ -126,6 +127,19 @@ load_config(const struct options *opt, struct linkyd_config *c)
 	}
 	if (r == 0)
 		r = config_validate(c, err, sizeof(err));
+	if (r == 0 && c->anonymise && !c->anonymise_key) {
+		struct anon_key key;
+		int k = anon_key_load(NULL, &key);
+
+		/* Better not to start than to publish the real identifiers. */
+		if (k < 0) {
+			snprintf(err, sizeof(err),
+			         "publish.anonymise: no key: %s: %s (set publish.anonymise_key)",
+			         ANON_MACHINE_ID,
+			         k == -EINVAL ? "no machine id in it" : strerror(-k));
+			r = -EINVAL;
+		}
+	}
 	if (opt->verbosity > c->verbosity)
 		c->verbosity = opt->verbosity;
 	if (r == 0)

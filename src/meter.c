@@ -77,6 +77,9 @@ struct meter {
 	uint64_t diag_frames; /* parser frames at the last diagnostics */
 	uint64_t diag_ms;     /* when they were sent (or the meter started) */
 	struct publisher *publisher;
+	bool anonymise;
+	struct anon_key anon_key;
+	struct anon_stream anon_stream; /* the raw log's identifiers, across reads */
 };
 
 static void open_line(struct meter *m);
@@ -199,11 +202,18 @@ on_frame(const struct tic_frame *frame, void *userdata)
 static const struct tic_parser_callbacks parser_cbs = {.on_frame = on_frame};
 
 static void
-log_raw(const struct meter *m, const unsigned char *buf, size_t n)
+log_raw(struct meter *m, const unsigned char *buf, size_t n)
 {
 	char line[READ_SIZE * 4 + 1];
+	unsigned char anon[READ_SIZE];
 	size_t o = 0;
 
+	/* The bytes as read, but for the identifiers' digits (and their groups' check characters,
+	 * so that the log still decodes). */
+	if (m->anonymise) {
+		anon_stream(&m->anon_key, &m->anon_stream, buf, n, anon);
+		buf = anon;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] >= 0x20 && buf[i] < 0x7f && buf[i] != '\\')
 			line[o++] = (char) buf[i];
@@ -503,7 +513,18 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 			           "none is published while the format is raw",
 			           cfg->name);
 	}
-	r = publisher_new(cfg, global, m->mqtt, m->ha, &m->publisher);
+	if (global->anonymise) {
+		r = anon_key_load(global->anonymise_key, &m->anon_key);
+		if (r < 0) {
+			log_errno(LOG_ERR, r, "meter '%s': cannot make the pseudonyms' key",
+			          cfg->name);
+			goto out_free;
+		}
+		m->anonymise = true;
+		anon_stream_init(&m->anon_stream);
+	}
+	r = publisher_new(cfg, global, m->mqtt, m->ha, m->anonymise ? &m->anon_key : NULL,
+	                  &m->publisher);
 	if (r < 0)
 		goto out_free;
 	(void) loop_timer_arm(&m->diag, DIAG_MS, DIAG_MS);

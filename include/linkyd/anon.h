@@ -39,6 +39,11 @@ int anon_key_from_secret(const char *secret, struct anon_key *ret_key);
  * if it holds no machine id (an empty file, "uninitialized" on a first boot). */
 int anon_key_from_machine_id(const char *path, struct anon_key *ret_key);
 
+/* The key linkyd uses: from secret when there is one, else from /etc/machine-id. Returns as
+ * the two above. */
+#define ANON_MACHINE_ID "/etc/machine-id"
+int anon_key_load(const char *secret, struct anon_key *ret_key);
+
 /* The pseudonym of id (len bytes, at most TIC_VALUE_MAX) into out (len + 1 bytes, NUL-terminated).
  * Digits are replaced, any other byte is kept (a valid id has none). */
 void anon_pseudonym(const struct anon_key *key, const char *id, size_t len, char *out);

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "linkyd/anon.h"
 #include "linkyd/config.h"
 #include "linkyd/ha.h"
 #include "linkyd/mqtt.h"
@@ -16,10 +17,12 @@
 
 struct publisher;
 
-/* cfg and global as for meter_new(); mqtt and ha (NULL: no discovery) must outlive it.
+/* cfg and global as for meter_new(); mqtt and ha (NULL: no discovery) must outlive it; anon
+ * (copied; NULL: none) is the key that replaces the meter's identifiers in everything published.
  * Returns 0 or -ENOMEM. */
 int publisher_new(const struct meter_config *cfg, const struct linkyd_config *global,
-                  struct mqtt *mqtt, struct ha_discovery *ha, struct publisher **ret);
+                  struct mqtt *mqtt, struct ha_discovery *ha, const struct anon_key *anon,
+                  struct publisher **ret);
 
 /* An equal configuration replaced the one publisher_new() had (reload). */
 void publisher_rebind(struct publisher *p, const struct meter_config *cfg,

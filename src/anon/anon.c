@@ -321,3 +321,11 @@ anon_stream(const struct anon_key *key, struct anon_stream *s, const unsigned ch
 		out[i] = rewritten(c, c7, o);
 	}
 }
+
+int
+anon_key_load(const char *secret, struct anon_key *ret_key)
+{
+	if (secret)
+		return anon_key_from_secret(secret, ret_key);
+	return anon_key_from_machine_id(ANON_MACHINE_ID, ret_key);
+}

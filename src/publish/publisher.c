@@ -22,20 +22,32 @@ struct publisher {
 	struct mqtt *mqtt;
 	struct ha_discovery *ha;
 	struct policy_engine *policy;
-	char *label_topic; /* "<topic>/" and room for a label */
-	size_t label_at;   /* where the label goes in it */
+	bool anonymise;
+	struct anon_key anon_key;
+	struct anon_frame *anon; /* the frame with pseudonyms, when anonymising */
+	char *label_topic;       /* "<topic>/" and room for a label */
+	size_t label_at;         /* where the label goes in it */
 	bool due[TIC_FRAME_GROUPS];
 	char json[JSON_FRAME_MAX];
 };
 
 int
 publisher_new(const struct meter_config *cfg, const struct linkyd_config *global, struct mqtt *mqtt,
-              struct ha_discovery *ha, struct publisher **ret)
+              struct ha_discovery *ha, const struct anon_key *anon, struct publisher **ret)
 {
 	struct publisher *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return -ENOMEM;
+	if (anon) {
+		p->anonymise = true;
+		p->anon_key = *anon;
+		p->anon = malloc(sizeof(*p->anon));
+		if (!p->anon) {
+			publisher_free(p);
+			return -ENOMEM;
+		}
+	}
 	p->cfg = cfg;
 	p->global = global;
 	p->mqtt = mqtt;
@@ -97,6 +109,15 @@ publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now
 	bool alarm = false;
 	int n;
 
+	/* Before anything reads the frame: discovery takes its serial from it. */
+	if (p->anonymise) {
+		if (anon_frame(&p->anon_key, frame, p->anon) < 0) {
+			log_err("meter '%s': cannot anonymise a frame, not publishing it",
+			        p->cfg->name);
+			return;
+		}
+		frame = &p->anon->frame;
+	}
 	/* Discovery's configs go before the frame, so that HA has the entities for its values. */
 	if (p->ha && p->global->format == JSON_FORMAT_TYPED)
 		ha_discovery_frame(p->ha, frame);
@@ -120,6 +141,7 @@ publisher_free(struct publisher *p)
 	if (p) {
 		policy_engine_free(p->policy);
 		free(p->label_topic);
+		free(p->anon);
 		free(p);
 	}
 	return NULL;

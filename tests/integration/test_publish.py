@@ -63,6 +63,36 @@ class Publish(unittest.TestCase):
         self.assertEqual(got[0], every[0])
         rig.daemon.wait_log(r"alarm in a frame, published at once")
 
+    def test_anonymise(self):
+        """No trace of the meter's identifiers in anything published or logged (-vv logs the
+        raw bytes too), and the same pseudonym after a restart: HA keeps its device."""
+        real = "811775412275"
+        conf = ('publish = { anonymise = true; anonymise_key = "it-secret"; '
+                'label_topics = true; };\n')
+        rig = h.Rig(self, conf=conf, args=["-vv"])
+        got, expected = rig.feed(h.capture("historique-hchp-mono-03.tic"))
+        frame = json.loads(got[-1])
+        pseudonym = frame["ADCO"]
+        self.assertRegex(pseudonym, r"^\d{12}$")
+        self.assertNotEqual(pseudonym, real)
+        # Everything else as the meter said.
+        self.assertEqual(dict(json.loads(expected[-1]), ADCO=pseudonym), frame)
+        rig.sub.wait_count(f"homeassistant/sensor/linkyd_{pseudonym}/hchc/config", 1, 10)
+        rig.sub.wait_count(f"{rig.topic}/ADCO", 1, 5)
+        self.assertEqual(rig.sub.payloads(f"{rig.topic}/ADCO"), [pseudonym])
+        rig.daemon.wait_log(r"read \d+ bytes: .*ADCO")
+        for m in rig.sub.messages():
+            self.assertNotIn(real, m.topic + m.payload)
+        self.assertNotIn(real, rig.daemon.log())
+        # Restarted: the same pseudonym.
+        rig.daemon.stop()
+        rig.daemon.start()
+        rig.line_reopened()
+        rig.daemon.wait_ready()
+        got, _ = rig.feed(h.capture("historique-hchp-mono-03.tic"))
+        self.assertEqual(json.loads(got[-1])["ADCO"], pseudonym)
+        self.assertNotIn(real, rig.daemon.log())
+
     def test_two_meters(self):
         """Two meters, each with its own line, mode, topic and policy; the second unplugged and
         back while the first goes on undisturbed."""
