@@ -357,7 +357,6 @@ parse_publish_other(struct load *l, const config_setting_t *s)
 	return r;
 }
 
-
 /* homeassistant = { discovery = true; prefix = "homeassistant"; expire_after = 120; }; the
  * prefix's wildcards are refused by cfg_check(), so that the error is the same for both paths. */
 static int
