@@ -227,10 +227,32 @@ mqtt_equal(const struct mqtt_config *a, const struct mqtt_config *b)
 }
 
 static bool
+strv_eq(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!str_eq(a[i], b[i]))
+			return false;
+	return true;
+}
+
+static bool
 meter_equal(const struct meter_config *a, const struct meter_config *b)
 {
 	return str_eq(a->name, b->name) && str_eq(a->device, b->device) && a->mode == b->mode &&
-	       str_eq(a->topic, b->topic);
+	       str_eq(a->topic, b->topic) && config_publish_equal(&a->publish, &b->publish) &&
+	       strv_eq(a->tariff_names, a->n_tariff_names, b->tariff_names, b->n_tariff_names) &&
+	       strv_eq(a->distributor_names, a->n_distributor_names, b->distributor_names,
+	               b->n_distributor_names);
+}
+
+/* What every meter takes from the global configuration when it starts. */
+static bool
+privacy_equal(const struct linkyd_config *a, const struct linkyd_config *b)
+{
+	return a->anonymise == b->anonymise && str_eq(a->anonymise_key, b->anonymise_key) &&
+	       str_eq(a->state_dir, b->state_dir);
 }
 
 static bool
@@ -245,7 +267,7 @@ static bool
 kept(const struct daemon *d, const struct meter *m)
 {
 	/* Discovery subscribes at connect and keeps what it declared: restart on a change. */
-	if (!ha_equal(&d->cfg.ha, &d->fresh.ha))
+	if (!ha_equal(&d->cfg.ha, &d->fresh.ha) || !privacy_equal(&d->cfg, &d->fresh))
 		return false;
 	/* The client id depends on whether there is one meter or several. */
 	if (!mqtt_equal(&d->cfg.mqtt, &d->fresh.mqtt) ||

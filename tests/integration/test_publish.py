@@ -63,6 +63,24 @@ class Publish(unittest.TestCase):
         self.assertEqual(got[0], every[0])
         rig.daemon.wait_log(r"alarm in a frame, published at once")
 
+    def test_reload_applies_policy(self):
+        """SIGHUP with new publish settings restarts the meter with them."""
+        rig = h.Rig(self)
+        data = h.capture("historique-hchp-mono-03.tic")
+        rig.feed(data)
+        self.assertEqual(rig.sub.payloads(f"{rig.topic}/PAPP"), [])
+        mark = rig.daemon.mark()
+        rig.daemon.conf_extra = "publish = { label_topics = true; };\n"
+        rig.daemon.write_config(rig.topic)
+        rig.daemon.signal(h.signal.SIGHUP)
+        rig.daemon.wait_log(r"configuration reloaded \(1 meter\(s\), 1 restarted\)", 10,
+                            after=mark)
+        rig.daemon.wait_log(r"reading .* at \d+ Bd", 5, after=mark)
+        rig.line_reopened()
+        got, _ = rig.feed(data)
+        self.assertEqual(rig.sub.wait_count(f"{rig.topic}/PAPP", 1, 5),
+                         [str(json.loads(got[-1])["PAPP"])])
+
     def test_anonymise(self):
         """No trace of the meter's identifiers in anything published or logged (-vv logs the
         raw bytes too), and the same pseudonym after a restart: HA keeps its device."""
