@@ -39,16 +39,10 @@ policy_setting(struct load *l, const config_setting_t *s, struct policy *pol)
 			r = cfg_fail(l, s, NULL, "expected " EXPECT_POLICY);
 		return r;
 	}
-	if (strcmp(key, "interval") == 0) {
+	if (strcmp(key, "interval") == 0 || strcmp(key, "heartbeat") == 0) {
 		r = cfg_get_int(l, s, 1, PERIOD_MAX, EXPECT_PERIOD, &n);
 		if (r == 0)
-			pol->interval = (unsigned) n;
-		return r;
-	}
-	if (strcmp(key, "heartbeat") == 0) {
-		r = cfg_get_int(l, s, 1, PERIOD_MAX, EXPECT_PERIOD, &n);
-		if (r == 0)
-			pol->heartbeat = (unsigned) n;
+			*(key[0] == 'i' ? &pol->interval : &pol->heartbeat) = (unsigned) n;
 		return r;
 	}
 	if (strcmp(key, "deadband") == 0) {

@@ -597,3 +597,14 @@ class Rig:
         self.pty.write(data, chunk, pace)
         got = self.sub.wait_count(self.topic, before + len(expected), timeout)[before:]
         return got, expected
+
+
+def main():
+    """Run the calling test file's tests; exit 77 (CTest's "skipped") without the tools."""
+    import sys
+    import unittest
+    missing = missing_tools()
+    if missing:
+        print(f"skipped: {', '.join(missing)} not installed", file=sys.stderr)
+        sys.exit(77)
+    unittest.main(module="__main__", verbosity=2)

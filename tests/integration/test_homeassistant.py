@@ -319,7 +319,4 @@ class Discovery(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if h.missing_tools():
-        print("skipped: missing " + ", ".join(h.missing_tools()))
-        sys.exit(77)
-    unittest.main(verbosity=2)
+    h.main()

@@ -168,8 +168,4 @@ class Publish(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    missing = h.missing_tools()
-    if missing:
-        print(f"skipped: {', '.join(missing)} not installed", file=sys.stderr)
-        sys.exit(77)
-    unittest.main(verbosity=2)
+    h.main()
