@@ -184,11 +184,10 @@ live_end(struct derive *d, const struct scan *sc, uint64_t mono_ms)
 {
 	unsigned index = sc->ntarf ? sc->ntarf : sc->has_stge ? sc->stge.supplier_index : 0;
 
-	if (index) {
+	if (index)
 		d->tariff_reg = reg_numbered(REG_TARIFF, index);
-		if (names_learn(d, sc->ngtf, sc->ltarf, index))
-			d->generation++;
-	}
+	if (names_learn(d, sc->ngtf, index ? sc->ltarf : NULL, index))
+		d->generation++;
 	if (sc->has_stge) {
 		d->distributor_reg = reg_numbered(REG_DISTRIBUTOR, sc->stge.distributor_index);
 		/* Bits 24-27 are 0 for every other contract; a Tempo day always has a colour. */
