@@ -157,11 +157,12 @@ feed(struct derive *d, const struct tic_frame *f, uint64_t mono_ms, time_t wall,
 	return n;
 }
 
+/* The JSON one of derive_json() and derive_energy_json() writes, parsed. */
 static cJSON *
-energy(const struct derive *d)
+json_of(int (*encode)(const struct derive *, char *, size_t), const struct derive *d)
 {
 	char buf[DERIVE_ENERGY_JSON_MAX];
-	int n = derive_energy_json(d, buf, sizeof(buf));
+	int n = encode(d, buf, sizeof(buf));
 	cJSON *j;
 
 	assert_true(n > 0);
@@ -173,17 +174,15 @@ energy(const struct derive *d)
 }
 
 static cJSON *
+energy(const struct derive *d)
+{
+	return json_of(derive_energy_json, d);
+}
+
+static cJSON *
 derived(const struct derive *d)
 {
-	char buf[DERIVE_JSON_MAX];
-	int n = derive_json(d, buf, sizeof(buf));
-	cJSON *j;
-
-	assert_true(n > 0);
-	j = cJSON_Parse(buf);
-	assert_non_null(j);
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "_derived")));
-	return j;
+	return json_of(derive_json, d);
 }
 
 /* The number at a path of object keys ("day", "tariffs", "HEURES PLEINES"), -1 if absent. */
