@@ -133,7 +133,7 @@ publish_energy(struct publisher *p, const struct derive_info *info)
 {
 	static const char *const periods[ENERGY_PERIOD] = {"hour", "day", "month"};
 	static const char *const when[ENERGY_PERIOD] = {"this hour", "today", "this month"};
-	char topic[TOPIC_SIZE], slug[HA_SLUG_SIZE + 48], name[TEXT_SIZE], path[TEXT_SIZE];
+	char topic[TOPIC_SIZE], slug[HA_SLUG_SIZE + 48], name[TEXT_SIZE], path[TIC_LABEL_MAX + 16];
 
 	snprintf(topic, sizeof(topic), "%s/energy", p->dev->topic);
 	for (int k = 0; k < ENERGY_PERIOD; k++) {
