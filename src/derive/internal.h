@@ -43,8 +43,8 @@ int reg_numbered(enum reg_kind kind, unsigned n);
 struct derive;
 bool reg_used(const struct derive *d, int r);
 
-/* Trim the padding and fold runs of spaces: "HC  BLANC " -> "HC BLANC". dst has
- * DERIVE_NAME_MAX bytes; longer names are cut. */
+/* Trim the padding and fold runs of spaces: "HC  BLANC " -> "HC BLANC"; control characters
+ * count as spaces. dst has DERIVE_NAME_MAX bytes; longer names are cut. */
 void name_normalise(char *dst, const char *src);
 
 /* The name of register r: configured, else learned from LTARF, else the contract's default

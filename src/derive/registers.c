@@ -113,9 +113,12 @@ name_normalise(char *dst, const char *src)
 	size_t n = 0;
 
 	for (; *src && n + 1 < DERIVE_NAME_MAX; src++) {
-		if (*src == ' ' && (n == 0 || dst[n - 1] == ' '))
+		/* Control characters (a configured name) become spaces: JSON stays short. */
+		char c = (unsigned char) *src < 0x20 || *src == 0x7f ? ' ' : *src;
+
+		if (c == ' ' && (n == 0 || dst[n - 1] == ' '))
 			continue;
-		dst[n++] = *src;
+		dst[n++] = c;
 	}
 	while (n > 0 && dst[n - 1] == ' ')
 		n--;

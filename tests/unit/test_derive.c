@@ -388,14 +388,13 @@ static void
 test_boundaries(void **state)
 {
 	struct derive *d = new_derive(NULL, 0);
-	uint64_t mono = 0, hc = 1000000000, hp = 2000000000, hc0, hp0;
+	uint64_t mono = 0, hc = 1000000000, hp = 2000000000, hp0;
 	time_t t0 = local(2026, 1, 31, 21, 30, 0);
 	cJSON *j;
 
 	(void) state;
 	/* 21:30 -> 22:30 on the last day of January at 1.8 kW: peak then off-peak hours. */
 	run(d, t0, 6 * 3600 / 6, 1800, &mono, &hc, &hp);
-	hc0 = hc / 1000;
 	hp0 = hp / 1000;
 	run(d, t0 + 3600, 2 * 3600, 1800, &mono, &hc, &hp); /* to 00:30, February 1st */
 	assert_true(derive_energy_changed(d));
@@ -425,9 +424,29 @@ test_boundaries(void **state)
 	            (double) (hp0 - 2000003));
 	assert_int_equal(num_at(j, "day", "registers", "HCHP", NULL), 0);
 	assert_true(num_at(j, "day", "registers", "HCHC", NULL) ==
-	            (double) (hc / 1000 - hc0) -
-	                num_at(j, "previous_day", "registers", "HCHC", NULL) +
-	                (double) (hc0 - 1000000));
+	            (double) (hc / 1000 - 1000000) -
+	                num_at(j, "previous_day", "registers", "HCHC", NULL));
+	cJSON_Delete(j);
+	derive_free(d);
+}
+
+/* The night summer time ends, 02:00 comes twice: two distinct hours of an hour each. */
+static void
+test_dst(void **state)
+{
+	struct derive *d = new_derive(NULL, 0);
+	uint64_t mono = 0, hc = 1000000000, hp = 1000000000;
+	time_t t0 = local(2026, 10, 25, 1, 30, 0);
+	cJSON *j;
+
+	(void) state;
+	run(d, t0, 2 * 3600, 1800, &mono, &hc, &hp); /* 01:30+02:00 -> 02:30+01:00 */
+	j = energy(d);
+	assert_period(j, "hour", "2026-10-25T02:00:00+01:00", false);
+	assert_period(j, "previous_hour", "2026-10-25T02:00:00+02:00", false);
+	assert_period(j, "day", "2026-10-25T00:00:00+02:00", true);
+	assert_true(num_at(j, "previous_hour", "total", NULL) >= 1798);
+	assert_true(num_at(j, "previous_hour", "total", NULL) <= 1802);
 	cJSON_Delete(j);
 	derive_free(d);
 }
@@ -809,11 +828,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_guard),          cmocka_unit_test(test_guard_capture),
-	    cmocka_unit_test(test_boundaries),     cmocka_unit_test(test_power),
-	    cmocka_unit_test(test_restart),        cmocka_unit_test(test_state_corrupt),
-	    cmocka_unit_test(test_standard_tempo), cmocka_unit_test(test_standard_producer),
-	    cmocka_unit_test(test_learned_names),  cmocka_unit_test(test_historique_captures),
+	    cmocka_unit_test(test_guard),
+	    cmocka_unit_test(test_guard_capture),
+	    cmocka_unit_test(test_boundaries),
+	    cmocka_unit_test(test_dst),
+	    cmocka_unit_test(test_power),
+	    cmocka_unit_test(test_restart),
+	    cmocka_unit_test(test_state_corrupt),
+	    cmocka_unit_test(test_standard_tempo),
+	    cmocka_unit_test(test_standard_producer),
+	    cmocka_unit_test(test_learned_names),
+	    cmocka_unit_test(test_historique_captures),
 	};
 
 	setenv("TZ", "Europe/Paris", 1);
