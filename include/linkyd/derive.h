@@ -136,7 +136,7 @@ int derive_save_due(struct derive *d);
  * directory. Returns 0 (also without a state file) or -errno. */
 int derive_save(struct derive *d);
 
-/* ---- info.c: what Home Assistant should declare -----------------------------------------------
+/* ---- derive.c: what Home Assistant should declare -----------------------------------------------
  */
 
 struct derive_register_info {
