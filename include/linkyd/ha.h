@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "linkyd/config.h"
+#include "linkyd/derive.h"
 #include "linkyd/tic.h"
 
 /* Labels absent from this many consecutive counted frames lose their entity. Frames carrying an
@@ -56,8 +57,38 @@ int ha_value_template(const struct ha_label *l, char *buf, size_t size);
 int ha_publish_label(const struct ha_device *dev, const struct ha_label *l, bool remove,
                      ha_publish_fn fn, void *ctx);
 
+/* One entity of the device described by data (the diagnostics, the derived values). */
+struct ha_entity {
+	const char *component; /* "sensor" */
+	const char *slug;      /* after "linkyd_<serial>_" in the unique_id; topic level */
+	const char *name;
+	const char *state_topic;
+	const char *value_template;
+	const char *device_class, *state_class, *unit; /* NULL: none */
+	const char *last_reset_template;               /* state_class "total" only */
+	const char *const *options;                    /* device_class "enum": NULL-terminated */
+	bool diagnostic;                               /* entity_category */
+	bool expire;                                   /* with the device's expire_after */
+};
+
+/* Publish e's config, or with remove its empty retained payload. Returns 0 or -errno. */
+int ha_publish_entity(const struct ha_device *dev, const struct ha_entity *e, bool remove,
+                      ha_publish_fn fn, void *ctx);
+
 /* The line's diagnostic sensors, reading <topic>/diagnostics. */
 int ha_publish_diagnostics(const struct ha_device *dev, bool remove, ha_publish_fn fn, void *ctx);
+
+/* ---- derived.c: the derived values' sensors ---------------------------------------------------
+ */
+
+/* The sensors of what info says the derived topics carry: <topic>/derived (estimated power,
+ * load per phase, tariff period, Tempo colours, rejected index values) and <topic>/energy
+ * (energy this hour, today and this month, in total and per tariff period; injected energy).
+ * Unique ids "linkyd_<serial>_derived_<what>"; names say "(estimated)" or "(derived)". Call
+ * again when info->generation changes (names may be learned later: same unique ids, new
+ * names), and with remove to delete them. Returns 0 or the first error. */
+int ha_publish_derived(const struct ha_device *dev, const struct derive_info *info, bool remove,
+                       ha_publish_fn fn, void *ctx);
 
 /* ---- track.c: which entities, when ------------------------------------------------------------
  */

@@ -271,6 +271,30 @@ static const struct diag diags[] = {
 };
 
 int
+ha_publish_entity(const struct ha_device *dev, const struct ha_entity *e, bool remove,
+                  ha_publish_fn fn, void *ctx)
+{
+	cJSON *o = entity(dev, e->slug, e->name, e->state_topic);
+
+	add_str(o, "value_template", e->value_template);
+	add_str(o, "device_class", e->device_class);
+	add_str(o, "state_class", e->state_class);
+	add_str(o, "unit_of_measurement", e->unit);
+	add_str(o, "last_reset_value_template", e->last_reset_template);
+	if (e->options) {
+		cJSON *a = cJSON_AddArrayToObject(o, "options");
+
+		for (const char *const *p = e->options; *p; p++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(*p));
+	}
+	if (e->diagnostic)
+		add_str(o, "entity_category", "diagnostic");
+	if (e->expire && dev->expire_after > 0)
+		cJSON_AddNumberToObject(o, "expire_after", dev->expire_after);
+	return send(dev, e->component, e->slug, o, remove, fn, ctx);
+}
+
+int
 ha_publish_diagnostics(const struct ha_device *dev, bool remove, ha_publish_fn fn, void *ctx)
 {
 	char topic[TOPIC_SIZE], tpl[TEMPLATE_SIZE];
@@ -279,18 +303,21 @@ ha_publish_diagnostics(const struct ha_device *dev, bool remove, ha_publish_fn f
 	snprintf(topic, sizeof(topic), "%s/diagnostics", dev->topic);
 	for (size_t i = 0; i < sizeof(diags) / sizeof(diags[0]); i++) {
 		const struct diag *g = &diags[i];
-		cJSON *o = entity(dev, g->slug, g->name, topic);
+		/* No expire_after: published once a minute, and availability covers a dead daemon.
+		 */
+		struct ha_entity e = {.component = "sensor",
+		                      .slug = g->slug,
+		                      .name = g->name,
+		                      .state_topic = topic,
+		                      .value_template = tpl,
+		                      .device_class = g->device_class,
+		                      .state_class = g->state_class,
+		                      .unit = g->unit,
+		                      .diagnostic = true};
 		int r;
 
 		snprintf(tpl, sizeof(tpl), "{{ value_json.%s }}", g->field);
-		add_str(o, "value_template", tpl);
-		add_str(o, "device_class", g->device_class);
-		add_str(o, "state_class", g->state_class);
-		add_str(o, "unit_of_measurement", g->unit);
-		add_str(o, "entity_category", "diagnostic");
-		/* No expire_after: published once a minute, and availability covers a dead daemon.
-		 */
-		r = send(dev, "sensor", g->slug, o, remove, fn, ctx);
+		r = ha_publish_entity(dev, &e, remove, fn, ctx);
 		if (r < 0 && first == 0)
 			first = r;
 	}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "linkyd/ha.h"
@@ -146,6 +147,110 @@ test_rule(void **state)
 	ha_discovery_free(d);
 }
 
+/* ---- the derived values' sensors ------------------------------------------------------------- */
+
+struct capture_configs {
+	unsigned n, removals;
+	cJSON *by_slug[32];
+	char slugs[32][96];
+};
+
+static int
+capture_config(const char *topic, const char *payload, size_t len, void *ctx)
+{
+	struct capture_configs *c = ctx;
+	const char *slug = strstr(topic, "/derived_");
+
+	assert_non_null(slug);
+	if (len == 0) {
+		c->removals++;
+		return 0;
+	}
+	assert_true(c->n < 32);
+	snprintf(c->slugs[c->n], sizeof(c->slugs[0]), "%.*s",
+	         (int) (strrchr(topic, '/') - slug - 1), slug + 1);
+	c->by_slug[c->n] = cJSON_Parse(payload);
+	assert_non_null(c->by_slug[c->n]);
+	c->n++;
+	return 0;
+}
+
+static const cJSON *
+config_of(const struct capture_configs *c, const char *slug)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (strcmp(c->slugs[i], slug) == 0)
+			return c->by_slug[i];
+	fail_msg("no config for %s", slug);
+	return NULL;
+}
+
+static const char *
+field(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void
+test_derived(void **state)
+{
+	struct ha_device dev = {.prefix = "ha",
+	                        .topic = "linky",
+	                        .serial = "041776199277",
+	                        .mode = TIC_MODE_STANDARD,
+	                        .expire_after = 120};
+	struct derive_info info = {
+	    .phases = 3,
+	    .power = true,
+	    .tariff = true,
+	    .tempo = true,
+	    .n_registers = 2,
+	    .registers = {{"EASF01", "HC BLEU", true}, {"EASD01", "EASD01", false}}};
+	struct capture_configs c = {0};
+	const cJSON *o;
+
+	(void) state;
+	assert_int_equal(ha_publish_derived(&dev, &info, false, capture_config, &c), 0);
+	/* power, 3 loads, tariff, 2 Tempo colours, rejections; 3 totals, today and this month of
+	 * the one tariff register (not the distributor's). */
+	assert_int_equal(c.n, 8 + 5);
+	o = config_of(&c, "derived_energy_day");
+	assert_string_equal(field(o, "unique_id"), "linkyd_041776199277_derived_energy_day");
+	assert_string_equal(field(o, "name"), "Energy today (derived)");
+	assert_string_equal(field(o, "state_topic"), "linky/energy");
+	assert_string_equal(field(o, "device_class"), "energy");
+	assert_string_equal(field(o, "state_class"), "total");
+	assert_string_equal(field(o, "unit_of_measurement"), "Wh");
+	assert_string_equal(field(o, "value_template"), "{{ value_json.day.total }}");
+	assert_string_equal(field(o, "last_reset_value_template"), "{{ value_json.day.start }}");
+	assert_null(cJSON_GetObjectItem(o, "expire_after"));
+	o = config_of(&c, "derived_energy_month_easf01");
+	assert_string_equal(field(o, "name"), "Energy this month HC BLEU (derived)");
+	assert_string_equal(field(o, "value_template"), "{{ value_json.month.registers.EASF01 }}");
+	o = config_of(&c, "derived_power");
+	assert_string_equal(field(o, "name"), "Active power (estimated)");
+	assert_string_equal(field(o, "state_topic"), "linky/derived");
+	assert_string_equal(field(o, "device_class"), "power");
+	assert_string_equal(field(o, "state_class"), "measurement");
+	assert_int_equal(cJSON_GetObjectItem(o, "expire_after")->valueint, 120);
+	o = config_of(&c, "derived_load_2");
+	assert_string_equal(field(o, "value_template"), "{{ value_json.load_pct['2'] }}");
+	assert_string_equal(field(o, "unit_of_measurement"), "%");
+	o = config_of(&c, "derived_tempo_tomorrow");
+	assert_string_equal(field(o, "device_class"), "enum");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "options")), 4);
+	o = config_of(&c, "derived_index_rejected");
+	assert_string_equal(field(o, "entity_category"), "diagnostic");
+	for (unsigned i = 0; i < c.n; i++)
+		cJSON_Delete(c.by_slug[i]);
+	/* Removal deletes the same set. */
+	c = (struct capture_configs){0};
+	assert_int_equal(ha_publish_derived(&dev, &info, true, capture_config, &c), 0);
+	assert_int_equal(c.removals, 13);
+}
+
 int
 main(void)
 {
@@ -153,6 +258,7 @@ main(void)
 	    cmocka_unit_test(test_slug),
 	    cmocka_unit_test(test_templates),
 	    cmocka_unit_test(test_rule),
+	    cmocka_unit_test(test_derived),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

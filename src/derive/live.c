@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The instantaneous derived values (<topic>/derived): load per phase, active power estimated
+ * from the indexes, the current tariff period and the Tempo colours.
+ *
+ * Load. Historique: IINST (IINSTn) over ISOUSC, which a Linky sets to PREF / 200 V, divided by
+ * 3 on a triphasé meter (tic-spec.md §5): both per phase. Standard: the meter cuts on apparent
+ * power against PREF, so a phase's load is its IRMSn x URMSn over its share of PREF (PREF / 3 on
+ * a triphasé meter). Both come in whole amperes: a few % of resolution.
+ *
+ * Active power. The meter sends apparent power (VA) only; the indexes count active energy in
+ * whole Wh, at a few hundred Wh per hour on a quiet evening. A delta over a fixed window would
+ * be off by up to 1 Wh at each end, so the estimate measures between the frames where the index
+ * ticked: from one tick to a later one is an exact number of Wh, known to within a frame's time.
+ * The window is the latest tick back to the first tick at least RATE_WINDOW_MS before it (or
+ * the oldest tick kept, if those already hold RATE_MIN_WH). Once the next tick is overdue, the
+ * power cannot be more than 1 Wh over the time since the last one: the estimate decays to that.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define RATE_WINDOW_MS 60000
+#define RATE_MIN_WH    30
+#define RATE_GAP_MS    300000 /* frames further apart than this: start the estimate again */
+#define MS_PER_HOUR    3600000
+
+static void
+rate_reset(struct rate *r)
+{
+	*r = (struct rate){0};
+}
+
+static void
+rate_tick(struct rate *r, uint64_t now_ms)
+{
+	r->ms[r->head] = now_ms;
+	r->wh[r->head] = r->cum;
+	r->head = (r->head + 1) % RATE_TICKS;
+	if (r->n < RATE_TICKS)
+		r->n++;
+}
+
+static void
+rate_update(struct rate *r, uint64_t now_ms)
+{
+	unsigned j, i = 0;
+	uint64_t dms, dwh, since;
+
+	if (r->moved)
+		rate_tick(r, now_ms);
+	r->moved = false;
+	r->valid = false;
+	if (r->n < 2)
+		return;
+	j = (r->head + RATE_TICKS - 1) % RATE_TICKS;
+	for (unsigned k = 1; k < r->n; k++) {
+		i = (j + RATE_TICKS - k) % RATE_TICKS;
+		if (r->ms[j] - r->ms[i] >= RATE_WINDOW_MS)
+			break;
+	}
+	dms = r->ms[j] - r->ms[i];
+	dwh = r->wh[j] - r->wh[i];
+	if (dms == 0 || (dms < RATE_WINDOW_MS && dwh < RATE_MIN_WH))
+		return;
+	r->watts = dwh * MS_PER_HOUR / dms;
+	since = now_ms - r->ms[j];
+	if (since * dwh > dms && r->watts > MS_PER_HOUR / since)
+		r->watts = MS_PER_HOUR / since;
+	r->valid = true;
+}
+
+void
+live_reset(struct derive *d)
+{
+	d->phases = 0;
+	memset(d->has_current, 0, sizeof(d->has_current));
+	memset(d->has_voltage, 0, sizeof(d->has_voltage));
+	d->isousc = d->pref = 0;
+	d->tariff_reg = d->distributor_reg = -1;
+	d->tempo = false;
+	rate_reset(&d->withdrawn);
+	rate_reset(&d->injected);
+	d->has_injection = false;
+	d->power_seen = false;
+	d->last_frame_ms = 0;
+}
+
+/* "IINST2" with prefix "IINST" -> 2; "IINST" -> 1 (monophasé); 0 for anything else. */
+static unsigned
+phase_of(const char *label, const char *prefix, bool bare)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(label, prefix, n) != 0)
+		return 0;
+	if (label[n] == '\0')
+		return bare ? 1 : 0;
+	if (label[n] >= '1' && label[n] <= '3' && label[n + 1] == '\0')
+		return (unsigned) (label[n] - '0');
+	return 0;
+}
+
+static uint8_t
+colour_of_demain(const char *v)
+{
+	static const char *const names[] = {"----", "BLEU", "BLAN", "ROUG"};
+
+	for (uint8_t i = 0; i < 4; i++)
+		if (strcmp(v, names[i]) == 0)
+			return i;
+	return 0;
+}
+
+/* PTEC of a Tempo contract: HCJB, HPJW... -> 1 bleu, 2 blanc, 3 rouge; 0 for others. */
+static uint8_t
+colour_of_ptec(const char *v)
+{
+	const char *c = strlen(v) == 4 && v[2] == 'J' ? strchr("BWR", v[3]) : NULL;
+
+	return c && *c ? (uint8_t) (c - "BWR" + 1) : 0;
+}
+
+void
+live_group(struct derive *d, const struct tic_group *g, struct scan *sc)
+{
+	const char *l = g->label;
+	uint64_t v = 0;
+	unsigned ph;
+	bool num = g->def && g->def->format == TIC_FMT_DIGITS && tic_parse_uint(g->value, &v) == 0;
+
+	if (num && ((ph = phase_of(l, "IINST", true)) || (ph = phase_of(l, "IRMS", false)))) {
+		d->current[ph - 1] = v;
+		d->has_current[ph - 1] = true;
+		/* IINST alone is monophasé; a numbered phase above 1 is triphasé. */
+		if (strcmp(l, "IINST") == 0 && d->phases != 3)
+			d->phases = 1;
+		else if (ph > 1 || strcmp(l, "IINST1") == 0)
+			d->phases = 3;
+		else if (d->phases == 0)
+			d->phases = 1;
+	} else if (num && (ph = phase_of(l, "URMS", false))) {
+		d->voltage[ph - 1] = v;
+		d->has_voltage[ph - 1] = true;
+	} else if (num && strcmp(l, "ISOUSC") == 0) {
+		d->isousc = v;
+	} else if (num && strcmp(l, "PREF") == 0) {
+		d->pref = v;
+	} else if (num && strcmp(l, "NTARF") == 0) {
+		sc->ntarf = (unsigned) v;
+	} else if (strcmp(l, "PTEC") == 0) {
+		d->tariff_reg = reg_of_ptec(g->value);
+		d->tempo_today = colour_of_ptec(g->value);
+		d->tempo = d->tempo_today != 0;
+	} else if (strcmp(l, "DEMAIN") == 0) {
+		d->tempo_tomorrow = colour_of_demain(g->value);
+	} else if (strcmp(l, "STGE") == 0) {
+		sc->has_stge = tic_stge_decode(g->value, &sc->stge) == 0;
+	} else if (strcmp(l, "NGTF") == 0) {
+		sc->ngtf = g->value;
+	} else if (strcmp(l, "LTARF") == 0) {
+		sc->ltarf = g->value;
+	}
+}
+
+void
+live_counted(struct derive *d, int r, uint64_t wh)
+{
+	const struct reg_def *def = &reg_defs[r];
+
+	/* Standard: EAST is the total (EASFnn split it); historique: the period indexes. */
+	if (def->kind == REG_TOTAL || (def->kind == REG_TARIFF && def->number == 0)) {
+		d->withdrawn.cum += wh;
+		d->withdrawn.moved |= wh > 0;
+	} else if (def->kind == REG_INJECTED) {
+		d->injected.cum += wh;
+		d->injected.moved |= wh > 0;
+	}
+}
+
+void
+live_end(struct derive *d, const struct scan *sc, uint64_t mono_ms)
+{
+	unsigned index = sc->ntarf ? sc->ntarf : sc->has_stge ? sc->stge.supplier_index : 0;
+
+	if (index)
+		d->tariff_reg = reg_numbered(REG_TARIFF, index);
+	if (names_learn(d, sc->ngtf, index ? sc->ltarf : NULL, index))
+		d->generation++;
+	if (sc->has_stge) {
+		d->distributor_reg = reg_numbered(REG_DISTRIBUTOR, sc->stge.distributor_index);
+		/* Bits 24-27 are 0 for every other contract; a Tempo day always has a colour. */
+		d->tempo = sc->stge.tempo_today != 0;
+		d->tempo_today = sc->stge.tempo_today;
+		d->tempo_tomorrow = sc->stge.tempo_tomorrow;
+	}
+	if (d->last_frame_ms && mono_ms - d->last_frame_ms > RATE_GAP_MS) {
+		/* The ticks before a long silence say nothing of the power now. */
+		rate_reset(&d->withdrawn);
+		rate_reset(&d->injected);
+	}
+	d->last_frame_ms = mono_ms;
+	rate_update(&d->withdrawn, mono_ms);
+	rate_update(&d->injected, mono_ms);
+}
+
+/* Load of phase i in %, or -1 when unknown. */
+static int
+load_pct(const struct derive *d, unsigned i)
+{
+	uint64_t num, den;
+
+	if (!d->has_current[i])
+		return -1;
+	if (d->mode == TIC_MODE_HISTORIQUE && d->isousc) {
+		num = d->current[i];
+		den = d->isousc;
+	} else if (d->mode == TIC_MODE_STANDARD && d->pref && d->has_voltage[i]) {
+		num = d->current[i] * d->voltage[i] * (d->phases == 3 ? 3 : 1);
+		den = d->pref * 1000;
+	} else {
+		return -1;
+	}
+	return (int) ((num * 100 + den / 2) / den);
+}
+
+unsigned
+live_phases(const struct derive *d)
+{
+	unsigned n = d->phases == 3 ? 3 : 1;
+
+	for (unsigned i = 0; i < n; i++)
+		if (load_pct(d, i) < 0)
+			return 0;
+	return d->phases;
+}
+
+int
+derive_json(const struct derive *d, char *buf, size_t size)
+{
+	struct jw w;
+	unsigned phases = live_phases(d);
+
+	jw_init(&w, buf, size);
+	jw_bool(&w, "_derived", true);
+	if (phases) {
+		jw_open(&w, "load_pct");
+		for (unsigned i = 0; i < phases; i++) {
+			char key[2] = {(char) ('1' + i), '\0'};
+
+			jw_uint(&w, key, (uint64_t) load_pct(d, i));
+		}
+		jw_close(&w);
+	}
+	if (d->withdrawn.valid)
+		jw_uint(&w, "power_w", d->withdrawn.watts);
+	if (d->has_injection && d->injected.valid)
+		jw_uint(&w, "injected_power_w", d->injected.watts);
+	if (d->tariff_reg >= 0) {
+		jw_str(&w, "tariff", reg_name(d, d->tariff_reg));
+		jw_str(&w, "tariff_register", reg_defs[d->tariff_reg].label);
+	}
+	if (d->distributor_reg >= 0)
+		jw_str(&w, "distributor_register", reg_defs[d->distributor_reg].label);
+	if (d->tempo) {
+		jw_str(&w, "tempo_today", tic_tempo_colour_name(d->tempo_today));
+		jw_str(&w, "tempo_tomorrow", tic_tempo_colour_name(d->tempo_tomorrow));
+	}
+	jw_uint(&w, "index_rejected", d->guard.backwards + d->guard.jumps);
+	return jw_end(&w);
+}

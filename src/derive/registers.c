@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The energy registers of both modes, and the names of the tariff periods they count.
+ *
+ * Historique labels name their period themselves (HCHC counts the off-peak hours, BBRHPJR the
+ * peak hours of red Tempo days). Standard mode counts into EASF01..EASF10, whose meaning depends
+ * on the supplier's contract: the meter only says the current index (NTARF, or STGE bits 10-13)
+ * and the current period's name (LTARF). So the name of an index is, in this order of trust:
+ * the configuration's, the LTARF seen while NTARF was that index (learned, kept in the state
+ * file), the well-known contracts' layout for the NGTF in use, and last the label itself.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+const struct reg_def reg_defs[] = {
+    {"BASE", REG_TARIFF, 0, "BASE"},
+    {"HCHC", REG_TARIFF, 0, "HEURES CREUSES"},
+    {"HCHP", REG_TARIFF, 0, "HEURES PLEINES"},
+    {"EJPHN", REG_TARIFF, 0, "HEURES NORMALES"},
+    {"EJPHPM", REG_TARIFF, 0, "POINTE MOBILE"},
+    {"BBRHCJB", REG_TARIFF, 0, "HC BLEU"},
+    {"BBRHPJB", REG_TARIFF, 0, "HP BLEU"},
+    {"BBRHCJW", REG_TARIFF, 0, "HC BLANC"},
+    {"BBRHPJW", REG_TARIFF, 0, "HP BLANC"},
+    {"BBRHCJR", REG_TARIFF, 0, "HC ROUGE"},
+    {"BBRHPJR", REG_TARIFF, 0, "HP ROUGE"},
+    {"EAST", REG_TOTAL, 0, NULL},
+    {"EASF01", REG_TARIFF, 1, NULL},
+    {"EASF02", REG_TARIFF, 2, NULL},
+    {"EASF03", REG_TARIFF, 3, NULL},
+    {"EASF04", REG_TARIFF, 4, NULL},
+    {"EASF05", REG_TARIFF, 5, NULL},
+    {"EASF06", REG_TARIFF, 6, NULL},
+    {"EASF07", REG_TARIFF, 7, NULL},
+    {"EASF08", REG_TARIFF, 8, NULL},
+    {"EASF09", REG_TARIFF, 9, NULL},
+    {"EASF10", REG_TARIFF, 10, NULL},
+    {"EASD01", REG_DISTRIBUTOR, 1, NULL},
+    {"EASD02", REG_DISTRIBUTOR, 2, NULL},
+    {"EASD03", REG_DISTRIBUTOR, 3, NULL},
+    {"EASD04", REG_DISTRIBUTOR, 4, NULL},
+    {"EAIT", REG_INJECTED, 0, NULL},
+    {"ERQ1", REG_REACTIVE, 0, NULL},
+    {"ERQ2", REG_REACTIVE, 0, NULL},
+    {"ERQ3", REG_REACTIVE, 0, NULL},
+    {"ERQ4", REG_REACTIVE, 0, NULL},
+};
+
+const size_t reg_count = sizeof(reg_defs) / sizeof(reg_defs[0]);
+
+_Static_assert(sizeof(reg_defs) / sizeof(reg_defs[0]) <= DERIVE_REGISTERS_MAX,
+               "DERIVE_REGISTERS_MAX too small");
+
+int
+reg_find(const char *label)
+{
+	for (size_t r = 0; r < reg_count; r++)
+		if (strcmp(reg_defs[r].label, label) == 0)
+			return (int) r;
+	return -1;
+}
+
+int
+reg_of(const struct tic_group *g)
+{
+	const char *unit = g->def ? g->def->unit : NULL;
+
+	/* Most groups are not indexes: the table's unit says so without a search. */
+	if (!unit || (strcmp(unit, "Wh") != 0 && strcmp(unit, "VArh") != 0))
+		return -1;
+	return reg_find(g->label);
+}
+
+int
+reg_numbered(enum reg_kind kind, unsigned n)
+{
+	for (size_t r = 0; r < reg_count; r++)
+		if (reg_defs[r].kind == kind && reg_defs[r].number == n && n > 0)
+			return (int) r;
+	return -1;
+}
+
+bool
+reg_used(const struct derive *d, int r)
+{
+	return d->regs[r].counted && d->regs[r].last > 0;
+}
+
+int
+reg_of_ptec(const char *ptec)
+{
+	static const char *const map[][2] = {
+	    {"TH..", "BASE"},  {"HC..", "HCHC"},   {"HP..", "HCHP"},
+	    {"HN..", "EJPHN"}, {"PM..", "EJPHPM"},
+	};
+	char bbr[8] = "BBR";
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(ptec, map[i][0]) == 0)
+			return reg_find(map[i][1]);
+	/* Tempo: HCJB .. HPJR are BBRHCJB .. BBRHPJR. */
+	if (strlen(ptec) != 4 || ptec[2] != 'J')
+		return -1;
+	memcpy(bbr + 3, ptec, 5);
+	return reg_find(bbr);
+}
+
+void
+name_normalise(char *dst, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src && n + 1 < DERIVE_NAME_MAX; src++) {
+		/* Control characters (a configured name) become spaces: JSON stays short. */
+		char c = (unsigned char) *src < 0x20 || *src == 0x7f ? ' ' : *src;
+
+		if (c == ' ' && (n == 0 || dst[n - 1] == ' '))
+			continue;
+		dst[n++] = c;
+	}
+	while (n > 0 && dst[n - 1] == ' ')
+		n--;
+	dst[n] = '\0';
+}
+
+/* Supplier index layouts of contracts whose NGTF is known (normalised, any case). */
+struct layout {
+	const char *ngtf;
+	const char *names[DERIVE_SUPPLIER_INDEXES];
+};
+
+static const struct layout layouts[] = {
+    {"BASE", {"BASE"}},
+    {"H PLEINE/CREUSE", {"HEURE CREUSE", "HEURE PLEINE"}},
+    {"TEMPO", {"HC BLEU", "HP BLEU", "HC BLANC", "HP BLANC", "HC ROUGE", "HP ROUGE"}},
+};
+
+static const char *
+default_name(const char *ngtf, unsigned index)
+{
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (strcasecmp(ngtf, layouts[i].ngtf) == 0)
+			return layouts[i].names[index - 1];
+	return NULL;
+}
+
+const char *
+reg_name(const struct derive *d, int r)
+{
+	const struct reg_def *def = &reg_defs[r];
+	unsigned n = def->number;
+	const char *name;
+
+	if (def->kind == REG_DISTRIBUTOR && d->distributor_override[n - 1][0])
+		return d->distributor_override[n - 1];
+	if (def->kind != REG_TARIFF)
+		return def->label;
+	if (def->name)
+		return def->name;
+	if (d->tariff_override[n - 1][0])
+		return d->tariff_override[n - 1];
+	if (d->learned[n - 1][0])
+		return d->learned[n - 1];
+	name = default_name(d->ngtf, n);
+	return name ? name : def->label;
+}
+
+bool
+names_learn(struct derive *d, const char *ngtf, const char *ltarf, unsigned index)
+{
+	char name[DERIVE_NAME_MAX];
+	bool changed = false;
+
+	if (ngtf) {
+		name_normalise(name, ngtf);
+		if (strcmp(name, d->ngtf) != 0) {
+			/* Another contract: its indexes mean other things. */
+			if (d->ngtf[0])
+				memset(d->learned, 0, sizeof(d->learned));
+			memcpy(d->ngtf, name, sizeof(name));
+			changed = true;
+		}
+	}
+	if (ltarf && index >= 1 && index <= DERIVE_SUPPLIER_INDEXES) {
+		name_normalise(name, ltarf);
+		if (name[0] && strcmp(name, d->learned[index - 1]) != 0) {
+			memcpy(d->learned[index - 1], name, sizeof(name));
+			changed = true;
+		}
+	}
+	return changed;
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Home Assistant sensors for the derived values (include/linkyd/derive.h), beside the meter's
+ * own: their names say "(estimated)" or "(derived)" and their unique ids "derived_", so that
+ * nobody takes them for what the meter said.
+ *
+ * Energy per hour, day and month restarts from zero at each period: not total_increasing
+ * (which HA reads as a meter that only grows, a drop meaning a new meter), but state_class
+ * "total" with last_reset_value_template pointing at the period's start, the form HA documents
+ * for a total with known meter cycles.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "linkyd/ha.h"
+
+#define TOPIC_SIZE    512
+#define TEXT_SIZE     160
+#define ENERGY_PERIOD 3
+
+struct publisher {
+	const struct ha_device *dev;
+	bool remove;
+	ha_publish_fn fn;
+	void *ctx;
+	int first; /* the first error */
+};
+
+static void
+publish(struct publisher *p, const struct ha_entity *e)
+{
+	int r = ha_publish_entity(p->dev, e, p->remove, p->fn, p->ctx);
+
+	if (r < 0 && p->first == 0)
+		p->first = r;
+}
+
+/* A sensor of <topic>/derived, which is published with every frame. */
+static void
+live(struct publisher *p, const char *topic, const char *slug, const char *name, const char *tpl,
+     const char *device_class, const char *unit)
+{
+	struct ha_entity e = {.component = "sensor",
+	                      .slug = slug,
+	                      .name = name,
+	                      .state_topic = topic,
+	                      .value_template = tpl,
+	                      .device_class = device_class,
+	                      .state_class = unit ? "measurement" : NULL,
+	                      .unit = unit,
+	                      .expire = true};
+
+	publish(p, &e);
+}
+
+static void
+publish_live(struct publisher *p, const struct derive_info *info)
+{
+	static const char *const colours[] = {"none", "bleu", "blanc", "rouge", NULL};
+	char topic[TOPIC_SIZE], slug[32], name[TEXT_SIZE], tpl[TEXT_SIZE];
+
+	snprintf(topic, sizeof(topic), "%s/derived", p->dev->topic);
+	if (info->power)
+		live(p, topic, "derived_power", "Active power (estimated)",
+		     "{{ value_json.power_w }}", "power", "W");
+	if (info->injection)
+		live(p, topic, "derived_injected_power", "Injected power (estimated)",
+		     "{{ value_json.injected_power_w }}", "power", "W");
+	for (unsigned i = 1; i <= info->phases; i++) {
+		snprintf(slug, sizeof(slug), "derived_load_%u", i);
+		if (info->phases == 1)
+			snprintf(name, sizeof(name), "Load (derived)");
+		else
+			snprintf(name, sizeof(name), "Load phase %u (derived)", i);
+		snprintf(tpl, sizeof(tpl), "{{ value_json.load_pct['%u'] }}", i);
+		live(p, topic, slug, name, tpl, NULL, "%");
+	}
+	if (info->tariff)
+		live(p, topic, "derived_tariff", "Tariff period (derived)",
+		     "{{ value_json.tariff }}", NULL, NULL);
+	for (int tomorrow = 0; info->tempo && tomorrow <= 1; tomorrow++) {
+		struct ha_entity e = {.component = "sensor",
+		                      .slug = tomorrow ? "derived_tempo_tomorrow"
+		                                       : "derived_tempo_today",
+		                      .name = tomorrow ? "Tempo colour tomorrow (derived)"
+		                                       : "Tempo colour today (derived)",
+		                      .state_topic = topic,
+		                      .value_template = tomorrow ? "{{ value_json.tempo_tomorrow }}"
+		                                                 : "{{ value_json.tempo_today }}",
+		                      .device_class = "enum",
+		                      .options = colours,
+		                      .expire = true};
+
+		publish(p, &e);
+	}
+	{
+		struct ha_entity e = {.component = "sensor",
+		                      .slug = "derived_index_rejected",
+		                      .name = "Index values rejected",
+		                      .state_topic = topic,
+		                      .value_template = "{{ value_json.index_rejected }}",
+		                      .state_class = "total_increasing",
+		                      .diagnostic = true};
+
+		publish(p, &e);
+	}
+}
+
+/* An energy sensor of <topic>/energy: the value at `path` in the period's object. No
+ * expire_after: the topic is retained and only changes when an index moves. */
+static void
+energy(struct publisher *p, const char *topic, const char *period, const char *slug,
+       const char *name, const char *path)
+{
+	char tpl[TEXT_SIZE], reset[TEXT_SIZE];
+	struct ha_entity e = {.component = "sensor",
+	                      .slug = slug,
+	                      .name = name,
+	                      .state_topic = topic,
+	                      .value_template = tpl,
+	                      .device_class = "energy",
+	                      .state_class = "total",
+	                      .unit = "Wh",
+	                      .last_reset_template = reset};
+
+	snprintf(tpl, sizeof(tpl), "{{ value_json.%s.%s }}", period, path);
+	snprintf(reset, sizeof(reset), "{{ value_json.%s.start }}", period);
+	publish(p, &e);
+}
+
+static void
+publish_energy(struct publisher *p, const struct derive_info *info)
+{
+	static const char *const periods[ENERGY_PERIOD] = {"hour", "day", "month"};
+	static const char *const when[ENERGY_PERIOD] = {"this hour", "today", "this month"};
+	char topic[TOPIC_SIZE], slug[HA_SLUG_SIZE + 48], name[TEXT_SIZE], path[TIC_LABEL_MAX + 16];
+
+	snprintf(topic, sizeof(topic), "%s/energy", p->dev->topic);
+	for (int k = 0; k < ENERGY_PERIOD; k++) {
+		snprintf(slug, sizeof(slug), "derived_energy_%s", periods[k]);
+		snprintf(name, sizeof(name), "Energy %s (derived)", when[k]);
+		energy(p, topic, periods[k], slug, name, "total");
+		/* Per period and tariff: today and this month, an hour's split says little. */
+		for (size_t i = 0; k > 0 && i < info->n_registers; i++) {
+			const struct derive_register_info *r = &info->registers[i];
+			char label[HA_SLUG_SIZE];
+
+			if (!r->tariff)
+				continue;
+			(void) ha_slug(r->label, label);
+			snprintf(slug, sizeof(slug), "derived_energy_%s_%s", periods[k], label);
+			snprintf(name, sizeof(name), "Energy %s %s (derived)", when[k], r->name);
+			snprintf(path, sizeof(path), "registers.%s", r->label);
+			energy(p, topic, periods[k], slug, name, path);
+		}
+		if (info->injection && k > 0) {
+			snprintf(slug, sizeof(slug), "derived_injected_energy_%s", periods[k]);
+			snprintf(name, sizeof(name), "Injected energy %s (derived)", when[k]);
+			energy(p, topic, periods[k], slug, name, "injected");
+		}
+	}
+}
+
+int
+ha_publish_derived(const struct ha_device *dev, const struct derive_info *info, bool remove,
+                   ha_publish_fn fn, void *ctx)
+{
+	struct publisher p = {.dev = dev, .remove = remove, .fn = fn, .ctx = ctx};
+
+	publish_live(&p, info);
+	publish_energy(&p, info);
+	return p.first;
+}
