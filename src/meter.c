@@ -157,7 +157,9 @@ ha_publish(const char *topic, const char *payload, size_t len, void *ctx)
 {
 	struct meter *m = ctx;
 
-	return mqtt_publish_qos(m->mqtt, topic, payload, len, true, 1);
+	/* Not queued during an outage: the reconnect publishes every declared config again, and
+	 * one that could not go out is declared with the next frame. */
+	return mqtt_publish_live(m->mqtt, topic, payload, len, true, 1);
 }
 
 static void
@@ -171,7 +173,7 @@ on_mqtt_message(const char *topic, const void *payload, size_t len, bool retaine
 	    memcmp(payload, "online", 6) == 0) {
 		log_info("meter '%s': Home Assistant is online, publishing discovery again",
 		         m->cfg->name);
-		ha_discovery_republish(m->ha);
+		publisher_republish(m->publisher);
 	}
 }
 
@@ -418,8 +420,8 @@ on_mqtt_state(enum mqtt_state state, void *userdata)
 		return;
 	}
 	/* Clean sessions: a restarted broker may have lost the retained configs. */
-	if (state == MQTT_CONNECTED && m->ha && m->global->format == JSON_FORMAT_TYPED)
-		ha_discovery_republish(m->ha);
+	if (state == MQTT_CONNECTED)
+		publisher_republish(m->publisher);
 	changed(m);
 }
 
@@ -550,6 +552,7 @@ meter_close(struct meter *m, unsigned timeout_ms)
 {
 	m->closing = true;
 	close_line(m);
+	publisher_close(m->publisher);
 	(void) loop_timer_arm(&m->reopen, 0, 0);
 	(void) loop_timer_arm(&m->diag, 0, 0);
 	mqtt_close(m->mqtt, timeout_ms);

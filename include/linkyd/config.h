@@ -53,6 +53,7 @@ struct publish_config {
 	bool label_topics; /* also publish each label on <topic>/<LABEL> */
 	bool label_retain; /* retain those */
 	bool derived;      /* publish derived values (<topic>/derived, <topic>/energy) */
+	bool index_guard;  /* hold back energy indexes that go backwards or jump */
 };
 
 struct meter_config {

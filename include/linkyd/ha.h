@@ -105,6 +105,11 @@ void ha_discovery_frame(struct ha_discovery *d, const struct tic_frame *frame);
 /* Publish every declared config again: the broker or Home Assistant may have lost them. */
 void ha_discovery_republish(struct ha_discovery *d);
 
+/* Declare the derived values' sensors info describes, once the serial is known, when its
+ * generation changed since, or again (reconnect, HA back online). A new serial or mode declares
+ * them afresh; those of an old serial are left (they go unavailable with it). */
+void ha_discovery_derived(struct ha_discovery *d, const struct derive_info *info, bool again);
+
 /* The serial, "" until a frame gave it. */
 const char *ha_discovery_serial(const struct ha_discovery *d);
 

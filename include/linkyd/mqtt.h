@@ -49,15 +49,12 @@ int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *clien
  * -EINVAL for an empty topic or one with a wildcard (+, #). */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
 
-/* The same at QoS qos (0..2), whatever the configured one: for discovery configs. */
-int mqtt_publish_qos(struct mqtt *m, const char *topic, const void *payload, size_t len,
-                     bool retain, int qos);
-
-/* The same, but only while connected (else -ENOTCONN): for values that a later message
- * supersedes (per-label topics), which must not crowd the frames out of the queue during an
- * outage. */
+/* The same at QoS qos (negative: the configured one), but only while connected (else
+ * -ENOTCONN), beside the frames' share of the queue: for what a reconnect sends again anyway
+ * (discovery configs) or a later message supersedes (per-label topics, derived values), which
+ * must not crowd the frames out of the queue during an outage. */
 int mqtt_publish_live(struct mqtt *m, const char *topic, const void *payload, size_t len,
-                      bool retain);
+                      bool retain, int qos);
 
 /* Subscribe (QoS 1) to topic, now if connected and again on every reconnect: sessions are
  * clean, the broker forgets subscriptions with the connection. At most MQTT_SUBSCRIPTIONS

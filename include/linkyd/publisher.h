@@ -31,6 +31,12 @@ void publisher_rebind(struct publisher *p, const struct meter_config *cfg,
 /* A frame arrived at now_ms (loop_now_ms()). */
 void publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now_ms);
 
+/* Home Assistant's configs again: the broker or Home Assistant may have lost them. */
+void publisher_republish(struct publisher *p);
+
+/* The meter stops: save what must survive a restart (the derived values' state file). */
+void publisher_close(struct publisher *p);
+
 /* NULL-safe; returns NULL. */
 struct publisher *publisher_free(struct publisher *p);
 

@@ -434,6 +434,7 @@ config_defaults(struct linkyd_config *c)
 	                                    .interval = CONFIG_DEFAULT_INTERVAL,
 	                                    .heartbeat = CONFIG_DEFAULT_HEARTBEAT};
 	c->publish.derived = true;
+	c->publish.index_guard = true;
 	c->meters[0].publish = c->publish;
 	if (cfg_set_str(&c->ha.prefix, CONFIG_DEFAULT_HA_PREFIX) < 0 ||
 	    cfg_set_str(&c->meters[0].name, DEFAULT_NAME) < 0 ||

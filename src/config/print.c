@@ -86,9 +86,10 @@ print_publish(FILE *out, const struct publish_config *p, size_t skip_labels, con
 {
 	(void) fprintf(out, "%s", indent);
 	print_policy(out, &p->policy);
-	(void) fprintf(out, "\n%slabel_topics = %s; label_retain = %s; derived = %s;\n", indent,
-	               p->label_topics ? "true" : "false", p->label_retain ? "true" : "false",
-	               p->derived ? "true" : "false");
+	(void) fprintf(
+	    out, "\n%slabel_topics = %s; label_retain = %s; derived = %s; index_guard = %s;\n",
+	    indent, p->label_topics ? "true" : "false", p->label_retain ? "true" : "false",
+	    p->derived ? "true" : "false", p->index_guard ? "true" : "false");
 	if (p->n_labels <= skip_labels)
 		return;
 	(void) fprintf(out, "%slabels = (\n", indent);

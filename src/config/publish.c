@@ -145,6 +145,8 @@ cfg_parse_publish(struct load *l, const config_setting_t *g, struct publish_conf
 			r = cfg_get_bool(l, s, &p->label_retain);
 		else if (strcmp(key, "derived") == 0)
 			r = cfg_get_bool(l, s, &p->derived);
+		else if (strcmp(key, "index_guard") == 0)
+			r = cfg_get_bool(l, s, &p->index_guard);
 		else if ((r = policy_setting(l, s, &p->policy)) > 0)
 			r = other ? other(l, s) : cfg_unknown(l, s);
 	}
@@ -212,7 +214,7 @@ config_publish_equal(const struct publish_config *a, const struct publish_config
 {
 	if (!policy_equal(&a->policy, &b->policy) || a->label_topics != b->label_topics ||
 	    a->label_retain != b->label_retain || a->derived != b->derived ||
-	    a->n_labels != b->n_labels)
+	    a->index_guard != b->index_guard || a->n_labels != b->n_labels)
 		return false;
 	for (size_t i = 0; i < a->n_labels; i++)
 		if (strcmp(a->labels[i].label, b->labels[i].label) != 0 ||

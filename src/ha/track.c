@@ -32,6 +32,8 @@ struct ha_discovery {
 	enum tic_mode mode;
 	unsigned phases; /* 0 unknown, 1 or 3 (historique: from IINST or IINSTn) */
 	bool diagnostics;
+	bool derived;         /* the derived values' sensors are declared ... */
+	unsigned derived_gen; /* ... as of this derive_info generation */
 	struct entry entries[ENTRIES];
 	size_t n;
 };
@@ -111,6 +113,7 @@ remove_all(struct ha_discovery *d)
 	d->n = 0;
 	d->phases = 0;
 	d->diagnostics = false;
+	d->derived = false;
 }
 
 static void
@@ -177,6 +180,7 @@ ha_discovery_frame(struct ha_discovery *d, const struct tic_frame *frame)
 		for (size_t i = 0; i < d->n; i++)
 			d->entries[i].declared = false;
 		d->diagnostics = false;
+		d->derived = false;
 	}
 	for (size_t i = 0; i < d->n; i++)
 		d->entries[i].seen = false;
@@ -211,6 +215,19 @@ ha_discovery_republish(struct ha_discovery *d)
 			(void) publish(d, &d->entries[i], false);
 	if (d->diagnostics)
 		(void) ha_publish_diagnostics(&dev, false, d->fn, d->ctx);
+}
+
+void
+ha_discovery_derived(struct ha_discovery *d, const struct derive_info *info, bool again)
+{
+	struct ha_device dev = device(d);
+
+	if (!d->serial[0] || (!again && d->derived && info->generation == d->derived_gen))
+		return;
+	if (ha_publish_derived(&dev, info, false, d->fn, d->ctx) == 0) {
+		d->derived = true;
+		d->derived_gen = info->generation;
+	}
 }
 
 const char *

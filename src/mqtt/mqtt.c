@@ -35,8 +35,9 @@
 #define BACKOFF_MAX_MS  30000
 #define CONNECT_TIMEOUT 10 /* seconds */
 #define STATUS_QUEUE    4  /* room kept for availability messages beyond the frames */
-/* ... and for a burst of discovery configs, so that they never push frames out. */
-#define DISCOVERY_QUEUE 256
+/* ... and for a burst of live messages (discovery configs, label topics), so that they never
+ * push frames out. */
+#define LIVE_QUEUE 256
 
 enum ev_type {
 	EV_CONNECTED,
@@ -545,8 +546,8 @@ mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id
 	m->url = paho_url(cfg->url);
 	m->client_id = strdup(client_id);
 	m->status_topic = strdup(status_topic);
-	if (queue_init(&m->queue, cfg->queue_frames + STATUS_QUEUE + DISCOVERY_QUEUE) < 0 ||
-	    !m->url || !m->client_id || !m->status_topic)
+	if (queue_init(&m->queue, cfg->queue_frames + STATUS_QUEUE + LIVE_QUEUE) < 0 || !m->url ||
+	    !m->client_id || !m->status_topic)
 		goto out_free;
 
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -586,8 +587,9 @@ out_free:
 }
 
 /* Queue a message, dropping the oldest first when full. Frames (and availability) are bounded
- * by the configured queue; discovery configs (extra) by DISCOVERY_QUEUE more, so that a burst of
- * them neither pushes frames out nor is pushed out while connected. */
+ * by the configured queue; live messages (extra: discovery configs, label topics, derived
+ * values) by LIVE_QUEUE more, so that a burst of them neither pushes frames out nor is pushed
+ * out while connected. */
 static int
 enqueue(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain, int qos,
         bool extra)
@@ -636,18 +638,12 @@ mqtt_subscribe(struct mqtt *m, const char *topic)
 }
 
 int
-mqtt_publish_qos(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain,
-                 int qos)
-{
-	return enqueue(m, topic, payload, len, retain, qos, true);
-}
-
-int
-mqtt_publish_live(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
+mqtt_publish_live(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain,
+                  int qos)
 {
 	if (m->state != MQTT_CONNECTED)
 		return -ENOTCONN;
-	return mqtt_publish(m, topic, payload, len, retain);
+	return enqueue(m, topic, payload, len, retain, qos < 0 ? m->cfg->qos : qos, true);
 }
 
 enum mqtt_state

@@ -6,11 +6,17 @@
  * (and Home Assistant's templates) always find every label in it; <topic>/<LABEL> carries only
  * the due labels. While the broker is away only frames are queued: they hold every value, and
  * an hour of per-label messages would crowd them out of the queue.
+ *
+ * The index guard comes first: an energy index it holds back is in nothing published, not even
+ * the derived values, which are computed from what it let through.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "linkyd/derive.h"
 #include "linkyd/json.h"
 #include "linkyd/log.h"
 #include "linkyd/policy.h"
@@ -27,9 +33,120 @@ struct publisher {
 	struct anon_frame *anon; /* the frame with pseudonyms, when anonymising */
 	char *label_topic;       /* "<topic>/" and room for a label */
 	size_t label_at;         /* where the label goes in it */
+	struct derive *derive;   /* the index guard and the derived values, or NULL */
+	char *derived_topic;     /* <topic>/derived */
+	char *energy_topic;      /* <topic>/energy */
+	uint64_t guard_log_ms;   /* when a rejected index was last logged */
+	int save_error;          /* of the state file, logged on change */
+	struct tic_frame kept;   /* the frame without what the guard held back */
+	struct tic_group kept_groups[TIC_FRAME_GROUPS];
+	bool keep[TIC_FRAME_GROUPS];
 	bool due[TIC_FRAME_GROUPS];
 	char json[JSON_FRAME_MAX];
 };
+
+/* The derived values, and the guard that needs their state, when the meter wants either. */
+static int
+derive_start(struct publisher *p)
+{
+	const struct meter_config *cfg = p->cfg;
+	struct derive_config dc = {
+	    .tariff_names = (const char *const *) cfg->tariff_names,
+	    .n_tariff_names = cfg->n_tariff_names,
+	    .distributor_names = (const char *const *) cfg->distributor_names,
+	    .n_distributor_names = cfg->n_distributor_names,
+	};
+	char *state_file = NULL;
+	int loaded = 0, r;
+
+	if (!cfg->publish.derived && !cfg->publish.index_guard)
+		return 0;
+	if (asprintf(&p->derived_topic, "%s/derived", cfg->topic) < 0 ||
+	    asprintf(&p->energy_topic, "%s/energy", cfg->topic) < 0) {
+		p->derived_topic = p->energy_topic = NULL;
+		return -ENOMEM;
+	}
+	/* The energy per period is the state worth keeping; the guard alone needs none. */
+	if (cfg->publish.derived && p->global->state_dir &&
+	    asprintf(&state_file, "%s/%s.state", p->global->state_dir, cfg->name) < 0)
+		return -ENOMEM;
+	dc.state_file = state_file;
+	r = derive_new(&dc, &p->derive, &loaded);
+	if (r == 0 && loaded < 0)
+		log_errno(LOG_WARNING, loaded, "meter '%s': %s unreadable, starting afresh",
+		          cfg->name, state_file);
+	else if (r == 0 && loaded > 0)
+		log_info("meter '%s': derived values resumed from %s", cfg->name, state_file);
+	free(state_file);
+	return r;
+}
+
+/* Say that an index was held back, at most once a minute (a broken meter would flood). */
+static void
+log_guard(struct publisher *p, uint64_t now_ms)
+{
+	const struct derive_guard_stats *st = derive_guard_stats(p->derive);
+	uint64_t total = st->backwards + st->jumps;
+
+	if (p->guard_log_ms && now_ms - p->guard_log_ms < 60000)
+		return;
+	log_warn("meter '%s': %s %llu not published: %s the last accepted %llu (%llu rejected in "
+	         "all)",
+	         p->cfg->name, st->last_label ? st->last_label : "index",
+	         (unsigned long long) st->last_value,
+	         st->last_reason == DERIVE_REJECT_BACKWARDS ? "below" : "implausibly far above",
+	         (unsigned long long) st->last_accepted, (unsigned long long) total);
+	p->guard_log_ms = now_ms;
+}
+
+/* The frame without the groups the guard held back. */
+static const struct tic_frame *
+kept_frame(struct publisher *p, const struct tic_frame *frame)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < frame->n_groups; i++)
+		if (p->keep[i])
+			p->kept_groups[n++] = frame->groups[i];
+	if (n == frame->n_groups)
+		return frame;
+	p->kept = (struct tic_frame){.mode = frame->mode, .n_groups = n, .groups = p->kept_groups};
+	return &p->kept;
+}
+
+/* While connected only, like the label topics: the frames queued during an outage are what
+ * matters, and the energy still to publish stays marked changed until the broker is back. */
+static void
+publish_derived(struct publisher *p)
+{
+	int n;
+
+	if (mqtt_state(p->mqtt) != MQTT_CONNECTED)
+		return;
+	n = derive_json(p->derive, p->json, sizeof(p->json));
+	if (n >= 0)
+		(void) mqtt_publish_live(p->mqtt, p->derived_topic, p->json, (size_t) n, false, -1);
+	if (!derive_energy_changed(p->derive))
+		return;
+	n = derive_energy_json(p->derive, p->json, sizeof(p->json));
+	if (n >= 0)
+		(void) mqtt_publish_live(p->mqtt, p->energy_topic, p->json, (size_t) n, true, -1);
+}
+
+/* Write the state file when a period ended; its errors are logged when they change. */
+static void
+save(struct publisher *p, bool now)
+{
+	int r = now ? derive_save(p->derive) : derive_save_due(p->derive);
+
+	if (r >= 0) {
+		r = 0;
+	} else if (r != p->save_error) {
+		log_errno(LOG_WARNING, r, "meter '%s': cannot save the derived values in %s",
+		          p->cfg->name, p->global->state_dir);
+	}
+	p->save_error = r;
+}
 
 int
 publisher_new(const struct meter_config *cfg, const struct linkyd_config *global, struct mqtt *mqtt,
@@ -60,6 +177,10 @@ publisher_new(const struct meter_config *cfg, const struct linkyd_config *global
 	}
 	memcpy(p->label_topic, cfg->topic, p->label_at - 1);
 	p->label_topic[p->label_at - 1] = '/';
+	if (derive_start(p) < 0) {
+		publisher_free(p);
+		return -ENOMEM;
+	}
 	*ret = p;
 	return 0;
 }
@@ -97,8 +218,8 @@ publish_labels(struct publisher *p, const struct tic_frame *frame)
 		if (n < 0)
 			continue;
 		label_topic_name(p->label_topic + p->label_at, g->label);
-		if (mqtt_publish(p->mqtt, p->label_topic, p->json, (size_t) n, pc->label_retain) <
-		    0)
+		if (mqtt_publish_live(p->mqtt, p->label_topic, p->json, (size_t) n,
+		                      pc->label_retain, -1) == -ENOMEM)
 			log_err("meter '%s': out of memory queueing %s", p->cfg->name, g->label);
 	}
 }
@@ -106,7 +227,7 @@ publish_labels(struct publisher *p, const struct tic_frame *frame)
 void
 publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now_ms)
 {
-	bool alarm = false;
+	bool alarm = false, derived = p->derive && p->cfg->publish.derived;
 	int n;
 
 	/* Before anything reads the frame: discovery takes its serial from it. */
@@ -118,10 +239,29 @@ publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now
 		}
 		frame = &p->anon->frame;
 	}
+	if (p->derive) {
+		/* The derived values use what the guard kept, whether or not the frame does. */
+		bool guarded = p->cfg->publish.index_guard;
+
+		if (derive_guard(p->derive, frame, now_ms, p->keep) > 0 && guarded)
+			log_guard(p, now_ms);
+		derive_frame(p->derive, frame, p->keep, now_ms, time(NULL));
+		if (guarded)
+			frame = kept_frame(p, frame);
+		if (derived)
+			save(p, false);
+	}
 	/* Discovery's configs go before the frame, so that HA has the entities for its values. */
-	if (p->ha && p->global->format == JSON_FORMAT_TYPED)
+	if (p->ha && p->global->format == JSON_FORMAT_TYPED) {
 		ha_discovery_frame(p->ha, frame);
-	if (!policy_engine_frame(p->policy, frame, now_ms, p->due, &alarm))
+		if (derived) {
+			struct derive_info info;
+
+			derive_info(p->derive, &info);
+			ha_discovery_derived(p->ha, &info, false);
+		}
+	}
+	if (frame->n_groups == 0 || !policy_engine_frame(p->policy, frame, now_ms, p->due, &alarm))
 		return;
 	if (alarm)
 		log_info("meter '%s': alarm in a frame, published at once", p->cfg->name);
@@ -133,6 +273,29 @@ publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now
 		log_err("meter '%s': out of memory queueing a frame", p->cfg->name);
 	if (p->cfg->publish.label_topics)
 		publish_labels(p, frame);
+	if (derived)
+		publish_derived(p);
+}
+
+void
+publisher_republish(struct publisher *p)
+{
+	struct derive_info info;
+
+	if (!p->ha || p->global->format != JSON_FORMAT_TYPED)
+		return;
+	ha_discovery_republish(p->ha);
+	if (p->derive && p->cfg->publish.derived) {
+		derive_info(p->derive, &info);
+		ha_discovery_derived(p->ha, &info, true);
+	}
+}
+
+void
+publisher_close(struct publisher *p)
+{
+	if (p->derive && p->cfg->publish.derived)
+		save(p, true);
 }
 
 struct publisher *
@@ -140,6 +303,9 @@ publisher_free(struct publisher *p)
 {
 	if (p) {
 		policy_engine_free(p->policy);
+		derive_free(p->derive);
+		free(p->derived_topic);
+		free(p->energy_topic);
 		free(p->label_topic);
 		free(p->anon);
 		free(p);

@@ -24,12 +24,14 @@ PREFIX = "homeassistant"
 COMMON_KEYS = {"name", "unique_id", "state_topic", "value_template", "availability_topic", "qos",
                "device", "o", "device_class", "entity_category", "expire_after",
                "json_attributes_topic", "json_attributes_template"}
-SENSOR_KEYS = COMMON_KEYS | {"state_class", "unit_of_measurement"}
+SENSOR_KEYS = COMMON_KEYS | {"state_class", "unit_of_measurement", "last_reset_value_template",
+                             "options"}
 DEVICE_KEYS = {"identifiers", "name", "manufacturer", "model", "serial_number", "sw_version"}
 # HA's units per sensor device class (2025: VA only for apparent_power, varh reactive_energy).
 UNITS = {"energy": {"Wh", "kWh", "MWh"}, "apparent_power": {"VA"},
          "reactive_energy": {"varh", "kvarh"}, "current": {"A", "mA"}, "voltage": {"V", "mV"},
-         "power": {"W", "kW"}, "duration": {"s", "min", "h", "d"}, "timestamp": {None}}
+         "power": {"W", "kW"}, "duration": {"s", "min", "h", "d"}, "timestamp": {None},
+         "enum": {None}}
 STATE_CLASSES = {"measurement", "total", "total_increasing"}
 BINARY_CLASSES = {"problem", "safety", "power", "running"}
 
@@ -86,7 +88,12 @@ class Discovery(unittest.TestCase):
         for key in ("name", "unique_id", "state_topic", "value_template", "device", "o"):
             self.assertIn(key, c, topic)
         self.assertEqual(c["unique_id"], f"linkyd_{serial}_{slug}")
-        self.assertIn(c["state_topic"], (rig.topic, rig.topic + "/diagnostics"))
+        derived = slug.startswith("derived_")
+        self.assertIn(c["state_topic"], (rig.topic + "/derived", rig.topic + "/energy")
+                      if derived else (rig.topic, rig.topic + "/diagnostics"))
+        if derived and c.get("entity_category") != "diagnostic":
+            # A value never to be taken for what the meter said.
+            self.assertRegex(c["name"], r"\((estimated|derived)\)")
         self.assertEqual(c["availability_topic"], rig.topic + "/status")
         self.assertEqual(c["qos"], 1)
         self.assertEqual(set(c["device"]), DEVICE_KEYS)

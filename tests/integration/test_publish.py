@@ -76,6 +76,8 @@ class Publish(unittest.TestCase):
         rig.daemon.wait_log(r"configuration reloaded \(1 meter\(s\), 1 restarted\)", 10,
                             after=mark)
         rig.daemon.wait_log(r"reading .* at \d+ Bd", 5, after=mark)
+        # Label topics go out while connected only.
+        rig.daemon.wait_log(r"connected to ", 5, after=mark)
         rig.line_reopened()
         got, _ = rig.feed(data)
         self.assertEqual(rig.sub.wait_count(f"{rig.topic}/PAPP", 1, 5),
@@ -111,6 +113,38 @@ class Publish(unittest.TestCase):
         self.assertEqual(json.loads(got[-1])["ADCO"], pseudonym)
         self.assertNotIn(real, rig.daemon.log())
 
+    def test_guard_and_derived(self):
+        """The index guard and the derived values with their defaults: indexes held back until
+        three frames agree, a jump (the capture joins two sessions) never published, derived
+        values on their own topics, and the energy per period resumed after a restart."""
+        rig = h.Rig(self, guard=True, conf="homeassistant = { discovery = false; };\n")
+        data = h.capture("historique-hchp-mono-01.tic")
+        every = [json.loads(f) for f in h.decode(data)]
+        rig.pty.write(data, pace=0.0005)
+        got = [json.loads(f) for f in rig.sub.wait_count("linky", len(every), 20)]
+        self.assertEqual(len(got), len(every))
+        indexes = ("HCHC", "HCHP")
+        for i, (g, e) in enumerate(zip(got, every)):
+            held = i < 2 or i == len(every) - 1   # a cold start; the other session's jump
+            want = {k: v for k, v in e.items() if not (held and k in indexes)}
+            self.assertEqual(g, want, f"frame {i}")
+        rig.daemon.wait_log(r"HCH[CP] \d+ not published: implausibly far above the last accepted")
+        derived = [json.loads(p) for p in rig.sub.wait_count("linky/derived", 1, 5)]
+        self.assertTrue(all(d["_derived"] for d in derived))
+        self.assertIn("load_pct", derived[-1])
+        energy = json.loads(h.retained(rig.broker, "linky/energy"))
+        self.assertTrue(energy["_derived"])
+        # 14795091 -> 14795091 HC and 11927521 -> 11927533 HP while watched: 12 Wh.
+        self.assertEqual(energy["day"]["total"], 12)
+        self.assertEqual(energy["day"]["registers"], {"HCHC": 0, "HCHP": 12})
+        # Saved on shutdown, resumed on start.
+        status, _ = rig.daemon.stop()
+        self.assertEqual(status, 0)
+        self.assertTrue(os.path.exists(os.path.join(rig.dir, "meter.state")))
+        mark = rig.daemon.mark()
+        rig.daemon.start()
+        rig.daemon.wait_log(r"derived values resumed from", 5, after=mark)
+
     def test_two_meters(self):
         """Two meters, each with its own line, mode, topic and policy; the second unplugged and
         back while the first goes on undisturbed."""
@@ -126,16 +160,19 @@ class Publish(unittest.TestCase):
         self.addCleanup(shed.close)
         conf = ("meters = (\n"
                 f'  {{ name = "home"; input = "{home.link}"; topic = "linky/home";\n'
-                '    publish = { label_topics = true; }; },\n'
+                '    publish = { label_topics = true; index_guard = false; }; },\n'
                 f'  {{ name = "shed"; input = "{shed.link}"; mode = "historique";'
                 ' topic = "linky/shed";\n'
-                '    publish = { policy = "on_change"; deadband = 5000; }; }\n'
+                '    publish = { policy = "on_change"; deadband = 5000; index_guard = false; };'
+                ' }\n'
                 ");\n")
         daemon = h.Daemon(tmp, None, broker, conf=conf)
         daemon.start()
         self.addCleanup(daemon.terminate)
         daemon.wait_log(r"meter 'home': reading")
         daemon.wait_log(r"meter 'shed': reading")
+        h.wait_until(lambda: sum("connected to " in t for _, t in daemon.lines()) == 2, 10,
+                     "both meters connected")
 
         std = h.capture("standard-mono-base-01.tic")
         hist = h.capture("historique-hchp-tri-adir-01.tic")
