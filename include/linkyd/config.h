@@ -135,6 +135,11 @@ const struct policy *config_label_policy(const struct publish_config *p, const c
 
 bool config_publish_equal(const struct publish_config *a, const struct publish_config *b);
 
+/* Whether a meter running with m (from old) can carry on under fresh, the reloaded
+ * configuration: fresh has an equal meter and nothing it shares with others changed. */
+bool config_meter_kept(const struct linkyd_config *old, const struct linkyd_config *fresh,
+                       const struct meter_config *m);
+
 /* Free everything c owns; c can be initialised again. */
 void config_done(struct linkyd_config *c);
 

@@ -611,6 +611,58 @@ test_print(void **state)
 	round_trip(LINKYD_SAMPLE_CONF);
 }
 
+/* Reload: which meters carry on. */
+static void
+test_meter_kept(void **state)
+{
+	static const char *const names[] = {"old.conf", "new.conf"};
+	static const char *const meters =
+	    "meters = ( { name = \"a\"; input = \"/dev/ttyUSB0\"; },\n"
+	    "           { name = \"b\"; input = \"/dev/ttyUSB1\"; } );\n";
+	static const struct {
+		const char *extra;
+		bool a, b; /* kept */
+	} cases[] = {
+	    {"", true, true},
+	    {"log = { level = \"debug\"; };\n", true, true},
+	    {"publish = { format = \"raw\"; };\n", true, true},
+	    {"mqtt = { qos = 0; };\n", false, false},
+	    {"homeassistant = { prefix = \"ha\"; };\n", false, false},
+	    {"publish = { anonymise = true; anonymise_key = \"k\"; };\n", false, false},
+	    {"state_dir = \"/tmp\";\n", false, false},
+	    {"publish = { label_topics = true; };\n", false, false},
+	};
+	char old_path[128], new_path[128], text[512];
+	struct linkyd_config old, fresh;
+	struct tmpdir t;
+
+	(void) state;
+	tmpdir_make(&t);
+	write_file(&t, names[0], meters, 0600, old_path, sizeof(old_path));
+	load_ok(&old, old_path);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("%s", cases[i].extra);
+		snprintf(text, sizeof(text), "%s%s", meters, cases[i].extra);
+		write_file(&t, names[1], text, 0600, new_path, sizeof(new_path));
+		load_ok(&fresh, new_path);
+		assert_int_equal(config_meter_kept(&old, &fresh, &old.meters[0]), cases[i].a);
+		assert_int_equal(config_meter_kept(&old, &fresh, &old.meters[1]), cases[i].b);
+		config_done(&fresh);
+	}
+	/* One meter's own settings restart that meter alone. */
+	snprintf(text, sizeof(text),
+	         "meters = ( { name = \"a\"; input = \"/dev/ttyUSB0\"; },\n"
+	         "           { name = \"b\"; input = \"/dev/ttyUSB1\"; "
+	         "tariff_names = ( \"HC\" ); } );\n");
+	write_file(&t, names[1], text, 0600, new_path, sizeof(new_path));
+	load_ok(&fresh, new_path);
+	assert_true(config_meter_kept(&old, &fresh, &old.meters[0]));
+	assert_false(config_meter_kept(&old, &fresh, &old.meters[1]));
+	config_done(&fresh);
+	config_done(&old);
+	tmpdir_remove(&t, names, 2);
+}
+
 int
 main(void)
 {
@@ -621,6 +673,7 @@ main(void)
 	    cmocka_unit_test(test_missing_file), cmocka_unit_test(test_password_file),
 	    cmocka_unit_test(test_set_inputs),   cmocka_unit_test(test_validate),
 	    cmocka_unit_test(test_urls),         cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_meter_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
