@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "linkyd/ha.h"
 #include "linkyd/log.h"
 #include "linkyd/meter.h"
 #include "linkyd/publisher.h"
@@ -68,9 +67,8 @@ struct meter {
 	struct tic_parser parser;
 	struct mqtt *mqtt;
 	char client_id[CLIENT_ID_SIZE];
-	char *status_topic, *mode_topic, *diag_topic, *ha_status_topic;
+	char *status_topic, *mode_topic, *diag_topic;
 
-	struct ha_discovery *ha;
 	struct loop_timer diag;
 	bool diag_sent;       /* at least once: the first frame sends one at once */
 	time_t last_frame;    /* wall clock, 0 = none yet */
@@ -152,29 +150,12 @@ diag_due(struct loop_timer *t)
 	publish_diagnostics(container_of(t, struct meter, diag));
 }
 
-static int
-ha_publish(const char *topic, const char *payload, size_t len, void *ctx)
-{
-	struct meter *m = ctx;
-
-	/* Not queued during an outage: the reconnect publishes every declared config again, and
-	 * one that could not go out is declared with the next frame. */
-	return mqtt_publish_live(m->mqtt, topic, payload, len, true, 1);
-}
-
 static void
 on_mqtt_message(const char *topic, const void *payload, size_t len, bool retained, void *userdata)
 {
 	struct meter *m = userdata;
 
-	/* A retained "online" arrives with each subscription, right after the connect that
-	 * already republished: only a live one means Home Assistant (re)started. */
-	if (m->ha && !retained && strcmp(topic, m->ha_status_topic) == 0 && len == 6 &&
-	    memcmp(payload, "online", 6) == 0) {
-		log_info("meter '%s': Home Assistant is online, publishing discovery again",
-		         m->cfg->name);
-		publisher_republish(m->publisher);
-	}
+	publisher_message(m->publisher, topic, payload, len, retained);
 }
 
 static int
@@ -499,22 +480,6 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 	r = mqtt_new(loop, &global->mqtt, m->client_id, m->status_topic, &mqtt_cbs, m, &m->mqtt);
 	if (r < 0)
 		goto out_free;
-	if (global->ha.discovery) {
-		r = -ENOMEM;
-		if (asprintf(&m->ha_status_topic, "%s/status", global->ha.prefix) < 0) {
-			m->ha_status_topic = NULL;
-			goto out_free;
-		}
-		r = ha_discovery_new(&global->ha, cfg->topic, ha_publish, m, &m->ha);
-		if (r == 0)
-			r = mqtt_subscribe(m->mqtt, m->ha_status_topic);
-		if (r < 0)
-			goto out_free;
-		if (global->format != JSON_FORMAT_TYPED)
-			log_notice("meter '%s': Home Assistant discovery needs the typed format, "
-			           "none is published while the format is raw",
-			           cfg->name);
-	}
 	if (global->anonymise) {
 		r = anon_key_load(global->anonymise_key, &m->anon_key);
 		if (r < 0) {
@@ -525,8 +490,7 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 		m->anonymise = true;
 		anon_stream_init(&m->anon_stream);
 	}
-	r = publisher_new(cfg, global, m->mqtt, m->ha, m->anonymise ? &m->anon_key : NULL,
-	                  &m->publisher);
+	r = publisher_new(cfg, global, m->mqtt, m->anonymise ? &m->anon_key : NULL, &m->publisher);
 	if (r < 0)
 		goto out_free;
 	(void) loop_timer_arm(&m->diag, DIAG_MS, DIAG_MS);
@@ -612,11 +576,9 @@ meter_free(struct meter *m)
 	loop_timer_done(m->loop, &m->watch);
 	loop_timer_done(m->loop, &m->flush);
 	loop_timer_done(m->loop, &m->diag);
-	m->ha = ha_discovery_free(m->ha);
 	free(m->status_topic);
 	free(m->mode_topic);
 	free(m->diag_topic);
-	free(m->ha_status_topic);
 	free(m);
 	return NULL;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What one meter publishes for each frame: the frame's JSON on <topic> and each due label on
- * <topic>/<LABEL>, as the meter's publish policy says, and what Home Assistant discovery needs
- * to know of it. The meter (meter.c) owns the line and the MQTT client; this owns the rest.
+ * <topic>/<LABEL>, as the meter's publish policy says, its derived values, and its Home
+ * Assistant discovery. The meter (meter.c) owns the line and the MQTT client; this the rest.
  */
 #ifndef LINKYD_PUBLISHER_H
 #define LINKYD_PUBLISHER_H
@@ -17,12 +17,11 @@
 
 struct publisher;
 
-/* cfg and global as for meter_new(); mqtt and ha (NULL: no discovery) must outlive it; anon
- * (copied; NULL: none) is the key that replaces the meter's identifiers in everything published.
- * Returns 0 or -ENOMEM. */
+/* cfg and global as for meter_new(); mqtt must outlive it; anon (copied; NULL: none) is the key
+ * that replaces the meter's identifiers in everything published. Subscribes to Home
+ * Assistant's status when discovery is on. Returns 0 or -errno. */
 int publisher_new(const struct meter_config *cfg, const struct linkyd_config *global,
-                  struct mqtt *mqtt, struct ha_discovery *ha, const struct anon_key *anon,
-                  struct publisher **ret);
+                  struct mqtt *mqtt, const struct anon_key *anon, struct publisher **ret);
 
 /* An equal configuration replaced the one publisher_new() had (reload). */
 void publisher_rebind(struct publisher *p, const struct meter_config *cfg,
@@ -30,6 +29,10 @@ void publisher_rebind(struct publisher *p, const struct meter_config *cfg,
 
 /* A frame arrived at now_ms (loop_now_ms()). */
 void publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now_ms);
+
+/* A message on a subscribed topic (Home Assistant announcing itself). */
+void publisher_message(struct publisher *p, const char *topic, const void *payload, size_t len,
+                       bool retained);
 
 /* Home Assistant's configs again: the broker or Home Assistant may have lost them. */
 void publisher_republish(struct publisher *p);

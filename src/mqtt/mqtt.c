@@ -365,6 +365,9 @@ handle(struct mqtt *m, const struct ev *ev)
 		break;
 	case EV_LOST:
 		queue_requeue_inflight(&m->queue);
+		/* Discovery configs are published again on connect, label topics and derived values
+		 * superseded: the queue is for the frames now. */
+		queue_drop_extra(&m->queue);
 		if (m->closing) {
 			finish_close(m);
 			return true;

@@ -112,3 +112,28 @@ queue_requeue_inflight(struct queue *q)
 	q->inflight = 0;
 	q->sent_upto = 0;
 }
+
+void
+queue_drop_extra(struct queue *q)
+{
+	size_t kept = 0, n = q->count;
+
+	/* Slide the others down over them, in order: the ring stays contiguous from head. */
+	for (size_t i = 0; i < n; i++) {
+		struct msg *msg = queue_at(q, i);
+
+		if (msg->extra && !msg->inflight) {
+			msg_free(msg);
+			q->extra--;
+			q->count--;
+			if (i < q->sent_upto)
+				q->sent_upto--;
+			continue;
+		}
+		if (kept != i)
+			*queue_at(q, kept) = *msg;
+		kept++;
+	}
+	for (size_t i = kept; i < n; i++)
+		*queue_at(q, i) = (struct msg){0};
+}

@@ -49,6 +49,9 @@ void queue_pop_front(struct queue *q);
  * true when a message is done. */
 bool queue_ack(struct queue *q, int token, bool ok);
 
+/* Drop the extra messages not in flight: a reconnect sends them again or newer ones. */
+void queue_drop_extra(struct queue *q);
+
 /* Forget what was in flight: it will all be sent again. */
 void queue_requeue_inflight(struct queue *q);
 

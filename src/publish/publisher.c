@@ -26,7 +26,8 @@ struct publisher {
 	const struct meter_config *cfg;
 	const struct linkyd_config *global;
 	struct mqtt *mqtt;
-	struct ha_discovery *ha;
+	struct ha_discovery *ha; /* NULL: no discovery */
+	char *ha_status_topic;   /* where Home Assistant says it (re)started */
 	struct policy_engine *policy;
 	bool anonymise;
 	struct anon_key anon_key;
@@ -148,41 +149,77 @@ save(struct publisher *p, bool now)
 	p->save_error = r;
 }
 
+static int
+ha_publish(const char *topic, const char *payload, size_t len, void *ctx)
+{
+	struct publisher *p = ctx;
+
+	/* Not queued during an outage: the reconnect publishes every declared config again, and
+	 * one that could not go out is declared with the next frame. */
+	return mqtt_publish_live(p->mqtt, topic, payload, len, true, 1);
+}
+
+/* Discovery, and the subscription to Home Assistant's birth message that it needs. */
+static int
+ha_start(struct publisher *p)
+{
+	const struct linkyd_config *global = p->global;
+	int r;
+
+	if (!global->ha.discovery)
+		return 0;
+	if (asprintf(&p->ha_status_topic, "%s/status", global->ha.prefix) < 0) {
+		p->ha_status_topic = NULL;
+		return -ENOMEM;
+	}
+	r = ha_discovery_new(&global->ha, p->cfg->topic, ha_publish, p, &p->ha);
+	if (r == 0)
+		r = mqtt_subscribe(p->mqtt, p->ha_status_topic);
+	if (r == 0 && global->format != JSON_FORMAT_TYPED)
+		log_notice("meter '%s': Home Assistant discovery needs the typed format, none is "
+		           "published while the format is raw",
+		           p->cfg->name);
+	return r;
+}
+
 int
 publisher_new(const struct meter_config *cfg, const struct linkyd_config *global, struct mqtt *mqtt,
-              struct ha_discovery *ha, const struct anon_key *anon, struct publisher **ret)
+              const struct anon_key *anon, struct publisher **ret)
 {
 	struct publisher *p = calloc(1, sizeof(*p));
+	int r = -ENOMEM;
 
 	if (!p)
 		return -ENOMEM;
+	p->cfg = cfg;
+	p->global = global;
+	p->mqtt = mqtt;
 	if (anon) {
 		p->anonymise = true;
 		p->anon_key = *anon;
 		p->anon = malloc(sizeof(*p->anon));
-		if (!p->anon) {
-			publisher_free(p);
-			return -ENOMEM;
-		}
+		if (!p->anon)
+			goto out_free;
 	}
-	p->cfg = cfg;
-	p->global = global;
-	p->mqtt = mqtt;
-	p->ha = ha;
 	p->label_at = strlen(cfg->topic) + 1;
 	p->label_topic = malloc(p->label_at + TIC_LABEL_MAX + 1);
-	if (!p->label_topic || policy_engine_new(&cfg->publish, &p->policy) < 0) {
-		publisher_free(p);
-		return -ENOMEM;
-	}
+	if (!p->label_topic)
+		goto out_free;
 	memcpy(p->label_topic, cfg->topic, p->label_at - 1);
 	p->label_topic[p->label_at - 1] = '/';
-	if (derive_start(p) < 0) {
-		publisher_free(p);
-		return -ENOMEM;
-	}
+	r = policy_engine_new(&cfg->publish, &p->policy);
+	if (r == 0)
+		r = derive_start(p);
+	if (r == 0)
+		r = ha_start(p);
+	if (r < 0)
+		goto out_free;
 	*ret = p;
 	return 0;
+
+out_free:
+	publisher_free(p);
+	return r;
 }
 
 void
@@ -278,6 +315,20 @@ publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now
 }
 
 void
+publisher_message(struct publisher *p, const char *topic, const void *payload, size_t len,
+                  bool retained)
+{
+	/* A retained "online" arrives with each subscription, right after the connect that
+	 * already republished: only a live one means Home Assistant (re)started. */
+	if (p->ha && !retained && strcmp(topic, p->ha_status_topic) == 0 && len == 6 &&
+	    memcmp(payload, "online", 6) == 0) {
+		log_info("meter '%s': Home Assistant is online, publishing discovery again",
+		         p->cfg->name);
+		publisher_republish(p);
+	}
+}
+
+void
 publisher_republish(struct publisher *p)
 {
 	struct derive_info info;
@@ -303,6 +354,8 @@ publisher_free(struct publisher *p)
 {
 	if (p) {
 		policy_engine_free(p->policy);
+		ha_discovery_free(p->ha);
+		free(p->ha_status_topic);
 		derive_free(p->derive);
 		free(p->derived_topic);
 		free(p->energy_topic);
