@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "linkyd/tic.h"
-#include "swar.h"
+#include "tic-internal.h"
 
 static bool
 all_in(const char *v, size_t len, bool (*ok)(unsigned char))
@@ -60,26 +60,7 @@ one_of4(const char *v, size_t len, const char *set)
 	return false;
 }
 
-/* all_in(v, len, is_digit), 8 bytes at a time: the words at 0, 8, ... and the last 8 bytes
- * (overlapping the previous word) cover every byte once or twice. */
-static bool
-all_digits(const char *v, size_t len)
-{
-	size_t i = 0;
-
-	if (len >= 8) {
-		for (; i + 8 < len; i += 8)
-			if (!swar_digits(swar_load(v + i)))
-				return false;
-		return swar_digits(swar_load(v + len - 8));
-	}
-	for (; i < len; i++)
-		if (!is_digit((unsigned char) v[i]))
-			return false;
-	return true;
-}
-
-/* all_in(v, len, is_printable), 8 bytes at a time as all_digits() does. */
+/* all_in(v, len, is_printable), 8 bytes at a time as tic_all_digits() does. */
 static bool
 all_printable(const char *v, size_t len)
 {
@@ -102,7 +83,7 @@ digits_ok(const struct tic_label *def, const char *v, size_t len)
 {
 	unsigned long n = 0;
 
-	if (len != def->width || !all_digits(v, len))
+	if (len != def->width || !tic_all_digits(v, len))
 		return false;
 	if (def->max == 0)
 		return true;
@@ -111,9 +92,8 @@ digits_ok(const struct tic_label *def, const char *v, size_t len)
 	return n >= def->min && n <= def->max;
 }
 
-/* Out of line: tic_label_check()'s common case then needs no stack. */
-__attribute__((noinline)) static int
-format_check(const struct tic_label *def, const char *v, size_t len)
+int
+tic_label_check_other(const struct tic_label *def, const char *v, size_t len)
 {
 	static const char optarif[] = "BASEHC..EJP.";
 	static const char ptec[] = "TH..HC..HP..HN..PM..HCJBHCJWHCJRHPJBHPJWHPJR";
@@ -126,7 +106,7 @@ format_check(const struct tic_label *def, const char *v, size_t len)
 		ok = digits_ok(def, v, len);
 		break;
 	case TIC_FMT_ID:
-		ok = len == def->width && all_digits(v, len);
+		ok = len == def->width && tic_all_digits(v, len);
 		break;
 	case TIC_FMT_TEXT:
 		ok = len >= 1 && len <= def->width && all_printable(v, len);
@@ -169,9 +149,12 @@ format_check(const struct tic_label *def, const char *v, size_t len)
 int
 tic_label_check(const struct tic_label *def, const char *v, size_t len)
 {
-	/* Most groups are indexes and other plain numbers: their check needs no switch, no stack.
-	 */
-	if (def->format == TIC_FMT_DIGITS && def->max == 0)
-		return len == def->width && all_digits(v, len) ? 0 : TIC_ERR_FORMAT;
-	return format_check(def, v, len);
+	/* A copy with the bytes tic_label_check_padded() may read after the value (zeros: no
+	 * format takes a NUL). No format takes more than TIC_VALUE_MAX bytes. */
+	char buf[TIC_VALUE_MAX + 8] = {0};
+
+	if (len > TIC_VALUE_MAX)
+		return TIC_ERR_FORMAT;
+	memcpy(buf, v, len);
+	return tic_label_check_padded(def, buf, len);
 }

@@ -31,9 +31,10 @@
 #include <string.h>
 
 #include "linkyd/tic.h"
-#include "swar.h"
+#include "tic-internal.h"
 
-/* group_parse() reads the first TIC_LABEL_MAX bytes of a group as words, even a shorter group's. */
+/* group_parse() reads the first TIC_LABEL_MAX bytes of a group as words, even a shorter group's,
+ * and a value's first 8 bytes, even a shorter value's. */
 _Static_assert(TIC_BUF_SLACK >= TIC_LABEL_MAX && TIC_LABEL_MAX == 16,
                "label_split() reads two words of the frame buffer");
 
@@ -235,16 +236,16 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 	if (p->mode != TIC_MODE_UNKNOWN && p->mode != mode)
 		return TIC_ERR_FORMAT;
 	if (horodate) {
-		struct tic_datetime dt;
+		unsigned f[6];
 
-		if (tic_horodate_parse(horodate, &dt) < 0)
+		if (!tic_horodate_check(horodate, f))
 			return TIC_ERR_FORMAT;
 	}
 	if (def) {
 		size_t i = (size_t) (def - tic_labels);
 
 		if (def->mode != mode || !(def->flags & TIC_LF_HORODATE) != !horodate ||
-		    tic_label_check(def, value, value_len) < 0 ||
+		    tic_label_check_padded(def, value, value_len) < 0 ||
 		    (p->seen[i / 64] & (UINT64_C(1) << (i % 64))))
 			return TIC_ERR_FORMAT;
 		p->seen[i / 64] |= UINT64_C(1) << (i % 64);

@@ -6,8 +6,6 @@
  * order. Only turning a mask into a byte position (swar_first) and masking the first k bytes
  * (swar_low_bytes) assume little-endian: callers use those under SWAR_LE, with a byte-wise
  * fallback elsewhere.
- *
- * Also the label table's lookup key, which the parser builds from these words.
  */
 #ifndef LINKYD_TIC_SWAR_H
 #define LINKYD_TIC_SWAR_H
@@ -15,8 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-
-#include "linkyd/tic.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SWAR_LE 1
@@ -119,25 +115,5 @@ swar_low_bytes(unsigned k)
 {
 	return k >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * k)) - 1;
 }
-
-/* A label as the table's index looks it up: its bytes in two NUL-padded words, and its length
- * (a label may hold a NUL, a table name never does). */
-struct tic_label_key {
-	uint64_t w[2];
-	size_t len;
-};
-_Static_assert(TIC_LABEL_MAX <= sizeof(((struct tic_label_key *) 0)->w), "a key holds a label");
-
-static inline struct tic_label_key
-tic_label_key_of(const char *name, size_t len)
-{
-	struct tic_label_key k = {{0, 0}, len};
-
-	memcpy(k.w, name, len);
-	return k;
-}
-
-/* tic_label_find() for a key's words and length. */
-const struct tic_label *tic_label_find_key(uint64_t w0, uint64_t w1, size_t len);
 
 #endif
