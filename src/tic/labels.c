@@ -189,10 +189,11 @@ label_index_build(void)
 		    tic_label_key_of(tic_labels[i].name, strlen(tic_labels[i].name));
 		uint32_t h = tic_label_hash(k.w[0], k.w[1]);
 
-		while (tic_label_index[h].label != 0)
+		while (tic_label_index[h].key.len != 0)
 			h = (h + 1) % TIC_INDEX_SIZE;
-		tic_label_index[h].key = k;
-		tic_label_index[h].label = (uint8_t) (i + 1);
+		tic_label_index[h] = (struct tic_label_slot){
+		    k, (uint8_t) i,
+		    tic_label_shape(tic_labels[i].mode, tic_labels[i].flags & TIC_LF_HORODATE)};
 	}
 }
 
@@ -200,9 +201,11 @@ const struct tic_label *
 tic_label_find(const char *name, size_t len)
 {
 	struct tic_label_key k;
+	const struct tic_label_slot *slot;
 
-	if (len > TIC_LABEL_MAX)
+	if (len > TIC_LABEL_MAX || len == 0)
 		return NULL;
 	k = tic_label_key_of(name, len);
-	return tic_label_find_key(k.w[0], k.w[1], k.len);
+	slot = tic_label_lookup(k.w[0], k.w[1], k.len);
+	return slot ? &tic_labels[slot->label] : NULL;
 }

@@ -10,6 +10,7 @@
 #ifndef LINKYD_TIC_SWAR_H
 #define LINKYD_TIC_SWAR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -39,33 +40,9 @@ swar_store(void *d, uint64_t x)
 	memcpy(d, &x, sizeof(x));
 }
 
-/* Bit 7 of each byte set where x's byte equals b. y & 0x7f plus 0x7f stays below 0x100 and has
- * bit 7 set unless those 7 bits are 0; or-ing y adds its own bit 7: bit 7 is clear iff y is 0. */
-static inline uint64_t
-swar_eq(uint64_t x, uint8_t b)
-{
-	uint64_t y = x ^ (SWAR_ONES * b);
-
-	return ~(((y & SWAR_LOW7) + SWAR_LOW7) | y) & SWAR_HIGH;
-}
-
-/*
- * Bit 7 of each byte set where x's byte may not sit in a group as it is: a control byte other than
- * HT, DEL, or an 8-bit byte (the parser's special()). With low = the byte's 7 low bits, none of
- * these sums leaves its byte: low + 1 has bit 7 set iff low is 0x7f; low + 0x60 has it clear iff
- * low < 0x20; (low ^ HT) + 0x7f has it clear iff low is HT.
- */
-static inline uint64_t
-swar_special(uint64_t x)
-{
-	uint64_t low = x & SWAR_LOW7;
-	uint64_t ctl = ((low ^ (SWAR_ONES * 0x09)) + SWAR_LOW7) & ~(low + SWAR_ONES * 0x60);
-
-	return (x | (low + SWAR_ONES) | ctl) & SWAR_HIGH;
-}
-
-/* True when the 8 bytes are all printable, 0x20..0x7e: as in swar_special(), with low = the
- * byte's 7 low bits, low + 1 reaches bit 7 iff low is 0x7f and low + 0x60 iff low >= 0x20. */
+/* True when the 8 bytes are all printable, 0x20..0x7e. With low = the byte's 7 low bits, none of
+ * these sums leaves its byte: low + 1 reaches bit 7 iff low is 0x7f and low + 0x60 iff
+ * low >= 0x20. */
 static inline int
 swar_printable(uint64_t x)
 {
@@ -102,7 +79,8 @@ swar_pairs_total(uint64_t pairs)
 	return (uint32_t) ((pairs * UINT64_C(0x0001000100010001)) >> 48);
 }
 
-/* Little-endian only. Index of the first byte flagged in a non-zero mask of bit-7 flags. */
+/* Little-endian only. Index of the first byte flagged in a non-zero mask (bit 7 or all the bits
+ * of each flagged byte set). */
 static inline unsigned
 swar_first(uint64_t mask)
 {
@@ -114,6 +92,83 @@ static inline uint64_t
 swar_low_bytes(unsigned k)
 {
 	return k >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * k)) - 1;
+}
+
+/*
+ * 16 bytes at a time, with GCC's and Clang's generic vectors: SSE2 on x86-64, NEON on arm64,
+ * words elsewhere. A test gives a mask with all the bits of each matching byte set.
+ */
+typedef uint8_t vec16 __attribute__((vector_size(16)));
+typedef int8_t vec16_signed __attribute__((vector_size(16)));
+typedef uint64_t vec16_words __attribute__((vector_size(16)));
+
+static inline vec16
+vec16_load(const void *s)
+{
+	vec16 x;
+
+	memcpy(&x, s, sizeof(x));
+	return x;
+}
+
+static inline void
+vec16_store(void *d, vec16 x)
+{
+	memcpy(d, &x, sizeof(x));
+}
+
+static inline vec16
+vec16_eq(vec16 x, uint8_t b)
+{
+	return (vec16) (x == b);
+}
+
+/*
+ * The bytes that may not sit in a group as they are: control bytes other than HT, DEL, 8-bit
+ * bytes (the parser's special()). Plus one, as signed bytes, these are exactly the bytes below
+ * 0x21 (DEL and 0x80..0xff wrap to negative), HT among them.
+ */
+static inline vec16
+vec16_special(vec16 x)
+{
+	return (vec16) ((vec16_signed) (x + 1) < 0x21) ^ vec16_eq(x, 0x09);
+}
+
+static inline bool
+vec16_any(vec16 mask)
+{
+	vec16_words w = (vec16_words) mask;
+
+	return (w[0] | w[1]) != 0;
+}
+
+/* Little-endian only. Index of the first byte flagged in a non-zero mask. */
+static inline unsigned
+vec16_first(vec16 mask)
+{
+	vec16_words w = (vec16_words) mask;
+
+	return w[0] ? swar_first(w[0]) : 8 + swar_first(w[1]);
+}
+
+/* Little-endian only. A mask of the first k bytes, 0 <= k <= 16 (none, all). */
+static inline vec16
+vec16_low_bytes(unsigned k)
+{
+	static const uint8_t ones[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+	return vec16_load(ones + 16 - k);
+}
+
+/* The sum of the bytes of x modulo 64, all the checksum keeps: every byte's 6 low bits in two words
+ * of four 16-bit sums each (at most 4 * 63 * 2), whose total swar_pairs_total() takes. */
+static inline uint32_t
+vec16_sum64(vec16 x)
+{
+	vec16_words w = (vec16_words) (x & 0x3f);
+
+	return swar_pairs_total(swar_pairs(w[0] + w[1]));
 }
 
 #endif

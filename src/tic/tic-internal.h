@@ -37,14 +37,23 @@ tic_label_key_of(const char *name, size_t len)
 
 /*
  * An open-addressing hash index over the table, built by labels.c before main() runs: each slot
- * holds its name as a key, so that a hit costs one hash and three compares.
+ * holds its name as a key, so that a hit costs one hash and three compares, and what the parser
+ * checks of every group it finds.
  */
 #define TIC_INDEX_BITS 9
 #define TIC_INDEX_SIZE (1u << TIC_INDEX_BITS)
 extern struct tic_label_slot {
-	struct tic_label_key key;
-	uint8_t label; /* table index + 1, 0 = empty */
+	struct tic_label_key key; /* len 0: empty */
+	uint8_t label;            /* index in tic_labels */
+	uint8_t shape;            /* tic_label_shape() of its groups */
 } tic_label_index[TIC_INDEX_SIZE];
+
+/* A group's mode and whether it holds a horodate, in one byte. */
+static inline uint8_t
+tic_label_shape(enum tic_mode mode, bool horodate)
+{
+	return (uint8_t) (mode | (horodate ? 4 : 0));
+}
 
 /* Multiplicative hashing: the top bits of the product depend on every bit of the key. */
 static inline uint32_t
@@ -53,16 +62,18 @@ tic_label_hash(uint64_t w0, uint64_t w1)
 	return (uint32_t) (((w0 ^ w1) * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - TIC_INDEX_BITS));
 }
 
-/* tic_label_find() for a key's words and length. */
-static inline const struct tic_label *
-tic_label_find_key(uint64_t w0, uint64_t w1, size_t len)
+/* The slot of a key's words and length (1 or more), or NULL when the table has no such label. */
+static inline const struct tic_label_slot *
+tic_label_lookup(uint64_t w0, uint64_t w1, size_t len)
 {
-	for (uint32_t h = tic_label_hash(w0, w1); tic_label_index[h].label != 0;
-	     h = (h + 1) % TIC_INDEX_SIZE)
-		if (tic_label_index[h].key.w[0] == w0 && tic_label_index[h].key.w[1] == w1 &&
-		    tic_label_index[h].key.len == len)
-			return &tic_labels[tic_label_index[h].label - 1];
-	return NULL;
+	for (uint32_t h = tic_label_hash(w0, w1);; h = (h + 1) % TIC_INDEX_SIZE) {
+		const struct tic_label_slot *slot = &tic_label_index[h];
+
+		if (slot->key.w[0] == w0 && slot->key.w[1] == w1 && slot->key.len == len)
+			return slot;
+		if (slot->key.len == 0)
+			return NULL;
+	}
 }
 
 /* ---- Value formats (check.c) ---------------------------------------------------------------- */
