@@ -15,6 +15,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SWAR_LE 1
 #else
@@ -125,15 +129,31 @@ vec16_eq(vec16 x, uint8_t b)
 
 /*
  * The bytes that may not sit in a group as they are: control bytes other than HT, DEL, 8-bit
- * bytes (the parser's special()). Plus one, as signed bytes, these are exactly the bytes below
- * 0x21 (DEL and 0x80..0xff wrap to negative), HT among them.
+ * bytes (the parser's special()). Plus one, as signed bytes, the others are exactly the bytes
+ * above 0x20 (DEL and 0x80..0xff wrap to negative), and HT: a byte is special when it is neither,
+ * i.e. when both tests agree (it cannot be both).
  */
 static inline vec16
 vec16_special(vec16 x)
 {
-	return (vec16) ((vec16_signed) (x + 1) < 0x21) ^ vec16_eq(x, 0x09);
+	return (vec16) ((vec16) ((vec16_signed) (x + 1) > 0x20) == vec16_eq(x, 0x09));
 }
 
+#ifdef __SSE2__
+/* x86-64: one instruction (pmovmskb) turns a mask into 16 bits. */
+static inline bool
+vec16_any(vec16 mask)
+{
+	return _mm_movemask_epi8((__m128i) mask) != 0;
+}
+
+/* Index of the first byte flagged in a non-zero mask. */
+static inline unsigned
+vec16_first(vec16 mask)
+{
+	return (unsigned) __builtin_ctz((unsigned) _mm_movemask_epi8((__m128i) mask));
+}
+#else
 static inline bool
 vec16_any(vec16 mask)
 {
@@ -150,6 +170,7 @@ vec16_first(vec16 mask)
 
 	return w[0] ? swar_first(w[0]) : 8 + swar_first(w[1]);
 }
+#endif
 
 /* Little-endian only. A mask of the first k bytes, 0 <= k <= 16 (none, all). */
 static inline vec16
@@ -161,14 +182,22 @@ vec16_low_bytes(unsigned k)
 	return vec16_load(ones + 16 - k);
 }
 
-/* The sum of the bytes of x modulo 64, all the checksum keeps: every byte's 6 low bits in two words
- * of four 16-bit sums each (at most 4 * 63 * 2), whose total swar_pairs_total() takes. */
+/* The sum of the bytes of x modulo 64, all the checksum keeps. */
 static inline uint32_t
 vec16_sum64(vec16 x)
 {
+#ifdef __SSE2__
+	/* psadbw: the sums of each half's bytes, in the low 16 bits of each 64-bit lane. */
+	__m128i halves = _mm_sad_epu8((__m128i) x, _mm_setzero_si128());
+
+	return (uint32_t) (_mm_cvtsi128_si32(halves) + _mm_extract_epi16(halves, 4));
+#else
+	/* Every byte's 6 low bits in two words of four 16-bit sums each (at most 4 * 63 * 2),
+	 * whose total swar_pairs_total() takes. */
 	vec16_words w = (vec16_words) (x & 0x3f);
 
 	return swar_pairs_total(swar_pairs(w[0] + w[1]));
+#endif
 }
 
 #endif
