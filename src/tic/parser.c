@@ -282,7 +282,7 @@ group_end(struct tic_parser *p, uint32_t sum)
 		group_drop(p, TIC_ERR_OVERLONG);
 		return;
 	}
-	r = group_parse(p, p->buf + p->group_start, (size_t) (p->used - p->group_start), sum,
+	r = group_parse(p, p->buf + p->group_start, (size_t) p->used - p->group_start, sum,
 	                &p->groups[p->n_groups]);
 	if (r < 0) {
 		group_drop(p, r);
@@ -296,8 +296,8 @@ group_end(struct tic_parser *p, uint32_t sum)
 static size_t
 group_room(const struct tic_parser *p)
 {
-	size_t group = TIC_GROUP_MAX - (size_t) (p->used - p->group_start);
-	size_t frame = TIC_FRAME_BYTES - (size_t) p->used;
+	size_t used = p->used, group = TIC_GROUP_MAX - (used - p->group_start);
+	size_t frame = TIC_FRAME_BYTES - used;
 
 	return group < frame ? group : frame;
 }

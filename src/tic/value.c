@@ -218,11 +218,14 @@ tic_profile_contact_name(uint8_t v)
 static int
 profile_block(const char *b, struct tic_profile_slot *ret_slot)
 {
-	int hh = two_digits(b, 0, 23), mm = two_digits(b + 2, 0, 59);
+	int hh, mm;
 	unsigned action = 0;
 
-	if (memcmp(b, "NONUTILE", 8) == 0)
+	/* Most blocks are unused: tested first, as one word. */
+	if (swar_load(b) == swar_load("NONUTILE"))
 		return 0;
+	hh = two_digits(b, 0, 23);
+	mm = two_digits(b + 2, 0, 59);
 	if (hh < 0 || mm < 0)
 		return TIC_ERR_FORMAT;
 	for (int i = 4; i < 8; i++) {
