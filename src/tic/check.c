@@ -19,21 +19,15 @@ all_in(const char *v, size_t len, bool (*ok)(unsigned char))
 }
 
 static bool
-is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
 is_upper_hex(unsigned char c)
 {
-	return is_digit(c) || (c >= 'A' && c <= 'F');
+	return tic_is_digit(c) || (c >= 'A' && c <= 'F');
 }
 
 static bool
 is_upper_alnum(unsigned char c)
 {
-	return is_digit(c) || (c >= 'A' && c <= 'Z');
+	return tic_is_digit(c) || (c >= 'A' && c <= 'Z');
 }
 
 static bool
@@ -58,24 +52,6 @@ one_of4(const char *v, size_t len, const char *set)
 			return true;
 	}
 	return false;
-}
-
-/* all_in(v, len, is_printable), 8 bytes at a time as tic_all_digits() does. */
-static bool
-all_printable(const char *v, size_t len)
-{
-	size_t i = 0;
-
-	if (len >= 8) {
-		for (; i + 8 < len; i += 8)
-			if (!swar_printable(swar_load(v + i)))
-				return false;
-		return swar_printable(swar_load(v + len - 8));
-	}
-	for (; i < len; i++)
-		if (!is_printable((unsigned char) v[i]))
-			return false;
-	return true;
 }
 
 static bool
@@ -109,7 +85,8 @@ tic_label_check_other(const struct tic_label *def, const char *v, size_t len)
 		ok = len == def->width && tic_all_digits(v, len);
 		break;
 	case TIC_FMT_TEXT:
-		ok = len >= 1 && len <= def->width && all_printable(v, len);
+		ok = len >= 1 && len <= def->width &&
+		     tic_all_bytes(v, len, swar_printable, is_printable);
 		break;
 	case TIC_FMT_EMPTY:
 		ok = len == 0;

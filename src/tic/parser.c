@@ -23,20 +23,21 @@
  * dropped. Bytes without bit 7 are taken as they are: on a line read 7 bits wide the UART already
  * checked their parity.
  *
- * Speed: the bytes of a group are checked, summed and copied 8 at a time up to the first control
- * or 8-bit byte (swar.h), and a group's CR and the next LF are taken there too; other control
- * bytes, 8-bit bytes and the bytes of a run shorter than a word go through the per-byte state
- * machine, which has the last word on them.
+ * Speed: the bytes of a group are checked, summed and copied 16 at a time up to the first control
+ * or 8-bit byte (swar.h; the last few bytes of the input one by one), and a group's CR and the
+ * next LF are taken there too; other control bytes and 8-bit bytes go through the per-byte state
+ * machine, which has the last word on them. The group's checks then run inline (tic-internal.h)
+ * on the sum that the scan made.
  */
 #include <string.h>
 
 #include "linkyd/tic.h"
 #include "tic-internal.h"
 
-/* group_parse() reads the first TIC_LABEL_MAX bytes of a group as words, even a shorter group's,
- * and a value's first 8 bytes, even a shorter value's. */
+/* group_parse() reads the first TIC_LABEL_MAX + 1 bytes of a group, even a shorter group's, and
+ * a value's first 8 bytes, even a shorter value's. */
 _Static_assert(TIC_BUF_SLACK >= TIC_LABEL_MAX && TIC_LABEL_MAX == 16,
-               "label_split() reads two words of the frame buffer");
+               "label_split() reads a vector and a byte of the frame buffer");
 
 /* Short names for the framing bytes, in this file where they are everywhere. */
 enum {
@@ -169,7 +170,8 @@ label_split(const char *g, size_t n, unsigned char sep, struct tic_label_key *re
 /*
  * Check the group g[0..n) (between LF and CR), whose bytes sum to sum (modulo 256 at least: the
  * checksum keeps 6 bits), and split it in place: separators become NULs so that label, horodate
- * and value are C strings inside the frame buffer.
+ * and value are C strings inside the frame buffer. Forced inline into group_end(): a call per
+ * group would cost a good part of what it does.
  */
 __attribute__((always_inline)) static inline int
 group_parse(struct tic_parser *p, char *g, size_t n, uint32_t sum, struct tic_group *ret)

@@ -3,9 +3,11 @@
  * SWAR ("SIMD within a register") helpers of the decoder: 8 bytes in a uint64_t, tested or summed
  * at once. Each test below keeps every byte's arithmetic inside its own 8 bits (no carry or borrow
  * crosses into the next byte), so its per-byte answer is exact, and it is exact on either byte
- * order. Only turning a mask into a byte position (swar_first) and masking the first k bytes
- * (swar_low_bytes) assume little-endian: callers use those under SWAR_LE, with a byte-wise
- * fallback elsewhere.
+ * order. Only turning a mask into a byte position (swar_first, vec16_first but on x86-64) and
+ * masking the first k bytes of a word (swar_low_bytes) assume little-endian: callers use those
+ * under SWAR_LE, with a byte-wise fallback elsewhere.
+ *
+ * Then the same for 16 bytes (vec16_*), with the compiler's generic vectors, for the group scan.
  */
 #ifndef LINKYD_TIC_SWAR_H
 #define LINKYD_TIC_SWAR_H
@@ -36,12 +38,6 @@ swar_load(const void *s)
 
 	memcpy(&x, s, sizeof(x));
 	return x;
-}
-
-static inline void
-swar_store(void *d, uint64_t x)
-{
-	memcpy(d, &x, sizeof(x));
 }
 
 /* True when the 8 bytes are all printable, 0x20..0x7e. With low = the byte's 7 low bits, none of
@@ -106,19 +102,19 @@ typedef uint8_t vec16 __attribute__((vector_size(16)));
 typedef int8_t vec16_signed __attribute__((vector_size(16)));
 typedef uint64_t vec16_words __attribute__((vector_size(16)));
 
+/* vec16 at any address, which may hold any type: how emmintrin.h's own unaligned loads read. */
+typedef uint8_t vec16_unaligned __attribute__((vector_size(16), aligned(1), may_alias));
+
 static inline vec16
 vec16_load(const void *s)
 {
-	vec16 x;
-
-	memcpy(&x, s, sizeof(x));
-	return x;
+	return *(const vec16_unaligned *) s;
 }
 
 static inline void
 vec16_store(void *d, vec16 x)
 {
-	memcpy(d, &x, sizeof(x));
+	*(vec16_unaligned *) d = x;
 }
 
 static inline vec16
@@ -129,9 +125,9 @@ vec16_eq(vec16 x, uint8_t b)
 
 /*
  * The bytes that may not sit in a group as they are: control bytes other than HT, DEL, 8-bit
- * bytes (the parser's special()). Plus one, as signed bytes, the others are exactly the bytes
- * above 0x20 (DEL and 0x80..0xff wrap to negative), and HT: a byte is special when it is neither,
- * i.e. when both tests agree (it cannot be both).
+ * bytes (the parser's special()). x + 1 as a signed byte is above 0x20 exactly for the printable
+ * bytes 0x20..0x7e (DEL and 0x80..0xff wrap to negative): a byte is special when that test and
+ * the test for HT agree, both false (they are never both true).
  */
 static inline vec16
 vec16_special(vec16 x)
@@ -172,7 +168,7 @@ vec16_first(vec16 mask)
 }
 #endif
 
-/* Little-endian only. A mask of the first k bytes, 0 <= k <= 16 (none, all). */
+/* A mask of the first k bytes, 0 <= k <= 16 (none, all). */
 static inline vec16
 vec16_low_bytes(unsigned k)
 {
@@ -182,7 +178,7 @@ vec16_low_bytes(unsigned k)
 	return vec16_load(ones + 16 - k);
 }
 
-/* The sum of the bytes of x modulo 64, all the checksum keeps. */
+/* A number equal to the sum of the bytes of x modulo 64, all the checksum keeps. */
 static inline uint32_t
 vec16_sum64(vec16 x)
 {

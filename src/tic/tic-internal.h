@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the parser takes inline from labels.c, check.c and value.c: the label lookup, the check of
- * the most common value format and the horodate check run for nearly every group, and a call
- * each would cost a good part of what they do. Private to src/tic/: other modules see
- * linkyd/tic.h.
+ * the most common value format (plain digits) and the horodate check, which run for most groups
+ * and would lose a good part of their time to a call each. Private to src/tic/: other modules
+ * see linkyd/tic.h.
  */
 #ifndef LINKYD_TIC_INTERNAL_H
 #define LINKYD_TIC_INTERNAL_H
@@ -78,27 +78,44 @@ tic_label_lookup(uint64_t w0, uint64_t w1, size_t len)
 
 /* ---- Value formats (check.c) ---------------------------------------------------------------- */
 
-/* Every v[0..len) is a digit: the words at 0, 8, ... and the last 8 bytes (overlapping the
- * previous word) cover every byte once or twice. */
+/*
+ * Whether every byte of v[0..len) passes a test given for 8 bytes at once (word_ok) and for one
+ * (byte_ok): the words at 0, 8, ... and the last 8 bytes (overlapping the previous word) cover
+ * every byte once or twice, and a value shorter than a word goes byte by byte. Inline, so that
+ * the tests are too.
+ */
 static inline bool
-tic_all_digits(const char *v, size_t len)
+tic_all_bytes(const char *v, size_t len, int (*word_ok)(uint64_t), bool (*byte_ok)(unsigned char))
 {
 	size_t i = 0;
 
 	if (len >= 8) {
 		for (; i + 8 < len; i += 8)
-			if (!swar_digits(swar_load(v + i)))
+			if (!word_ok(swar_load(v + i)))
 				return false;
-		return swar_digits(swar_load(v + len - 8));
+		return word_ok(swar_load(v + len - 8));
 	}
 	for (; i < len; i++)
-		if (v[i] < '0' || v[i] > '9')
+		if (!byte_ok((unsigned char) v[i]))
 			return false;
 	return true;
 }
 
+static inline bool
+tic_is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool
+tic_all_digits(const char *v, size_t len)
+{
+	return tic_all_bytes(v, len, swar_digits, tic_is_digit);
+}
+
 /* tic_all_digits() for a value followed by readable bytes up to v + 8 at least: a shorter value
- * is one word, its other bytes replaced by '0'. */
+ * is one word, its other bytes replaced by '0', and one of up to 16 bytes (every digit format)
+ * two words without a loop. */
 static inline bool
 tic_all_digits_padded(const char *v, size_t len)
 {
@@ -109,6 +126,8 @@ tic_all_digits_padded(const char *v, size_t len)
 		return swar_digits((swar_load(v) & keep) | (SWAR_ONES * '0' & ~keep));
 	}
 #endif
+	if (len >= 8 && len <= 16)
+		return swar_digits(swar_load(v)) && swar_digits(swar_load(v + len - 8));
 	return tic_all_digits(v, len);
 }
 
