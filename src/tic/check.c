@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "linkyd/tic.h"
-#include "swar.h"
+#include "tic-internal.h"
 
 static bool
 all_in(const char *v, size_t len, bool (*ok)(unsigned char))
@@ -19,21 +19,15 @@ all_in(const char *v, size_t len, bool (*ok)(unsigned char))
 }
 
 static bool
-is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
 is_upper_hex(unsigned char c)
 {
-	return is_digit(c) || (c >= 'A' && c <= 'F');
+	return tic_is_digit(c) || (c >= 'A' && c <= 'F');
 }
 
 static bool
 is_upper_alnum(unsigned char c)
 {
-	return is_digit(c) || (c >= 'A' && c <= 'Z');
+	return tic_is_digit(c) || (c >= 'A' && c <= 'Z');
 }
 
 static bool
@@ -60,49 +54,12 @@ one_of4(const char *v, size_t len, const char *set)
 	return false;
 }
 
-/* all_in(v, len, is_digit), 8 bytes at a time: the words at 0, 8, ... and the last 8 bytes
- * (overlapping the previous word) cover every byte once or twice. */
-static bool
-all_digits(const char *v, size_t len)
-{
-	size_t i = 0;
-
-	if (len >= 8) {
-		for (; i + 8 < len; i += 8)
-			if (!swar_digits(swar_load(v + i)))
-				return false;
-		return swar_digits(swar_load(v + len - 8));
-	}
-	for (; i < len; i++)
-		if (!is_digit((unsigned char) v[i]))
-			return false;
-	return true;
-}
-
-/* all_in(v, len, is_printable), 8 bytes at a time as all_digits() does. */
-static bool
-all_printable(const char *v, size_t len)
-{
-	size_t i = 0;
-
-	if (len >= 8) {
-		for (; i + 8 < len; i += 8)
-			if (!swar_printable(swar_load(v + i)))
-				return false;
-		return swar_printable(swar_load(v + len - 8));
-	}
-	for (; i < len; i++)
-		if (!is_printable((unsigned char) v[i]))
-			return false;
-	return true;
-}
-
 static bool
 digits_ok(const struct tic_label *def, const char *v, size_t len)
 {
 	unsigned long n = 0;
 
-	if (len != def->width || !all_digits(v, len))
+	if (len != def->width || !tic_all_digits(v, len))
 		return false;
 	if (def->max == 0)
 		return true;
@@ -111,9 +68,8 @@ digits_ok(const struct tic_label *def, const char *v, size_t len)
 	return n >= def->min && n <= def->max;
 }
 
-/* Out of line: tic_label_check()'s common case then needs no stack. */
-__attribute__((noinline)) static int
-format_check(const struct tic_label *def, const char *v, size_t len)
+int
+tic_label_check_other(const struct tic_label *def, const char *v, size_t len)
 {
 	static const char optarif[] = "BASEHC..EJP.";
 	static const char ptec[] = "TH..HC..HP..HN..PM..HCJBHCJWHCJRHPJBHPJWHPJR";
@@ -126,10 +82,11 @@ format_check(const struct tic_label *def, const char *v, size_t len)
 		ok = digits_ok(def, v, len);
 		break;
 	case TIC_FMT_ID:
-		ok = len == def->width && all_digits(v, len);
+		ok = len == def->width && tic_all_digits(v, len);
 		break;
 	case TIC_FMT_TEXT:
-		ok = len >= 1 && len <= def->width && all_printable(v, len);
+		ok = len >= 1 && len <= def->width &&
+		     tic_all_bytes(v, len, swar_printable, is_printable);
 		break;
 	case TIC_FMT_EMPTY:
 		ok = len == 0;
@@ -169,9 +126,12 @@ format_check(const struct tic_label *def, const char *v, size_t len)
 int
 tic_label_check(const struct tic_label *def, const char *v, size_t len)
 {
-	/* Most groups are indexes and other plain numbers: their check needs no switch, no stack.
-	 */
-	if (def->format == TIC_FMT_DIGITS && def->max == 0)
-		return len == def->width && all_digits(v, len) ? 0 : TIC_ERR_FORMAT;
-	return format_check(def, v, len);
+	/* A copy with the bytes tic_label_check_padded() may read after the value (zeros: no
+	 * format takes a NUL). No format takes more than TIC_VALUE_MAX bytes. */
+	char buf[TIC_VALUE_MAX + 8] = {0};
+
+	if (len > TIC_VALUE_MAX)
+		return TIC_ERR_FORMAT;
+	memcpy(buf, v, len);
+	return tic_label_check_padded(def, buf, len);
 }

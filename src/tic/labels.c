@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "linkyd/tic.h"
-#include "swar.h"
+#include "tic-internal.h"
 
 #define H TIC_MODE_HISTORIQUE
 #define S TIC_MODE_STANDARD
@@ -178,58 +178,34 @@ const size_t tic_labels_count = sizeof(tic_labels) / sizeof(tic_labels[0]);
 _Static_assert(sizeof(tic_labels) / sizeof(tic_labels[0]) <= TIC_LABELS_MAX,
                "the parser's duplicate bitmap holds TIC_LABELS_MAX labels");
 
-/*
- * Lookup: an open-addressing hash index over the table, built once before main() runs. The
- * parser calls this for every group, so it must cost a few dozen instructions, not a binary
- * search of strcmp()s: each slot holds its name as a key (swar.h), and a hit costs one hash and
- * three compares.
- */
-#define INDEX_BITS 9
-#define INDEX_SIZE (1u << INDEX_BITS)
-static struct {
-	struct tic_label_key key;
-	uint8_t label; /* table index + 1, 0 = empty */
-} label_index[INDEX_SIZE];
+struct tic_label_slot tic_label_index[TIC_INDEX_SIZE];
 
-/* Multiplicative hashing: the top bits of the product depend on every bit of the key. */
-static uint32_t
-label_hash(uint64_t w0, uint64_t w1)
-{
-	return (uint32_t) (((w0 ^ w1) * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - INDEX_BITS));
-}
-
+/* The index, built once before main() runs. */
 __attribute__((constructor)) static void
 label_index_build(void)
 {
 	for (size_t i = 0; i < tic_labels_count; i++) {
 		struct tic_label_key k =
 		    tic_label_key_of(tic_labels[i].name, strlen(tic_labels[i].name));
-		uint32_t h = label_hash(k.w[0], k.w[1]);
+		uint32_t h = tic_label_hash(k.w[0], k.w[1]);
 
-		while (label_index[h].label != 0)
-			h = (h + 1) % INDEX_SIZE;
-		label_index[h].key = k;
-		label_index[h].label = (uint8_t) (i + 1);
+		while (tic_label_index[h].key.len != 0)
+			h = (h + 1) % TIC_INDEX_SIZE;
+		tic_label_index[h] = (struct tic_label_slot){
+		    k, (uint8_t) i,
+		    tic_label_shape(tic_labels[i].mode, tic_labels[i].flags & TIC_LF_HORODATE)};
 	}
-}
-
-const struct tic_label *
-tic_label_find_key(uint64_t w0, uint64_t w1, size_t len)
-{
-	for (uint32_t h = label_hash(w0, w1); label_index[h].label != 0; h = (h + 1) % INDEX_SIZE)
-		if (label_index[h].key.w[0] == w0 && label_index[h].key.w[1] == w1 &&
-		    label_index[h].key.len == len)
-			return &tic_labels[label_index[h].label - 1];
-	return NULL;
 }
 
 const struct tic_label *
 tic_label_find(const char *name, size_t len)
 {
 	struct tic_label_key k;
+	const struct tic_label_slot *slot;
 
-	if (len > TIC_LABEL_MAX)
+	if (len > TIC_LABEL_MAX || len == 0)
 		return NULL;
 	k = tic_label_key_of(name, len);
-	return tic_label_find_key(k.w[0], k.w[1], k.len);
+	slot = tic_label_lookup(k.w[0], k.w[1], k.len);
+	return slot ? &tic_labels[slot->label] : NULL;
 }

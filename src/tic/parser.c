@@ -23,19 +23,21 @@
  * dropped. Bytes without bit 7 are taken as they are: on a line read 7 bits wide the UART already
  * checked their parity.
  *
- * Speed: the bytes of a group are checked, summed and copied 8 at a time up to the first control
- * or 8-bit byte (swar.h), and a group's CR and the next LF are taken there too; other control
- * bytes, 8-bit bytes and the bytes of a run shorter than a word go through the per-byte state
- * machine, which has the last word on them.
+ * Speed: the bytes of a group are checked, summed and copied 16 at a time up to the first control
+ * or 8-bit byte (swar.h; the last few bytes of the input one by one), and a group's CR and the
+ * next LF are taken there too; other control bytes and 8-bit bytes go through the per-byte state
+ * machine, which has the last word on them. The group's checks then run inline (tic-internal.h)
+ * on the sum that the scan made.
  */
 #include <string.h>
 
 #include "linkyd/tic.h"
-#include "swar.h"
+#include "tic-internal.h"
 
-/* group_parse() reads the first TIC_LABEL_MAX bytes of a group as words, even a shorter group's. */
+/* group_parse() reads the first TIC_LABEL_MAX + 1 bytes of a group, even a shorter group's, and
+ * a value's first 8 bytes, even a shorter value's. */
 _Static_assert(TIC_BUF_SLACK >= TIC_LABEL_MAX && TIC_LABEL_MAX == 16,
-               "label_split() reads two words of the frame buffer");
+               "label_split() reads a vector and a byte of the frame buffer");
 
 /* Short names for the framing bytes, in this file where they are everywhere. */
 enum {
@@ -140,13 +142,9 @@ label_split(const char *g, size_t n, unsigned char sep, struct tic_label_key *re
 	size_t len;
 #if SWAR_LE
 	/* The first sep among g[0..17) (bytes past n are stale but inside p->buf); 17 if none. */
-	uint64_t w0 = swar_load(g), w1 = swar_load(g + 8);
-	uint64_t m0 = swar_eq(w0, sep), m1 = swar_eq(w1, sep);
+	vec16 w = vec16_load(g), m = vec16_eq(w, sep);
 
-	len = m0                             ? swar_first(m0)
-	      : m1                           ? 8 + swar_first(m1)
-	      : (unsigned char) g[16] == sep ? 16
-	                                     : 17;
+	len = vec16_any(m) ? vec16_first(m) : (unsigned char) g[16] == sep ? 16 : 17;
 #else
 	for (len = 0; len < n && len <= TIC_LABEL_MAX && (unsigned char) g[len] != sep; len++)
 		;
@@ -158,9 +156,11 @@ label_split(const char *g, size_t n, unsigned char sep, struct tic_label_key *re
 	if (len == 0)
 		return TIC_ERR_FORMAT;
 #if SWAR_LE
-	*ret_key = (struct tic_label_key){{w0 & swar_low_bytes((unsigned) len),
-	                                   len > 8 ? w1 & swar_low_bytes((unsigned) len - 8) : 0},
-	                                  len};
+	{
+		vec16_words k = (vec16_words) (w & vec16_low_bytes((unsigned) len));
+
+		*ret_key = (struct tic_label_key){{k[0], k[1]}, len};
+	}
 #else
 	*ret_key = tic_label_key_of(g, len);
 #endif
@@ -168,19 +168,21 @@ label_split(const char *g, size_t n, unsigned char sep, struct tic_label_key *re
 }
 
 /*
- * Check the group g[0..n) (between LF and CR) and split it in place: separators become NULs so
- * that label, horodate and value are C strings inside the frame buffer.
+ * Check the group g[0..n) (between LF and CR), whose bytes sum to sum (modulo 256 at least: the
+ * checksum keeps 6 bits), and split it in place: separators become NULs so that label, horodate
+ * and value are C strings inside the frame buffer. Forced inline into group_end(): a call per
+ * group would cost a good part of what it does.
  */
-static int
-group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
+__attribute__((always_inline)) static inline int
+group_parse(struct tic_parser *p, char *g, size_t n, uint32_t sum, struct tic_group *ret)
 {
 	enum tic_mode mode;
 	unsigned char c, sep;
-	uint32_t sum;
 	char *label, *value, *horodate = NULL, *end;
 	size_t label_len, value_len;
 	struct tic_label_key key;
-	const struct tic_label *def;
+	const struct tic_label_slot *slot;
+	const struct tic_label *def = NULL;
 	bool incl = false;
 	int r;
 
@@ -188,7 +190,7 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 		return TIC_ERR_FORMAT;
 	c = (unsigned char) g[n - 1];
 	sep = (unsigned char) g[n - 2];
-	sum = p->group_sum - c;
+	sum -= c;
 	if (sep == HT) {
 		mode = TIC_MODE_STANDARD;
 		if ((sum & 0x3f) + 0x20 != c)
@@ -210,8 +212,8 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 	label_len = (size_t) r;
 	/* Looked up first so that only unknown labels need their characters checked: the table's
 	 * names are made of label characters (test_labels.c pins it). */
-	def = tic_label_find_key(key.w[0], key.w[1], key.len);
-	if (!def)
+	slot = tic_label_lookup(key.w[0], key.w[1], key.len);
+	if (!slot)
 		for (size_t i = 0; i < label_len; i++)
 			if (!label_char_ok((unsigned char) label[i]))
 				return TIC_ERR_FORMAT;
@@ -235,16 +237,17 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 	if (p->mode != TIC_MODE_UNKNOWN && p->mode != mode)
 		return TIC_ERR_FORMAT;
 	if (horodate) {
-		struct tic_datetime dt;
+		unsigned f[6];
 
-		if (tic_horodate_parse(horodate, &dt) < 0)
+		if (!tic_horodate_check(horodate, f))
 			return TIC_ERR_FORMAT;
 	}
-	if (def) {
-		size_t i = (size_t) (def - tic_labels);
+	if (slot) {
+		unsigned i = slot->label;
 
-		if (def->mode != mode || !(def->flags & TIC_LF_HORODATE) != !horodate ||
-		    tic_label_check(def, value, value_len) < 0 ||
+		def = &tic_labels[i];
+		if (slot->shape != tic_label_shape(mode, horodate) ||
+		    tic_label_check_padded(def, value, value_len) < 0 ||
 		    (p->seen[i / 64] & (UINT64_C(1) << (i % 64))))
 			return TIC_ERR_FORMAT;
 		p->seen[i / 64] |= UINT64_C(1) << (i % 64);
@@ -271,8 +274,9 @@ group_parse(struct tic_parser *p, char *g, size_t n, struct tic_group *ret)
 	return 0;
 }
 
+/* The CR of a group whose bytes sum to sum, as group_parse() takes it. */
 static void
-group_end(struct tic_parser *p)
+group_end(struct tic_parser *p, uint32_t sum)
 {
 	int r;
 
@@ -280,7 +284,7 @@ group_end(struct tic_parser *p)
 		group_drop(p, TIC_ERR_OVERLONG);
 		return;
 	}
-	r = group_parse(p, p->buf + p->group_start, (size_t) (p->used - p->group_start),
+	r = group_parse(p, p->buf + p->group_start, (size_t) p->used - p->group_start, sum,
 	                &p->groups[p->n_groups]);
 	if (r < 0) {
 		group_drop(p, r);
@@ -294,8 +298,8 @@ group_end(struct tic_parser *p)
 static size_t
 group_room(const struct tic_parser *p)
 {
-	size_t group = TIC_GROUP_MAX - (size_t) (p->used - p->group_start);
-	size_t frame = TIC_FRAME_BYTES - (size_t) p->used;
+	size_t used = p->used, group = TIC_GROUP_MAX - (used - p->group_start);
+	size_t frame = TIC_FRAME_BYTES - used;
 
 	return group < frame ? group : frame;
 }
@@ -351,7 +355,7 @@ byte_step(struct tic_parser *p, uint8_t c)
 
 in_group:
 	if (c == CR) {
-		group_end(p);
+		group_end(p, p->group_sum);
 	} else if (c == LF) {
 		/* CR lost: the group is cut, and this LF starts the next one. */
 		group_drop(p, TIC_ERR_FRAMING);
@@ -383,30 +387,33 @@ static size_t
 group_run(struct tic_parser *p, const uint8_t *s, size_t avail)
 {
 	const uint8_t *start = s;
+	uint32_t sum = p->group_sum;
 
 	for (;;) {
 		size_t room = group_room(p);
 		size_t lim = avail < room + 1 ? avail : room + 1;
 		char *d = p->buf + p->used;
-		uint64_t pairs = 0;
-		uint32_t sum = 0;
 		size_t run = 0;
 
 #if SWAR_LE
-		/* Whole words while they are in s[0..lim): a word stored past the run stays below
-		 * buf + used + lim <= buf + TIC_FRAME_BYTES + 1, and is overwritten or ignored. */
-		for (; run + 8 <= lim; run += 8) {
-			uint64_t x = swar_load(s + run), m = swar_special(x);
+		/* 16 bytes at a time while they are in s[0..lim): bytes stored past the run stay
+		 * below buf + used + lim <= buf + TIC_FRAME_BYTES + 1, and are overwritten or
+		 * ignored. Each byte of sums adds up a byte of each vector, modulo 256: enough for
+		 * the checksum, which keeps the sum modulo 64. */
+		vec16 sums = {0};
 
-			swar_store(d + run, x);
-			if (m) {
-				unsigned k = swar_first(m);
+		for (; run + 16 <= lim; run += 16) {
+			vec16 x = vec16_load(s + run), m = vec16_special(x);
 
-				pairs += swar_pairs(x & swar_low_bytes(k));
+			vec16_store(d + run, x);
+			if (vec16_any(m)) {
+				unsigned k = vec16_first(m);
+
+				sums += x & vec16_low_bytes(k);
 				run += k;
 				goto done;
 			}
-			pairs += swar_pairs(x);
+			sums += x;
 		}
 #endif
 		for (; run < lim && !special(s[run]); run++) {
@@ -415,6 +422,7 @@ group_run(struct tic_parser *p, const uint8_t *s, size_t avail)
 		}
 #if SWAR_LE
 	done:
+		sum += vec16_sum64(sums);
 #endif
 		if (run > room) {
 			/* The group takes room bytes, as byte by byte; the rest is skipped. */
@@ -422,15 +430,17 @@ group_run(struct tic_parser *p, const uint8_t *s, size_t avail)
 			return (size_t) (s - start) + room;
 		}
 		p->used = (uint16_t) (p->used + run);
-		p->group_sum += sum + swar_pairs_total(pairs);
-		if (run == lim || s[run] != CR)
+		if (run == lim || s[run] != CR) {
+			p->group_sum = sum;
 			return (size_t) (s - start) + run;
-		group_end(p);
+		}
+		group_end(p, sum);
 		/* Most of the time the next group's LF follows: start it here, as byte_step would.
 		 */
-		if (run + 1 == avail || s[run + 1] != LF || p->state != TIC_S_FRAME)
+		if (run + 1 == avail || s[run + 1] != LF)
 			return (size_t) (s - start) + run + 1;
 		group_begin(p);
+		sum = 0;
 		s += run + 2;
 		avail -= run + 2;
 	}

@@ -3,20 +3,23 @@
  * SWAR ("SIMD within a register") helpers of the decoder: 8 bytes in a uint64_t, tested or summed
  * at once. Each test below keeps every byte's arithmetic inside its own 8 bits (no carry or borrow
  * crosses into the next byte), so its per-byte answer is exact, and it is exact on either byte
- * order. Only turning a mask into a byte position (swar_first) and masking the first k bytes
- * (swar_low_bytes) assume little-endian: callers use those under SWAR_LE, with a byte-wise
- * fallback elsewhere.
+ * order. Only turning a mask into a byte position (swar_first, vec16_first but on x86-64) and
+ * masking the first k bytes of a word (swar_low_bytes) assume little-endian: callers use those
+ * under SWAR_LE, with a byte-wise fallback elsewhere.
  *
- * Also the label table's lookup key, which the parser builds from these words.
+ * Then the same for 16 bytes (vec16_*), with the compiler's generic vectors, for the group scan.
  */
 #ifndef LINKYD_TIC_SWAR_H
 #define LINKYD_TIC_SWAR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "linkyd/tic.h"
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SWAR_LE 1
@@ -37,39 +40,9 @@ swar_load(const void *s)
 	return x;
 }
 
-static inline void
-swar_store(void *d, uint64_t x)
-{
-	memcpy(d, &x, sizeof(x));
-}
-
-/* Bit 7 of each byte set where x's byte equals b. y & 0x7f plus 0x7f stays below 0x100 and has
- * bit 7 set unless those 7 bits are 0; or-ing y adds its own bit 7: bit 7 is clear iff y is 0. */
-static inline uint64_t
-swar_eq(uint64_t x, uint8_t b)
-{
-	uint64_t y = x ^ (SWAR_ONES * b);
-
-	return ~(((y & SWAR_LOW7) + SWAR_LOW7) | y) & SWAR_HIGH;
-}
-
-/*
- * Bit 7 of each byte set where x's byte may not sit in a group as it is: a control byte other than
- * HT, DEL, or an 8-bit byte (the parser's special()). With low = the byte's 7 low bits, none of
- * these sums leaves its byte: low + 1 has bit 7 set iff low is 0x7f; low + 0x60 has it clear iff
- * low < 0x20; (low ^ HT) + 0x7f has it clear iff low is HT.
- */
-static inline uint64_t
-swar_special(uint64_t x)
-{
-	uint64_t low = x & SWAR_LOW7;
-	uint64_t ctl = ((low ^ (SWAR_ONES * 0x09)) + SWAR_LOW7) & ~(low + SWAR_ONES * 0x60);
-
-	return (x | (low + SWAR_ONES) | ctl) & SWAR_HIGH;
-}
-
-/* True when the 8 bytes are all printable, 0x20..0x7e: as in swar_special(), with low = the
- * byte's 7 low bits, low + 1 reaches bit 7 iff low is 0x7f and low + 0x60 iff low >= 0x20. */
+/* True when the 8 bytes are all printable, 0x20..0x7e. With low = the byte's 7 low bits, none of
+ * these sums leaves its byte: low + 1 reaches bit 7 iff low is 0x7f and low + 0x60 iff
+ * low >= 0x20. */
 static inline int
 swar_printable(uint64_t x)
 {
@@ -106,7 +79,8 @@ swar_pairs_total(uint64_t pairs)
 	return (uint32_t) ((pairs * UINT64_C(0x0001000100010001)) >> 48);
 }
 
-/* Little-endian only. Index of the first byte flagged in a non-zero mask of bit-7 flags. */
+/* Little-endian only. Index of the first byte flagged in a non-zero mask (bit 7 or all the bits
+ * of each flagged byte set). */
 static inline unsigned
 swar_first(uint64_t mask)
 {
@@ -120,24 +94,106 @@ swar_low_bytes(unsigned k)
 	return k >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * k)) - 1;
 }
 
-/* A label as the table's index looks it up: its bytes in two NUL-padded words, and its length
- * (a label may hold a NUL, a table name never does). */
-struct tic_label_key {
-	uint64_t w[2];
-	size_t len;
-};
-_Static_assert(TIC_LABEL_MAX <= sizeof(((struct tic_label_key *) 0)->w), "a key holds a label");
+/*
+ * 16 bytes at a time, with GCC's and Clang's generic vectors: SSE2 on x86-64, NEON on arm64,
+ * words elsewhere. A test gives a mask with all the bits of each matching byte set.
+ */
+typedef uint8_t vec16 __attribute__((vector_size(16)));
+typedef int8_t vec16_signed __attribute__((vector_size(16)));
+typedef uint64_t vec16_words __attribute__((vector_size(16)));
 
-static inline struct tic_label_key
-tic_label_key_of(const char *name, size_t len)
+/* vec16 at any address, which may hold any type: how emmintrin.h's own unaligned loads read. */
+typedef uint8_t vec16_unaligned __attribute__((vector_size(16), aligned(1), may_alias));
+
+static inline vec16
+vec16_load(const void *s)
 {
-	struct tic_label_key k = {{0, 0}, len};
-
-	memcpy(k.w, name, len);
-	return k;
+	return *(const vec16_unaligned *) s;
 }
 
-/* tic_label_find() for a key's words and length. */
-const struct tic_label *tic_label_find_key(uint64_t w0, uint64_t w1, size_t len);
+static inline void
+vec16_store(void *d, vec16 x)
+{
+	*(vec16_unaligned *) d = x;
+}
+
+static inline vec16
+vec16_eq(vec16 x, uint8_t b)
+{
+	return (vec16) (x == b);
+}
+
+/*
+ * The bytes that may not sit in a group as they are: control bytes other than HT, DEL, 8-bit
+ * bytes (the parser's special()). x + 1 as a signed byte is above 0x20 exactly for the printable
+ * bytes 0x20..0x7e (DEL and 0x80..0xff wrap to negative): a byte is special when that test and
+ * the test for HT agree, both false (they are never both true).
+ */
+static inline vec16
+vec16_special(vec16 x)
+{
+	return (vec16) ((vec16) ((vec16_signed) (x + 1) > 0x20) == vec16_eq(x, 0x09));
+}
+
+#ifdef __SSE2__
+/* x86-64: one instruction (pmovmskb) turns a mask into 16 bits. */
+static inline bool
+vec16_any(vec16 mask)
+{
+	return _mm_movemask_epi8((__m128i) mask) != 0;
+}
+
+/* Index of the first byte flagged in a non-zero mask. */
+static inline unsigned
+vec16_first(vec16 mask)
+{
+	return (unsigned) __builtin_ctz((unsigned) _mm_movemask_epi8((__m128i) mask));
+}
+#else
+static inline bool
+vec16_any(vec16 mask)
+{
+	vec16_words w = (vec16_words) mask;
+
+	return (w[0] | w[1]) != 0;
+}
+
+/* Little-endian only. Index of the first byte flagged in a non-zero mask. */
+static inline unsigned
+vec16_first(vec16 mask)
+{
+	vec16_words w = (vec16_words) mask;
+
+	return w[0] ? swar_first(w[0]) : 8 + swar_first(w[1]);
+}
+#endif
+
+/* A mask of the first k bytes, 0 <= k <= 16 (none, all). */
+static inline vec16
+vec16_low_bytes(unsigned k)
+{
+	static const uint8_t ones[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+	return vec16_load(ones + 16 - k);
+}
+
+/* A number equal to the sum of the bytes of x modulo 64, all the checksum keeps. */
+static inline uint32_t
+vec16_sum64(vec16 x)
+{
+#ifdef __SSE2__
+	/* psadbw: the sums of each half's bytes, in the low 16 bits of each 64-bit lane. */
+	__m128i halves = _mm_sad_epu8((__m128i) x, _mm_setzero_si128());
+
+	return (uint32_t) (_mm_cvtsi128_si32(halves) + _mm_extract_epi16(halves, 4));
+#else
+	/* Every byte's 6 low bits in two words of four 16-bit sums each (at most 4 * 63 * 2),
+	 * whose total swar_pairs_total() takes. */
+	vec16_words w = (vec16_words) (x & 0x3f);
+
+	return swar_pairs_total(swar_pairs(w[0] + w[1]));
+#endif
+}
 
 #endif

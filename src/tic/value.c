@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "linkyd/tic.h"
+#include "tic-internal.h"
 
 const char *
 tic_err_name(enum tic_err err)
@@ -46,56 +47,28 @@ two_digits(const char *s, int lo, int hi)
 	return v >= lo && v <= hi ? v : -1;
 }
 
-/* yy is 00-99 for 2000-2099, where every fourth year is a leap year. */
-static int
-days_in_month(int yy, int month)
-{
-	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	return days[month - 1] + (month == 2 && yy % 4 == 0);
-}
-
 int
 tic_horodate_parse(const char *h, struct tic_datetime *ret_dt)
 {
-	static const int lo[6] = {0, 1, 1, 0, 0, 0}, hi[6] = {99, 12, 31, 23, 59, 59};
-	struct tic_datetime dt = {0};
-	int f[6];
+	unsigned f[6];
 
-	for (int i = 0; i < 6; i++) {
-		f[i] = two_digits(h + 1 + 2 * i, lo[i], hi[i]);
-		if (f[i] < 0)
-			return TIC_ERR_FORMAT;
-	}
-	if (f[2] > days_in_month(f[0], f[1]))
+	/* tic_horodate_check() reads 13 bytes: a shorter string stops at its NUL. */
+	if (strnlen(h, TIC_HORODATE_LEN) < TIC_HORODATE_LEN || !tic_horodate_check(h, f))
 		return TIC_ERR_FORMAT;
-	switch (h[0]) {
-	case 'e':
-		dt.degraded = true;
-		/* fall through */
-	case 'E':
-		dt.utc_offset_h = 2;
-		dt.has_offset = true;
-		break;
-	case 'h':
-		dt.degraded = true;
-		/* fall through */
-	case 'H':
-		dt.utc_offset_h = 1;
-		dt.has_offset = true;
-		break;
-	case ' ':
-		break;
-	default:
-		return TIC_ERR_FORMAT;
-	}
-	dt.year = (uint16_t) (2000 + f[0]);
-	dt.month = (uint8_t) f[1];
-	dt.day = (uint8_t) f[2];
-	dt.hour = (uint8_t) f[3];
-	dt.minute = (uint8_t) f[4];
-	dt.second = (uint8_t) f[5];
-	*ret_dt = dt;
+	*ret_dt = (struct tic_datetime){
+	    .year = (uint16_t) (2000 + f[0]),
+	    .month = (uint8_t) f[1],
+	    .day = (uint8_t) f[2],
+	    .hour = (uint8_t) f[3],
+	    .minute = (uint8_t) f[4],
+	    .second = (uint8_t) f[5],
+	    /* E, e: summer; H, h: winter; lower case: degraded clock; SP: none. */
+	    .utc_offset_h = (int8_t) (h[0] == ' '            ? 0
+	                              : (h[0] | 0x20) == 'e' ? 2
+	                                                     : 1),
+	    .has_offset = h[0] != ' ',
+	    .degraded = h[0] == 'e' || h[0] == 'h',
+	};
 	return 0;
 }
 
@@ -245,11 +218,14 @@ tic_profile_contact_name(uint8_t v)
 static int
 profile_block(const char *b, struct tic_profile_slot *ret_slot)
 {
-	int hh = two_digits(b, 0, 23), mm = two_digits(b + 2, 0, 59);
+	int hh, mm;
 	unsigned action = 0;
 
-	if (memcmp(b, "NONUTILE", 8) == 0)
+	/* Most blocks are unused: tested first, as one word. */
+	if (swar_load(b) == swar_load("NONUTILE"))
 		return 0;
+	hh = two_digits(b, 0, 23);
+	mm = two_digits(b + 2, 0, 59);
 	if (hh < 0 || mm < 0)
 		return TIC_ERR_FORMAT;
 	for (int i = 4; i < 8; i++) {
