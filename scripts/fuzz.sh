@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# scripts/fuzz.sh [SECONDS]: fuzz the TIC parser and the JSON encoder (tests/fuzz/fuzz_tic.c)
-# with libFuzzer under AddressSanitizer + UndefinedBehaviorSanitizer for SECONDS (default 60).
+# scripts/fuzz.sh [SECONDS]: fuzz the TIC parser and the JSON encoder (tests/fuzz/fuzz_tic.c),
+# then what follows them, anonymisation, index guard, derived values, policy and per-label
+# payloads (tests/fuzz/fuzz_publish.c), with libFuzzer under AddressSanitizer +
+# UndefinedBehaviorSanitizer for SECONDS each (default 60).
 # Fails on any crash, broken invariant (abort), leak, timeout or sanitizer report; the input
 # that triggered it is kept in build/fuzz/artifacts/DATE/ (reproduce: build/fuzz/tests/fuzz_tic
 # FILE).
@@ -41,47 +43,59 @@ section "fuzz: build ($dir, clang, address;undefined)"
 CC=clang linkyd_configure "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link" -DBUILD_TESTING=ON -DLINKYD_FUZZ=ON \
 	-DLINKYD_SANITIZE="address;undefined"
-linkyd_build "$dir" fuzz_tic
-fuzzer=$LINKYD_ROOT/$dir/tests/fuzz_tic
-[ -x "$fuzzer" ] || die "$fuzzer was not built"
-
+linkyd_build "$dir" fuzz_tic fuzz_publish
 # A fresh corpus each run, so that the repository is never written to. Each capture goes in as
-# it is and behind a few first bytes (the harness's split selector): one call, chunks of 8,
-# random chunks of up to 512 bytes, cuts around control bytes, stop after every frame.
+# it is and behind a few first bytes (fuzz_tic's split selector, fuzz_publish's clock): one
+# call, chunks of 8, random chunks of up to 512 bytes, cuts around control bytes, stop after
+# every frame.
 corpus=$(mktemp -d "${TMPDIR:-/tmp}/linkyd-fuzz.XXXXXX")
 trap 'rm -rf "$corpus"' EXIT
+mkdir "$corpus/seeds"
 for capture in tests/data/*.tic; do
 	name=$(basename "$capture" .tic)
-	cp "$capture" "$corpus/$name"
+	cp "$capture" "$corpus/seeds/$name"
 	for selector in 00 39 4a 03 04; do
 		{
 			printf '%b' "\\x$selector"
 			cat "$capture"
-		} >"$corpus/$name-$selector"
+		} >"$corpus/seeds/$name-$selector"
 	done
 done
-mkdir -p "$artifacts"
 
-section "fuzz: fuzz_tic for ${seconds}s"
 # -max_len: 8 KiB so that a frame can overflow the 4 KiB frame buffer. -timeout: a TIC input of
 # that size decodes in microseconds, so 10 s means a hang. halt_on_error/abort_on_error: any
 # sanitizer report ends the run as a crash, and the input is saved.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}
-status=0
-"$fuzzer" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-	-print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" 2>&1 | tee "$log" ||
-	status=$?
-# Belt and braces: a sanitizer that reported and recovered would leave the exit status at 0.
-if grep -Eq 'ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:' "$log"; then
-	[ "$status" -ne 0 ] || status=1
-fi
-if [ "$status" -ne 0 ]; then
-	echo
-	echo "fuzz: FAILED (exit $status); log: $log; reproducer(s) in $artifacts:"
-	ls -1 "$artifacts" || true
-	exit 1
-fi
-rmdir "$artifacts" "${artifacts%/*}" 2>/dev/null || true
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-echo "fuzz: OK, ${runs:-?} inputs in ${seconds}s, no crash, leak or sanitizer report"
+
+# fuzz TARGET: run it for $seconds on a copy of the corpus; exit on any finding.
+fuzz()
+{
+	local target=$1 fuzzer=$LINKYD_ROOT/$dir/tests/$1 log=$LINKYD_ROOT/$dir/$1.log status=0
+	local runs work
+
+	[ -x "$fuzzer" ] || die "$fuzzer was not built"
+	work=$corpus/$target
+	cp -r "$corpus/seeds" "$work"
+	mkdir -p "$artifacts"
+	section "fuzz: $target for ${seconds}s"
+	"$fuzzer" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$artifacts/" "$work" 2>&1 | tee "$log" ||
+		status=$?
+	# Belt and braces: a sanitizer that reported and recovered would leave the status at 0.
+	if grep -Eq 'ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:' "$log"; then
+		[ "$status" -ne 0 ] || status=1
+	fi
+	if [ "$status" -ne 0 ]; then
+		echo
+		echo "fuzz: $target FAILED (exit $status); log: $log; reproducer(s) in $artifacts:"
+		ls -1 "$artifacts" || true
+		exit 1
+	fi
+	rmdir "$artifacts" "${artifacts%/*}" 2>/dev/null || true
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	echo "fuzz: $target OK, ${runs:-?} inputs in ${seconds}s, no crash, leak or sanitizer report"
+}
+
+fuzz fuzz_tic
+fuzz fuzz_publish
