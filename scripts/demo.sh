@@ -78,7 +78,10 @@ echo "linkyd reads $work/tic"
 section "linkyd and a subscriber (mosquitto_sub -v -t 'teleinfo/#')"
 mosquitto_sub -h 127.0.0.1 -p "$port" -v -t 'teleinfo/#' &
 pids+=($!)
-"$linkyd" --input "$work/tic" --mqtt "mqtt://127.0.0.1:$port" &
+# The derived values' state (energy per period) stays in the demo's directory, not in
+# /var/lib/linkyd; everything else is the built-in defaults.
+echo "state_dir = \"$work\";" >"$work/linkyd.conf"
+"$linkyd" --config "$work/linkyd.conf" --input "$work/tic" --mqtt "mqtt://127.0.0.1:$port" &
 linkyd_pid=$!
 pids+=("$linkyd_pid")
 sleep 1

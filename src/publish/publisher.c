@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "linkyd/derive.h"
@@ -68,9 +69,13 @@ derive_start(struct publisher *p)
 		return -ENOMEM;
 	}
 	/* The energy per period is the state worth keeping; the guard alone needs none. */
-	if (cfg->publish.derived && p->global->state_dir &&
-	    asprintf(&state_file, "%s/%s.state", p->global->state_dir, cfg->name) < 0)
-		return -ENOMEM;
+	if (cfg->publish.derived && p->global->state_dir) {
+		if (asprintf(&state_file, "%s/%s.state", p->global->state_dir, cfg->name) < 0)
+			return -ENOMEM;
+		/* systemd makes it (StateDirectory=); by hand, as root, it may not exist yet. Any
+		 * failure shows when the file is first written. */
+		(void) mkdir(p->global->state_dir, 0755);
+	}
 	dc.state_file = state_file;
 	r = derive_new(&dc, &p->derive, &loaded);
 	if (r == 0 && loaded < 0)
@@ -134,19 +139,20 @@ publish_derived(struct publisher *p)
 		(void) mqtt_publish_live(p->mqtt, p->energy_topic, p->json, (size_t) n, true, -1);
 }
 
-/* Write the state file when a period ended; its errors are logged when they change. */
+/* Write the state file when a period ended (or now); a failure is logged when it changes. */
 static void
 save(struct publisher *p, bool now)
 {
 	int r = now ? derive_save(p->derive) : derive_save_due(p->derive);
 
-	if (r >= 0) {
-		r = 0;
-	} else if (r != p->save_error) {
+	if (r < 0 && r != p->save_error)
 		log_errno(LOG_WARNING, r, "meter '%s': cannot save the derived values in %s",
 		          p->cfg->name, p->global->state_dir);
-	}
-	p->save_error = r;
+	else if (r >= 0 && p->save_error && (r > 0 || now))
+		log_notice("meter '%s': derived values saved again", p->cfg->name);
+	/* derive_save_due() says 0 when nothing was due: that proves nothing either way. */
+	if (r < 0 || r > 0 || now)
+		p->save_error = r < 0 ? r : 0;
 }
 
 static int
