@@ -23,6 +23,10 @@
 #include "linkyd/policy.h"
 #include "linkyd/publisher.h"
 
+#define DERIVED_MIN_MS       10000
+#define DERIVED_HEARTBEAT_MS 60000
+#define ENERGY_MIN_MS        60000
+
 struct publisher {
 	const struct meter_config *cfg;
 	const struct linkyd_config *global;
@@ -38,9 +42,13 @@ struct publisher {
 	struct derive *derive;   /* the index guard and the derived values, or NULL */
 	char *derived_topic;     /* <topic>/derived */
 	char *energy_topic;      /* <topic>/energy */
-	uint64_t guard_log_ms;   /* when a rejected index was last logged */
-	int save_error;          /* of the state file, logged on change */
-	struct tic_frame kept;   /* the frame without what the guard held back */
+	uint64_t derived_ms;     /* when <topic>/derived was last published, 0 never */
+	uint64_t energy_ms;      /* the same for <topic>/energy */
+	size_t derived_len;
+	char derived[DERIVE_JSON_MAX]; /* what <topic>/derived last carried */
+	uint64_t guard_log_ms;         /* when a rejected index was last logged */
+	int save_error;                /* of the state file, logged on change */
+	struct tic_frame kept;         /* the frame without what the guard held back */
 	struct tic_group kept_groups[TIC_FRAME_GROUPS];
 	bool keep[TIC_FRAME_GROUPS];
 	bool due[TIC_FRAME_GROUPS];
@@ -120,23 +128,45 @@ kept_frame(struct publisher *p, const struct tic_frame *frame)
 	return &p->kept;
 }
 
-/* While connected only, like the label topics: the frames queued during an outage are what
- * matters, and the energy still to publish stays marked changed until the broker is back. */
+/* The retained energy per period, if it changed since it was last published. */
 static void
-publish_derived(struct publisher *p)
+publish_energy(struct publisher *p, uint64_t now_ms)
 {
+	int n;
+
+	if (mqtt_state(p->mqtt) != MQTT_CONNECTED || !derive_energy_changed(p->derive))
+		return;
+	n = derive_energy_json(p->derive, p->json, sizeof(p->json));
+	if (n >= 0 &&
+	    mqtt_publish_live(p->mqtt, p->energy_topic, p->json, (size_t) n, true, -1) == 0)
+		p->energy_ms = now_ms;
+}
+
+/* While connected only, like the label topics: the frames queued during an outage are what
+ * matters. The derived values change slowly (the power estimate spans a minute): they go out
+ * when they changed, at most every DERIVED_MIN_MS, and every DERIVED_HEARTBEAT_MS anyway for
+ * Home Assistant's expire_after; the energy, when it changed, at most every ENERGY_MIN_MS
+ * (it stays marked changed until then). Two more messages per frame would triple the load. */
+static void
+publish_derived(struct publisher *p, uint64_t now_ms)
+{
+	uint64_t since = now_ms - p->derived_ms;
 	int n;
 
 	if (mqtt_state(p->mqtt) != MQTT_CONNECTED)
 		return;
 	n = derive_json(p->derive, p->json, sizeof(p->json));
-	if (n >= 0)
-		(void) mqtt_publish_live(p->mqtt, p->derived_topic, p->json, (size_t) n, false, -1);
-	if (!derive_energy_changed(p->derive))
-		return;
-	n = derive_energy_json(p->derive, p->json, sizeof(p->json));
-	if (n >= 0)
-		(void) mqtt_publish_live(p->mqtt, p->energy_topic, p->json, (size_t) n, true, -1);
+	if (n >= 0 &&
+	    (!p->derived_ms || since >= DERIVED_HEARTBEAT_MS ||
+	     (since >= DERIVED_MIN_MS &&
+	      ((size_t) n != p->derived_len || memcmp(p->json, p->derived, p->derived_len)))) &&
+	    mqtt_publish_live(p->mqtt, p->derived_topic, p->json, (size_t) n, false, -1) == 0) {
+		p->derived_ms = now_ms;
+		p->derived_len = (size_t) n;
+		memcpy(p->derived, p->json, (size_t) n);
+	}
+	if (!p->energy_ms || now_ms - p->energy_ms >= ENERGY_MIN_MS)
+		publish_energy(p, now_ms);
 }
 
 /* Write the state file when a period ended (or now); a failure is logged when it changes. */
@@ -267,11 +297,27 @@ publish_labels(struct publisher *p, const struct tic_frame *frame)
 	}
 }
 
+/* The frame on <topic>, its due labels on <topic>/<LABEL>. */
+static void
+publish_frame(struct publisher *p, const struct tic_frame *frame, bool alarm)
+{
+	int n = json_encode_frame(frame, p->global->format, p->json, sizeof(p->json));
+
+	if (alarm)
+		log_info("meter '%s': alarm in a frame, published at once", p->cfg->name);
+	if (n < 0)
+		log_errno(LOG_ERR, n, "meter '%s': cannot encode a frame", p->cfg->name);
+	else if (mqtt_publish(p->mqtt, p->cfg->topic, p->json, (size_t) n, p->global->mqtt.retain) <
+	         0)
+		log_err("meter '%s': out of memory queueing a frame", p->cfg->name);
+	if (p->cfg->publish.label_topics)
+		publish_labels(p, frame);
+}
+
 void
 publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now_ms)
 {
 	bool alarm = false, derived = p->derive && p->cfg->publish.derived;
-	int n;
 
 	/* Before anything reads the frame: discovery takes its serial from it. */
 	if (p->anonymise) {
@@ -304,20 +350,11 @@ publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now
 			ha_discovery_derived(p->ha, &info, false);
 		}
 	}
-	if (frame->n_groups == 0 || !policy_engine_frame(p->policy, frame, now_ms, p->due, &alarm))
-		return;
-	if (alarm)
-		log_info("meter '%s': alarm in a frame, published at once", p->cfg->name);
-	n = json_encode_frame(frame, p->global->format, p->json, sizeof(p->json));
-	if (n < 0)
-		log_errno(LOG_ERR, n, "meter '%s': cannot encode a frame", p->cfg->name);
-	else if (mqtt_publish(p->mqtt, p->cfg->topic, p->json, (size_t) n, p->global->mqtt.retain) <
-	         0)
-		log_err("meter '%s': out of memory queueing a frame", p->cfg->name);
-	if (p->cfg->publish.label_topics)
-		publish_labels(p, frame);
+	if (frame->n_groups > 0 && policy_engine_frame(p->policy, frame, now_ms, p->due, &alarm))
+		publish_frame(p, frame, alarm);
+	/* At their own pace, whatever the policy held back. */
 	if (derived)
-		publish_derived(p);
+		publish_derived(p, now_ms);
 }
 
 void
@@ -351,8 +388,11 @@ publisher_republish(struct publisher *p)
 void
 publisher_close(struct publisher *p)
 {
-	if (p->derive && p->cfg->publish.derived)
-		save(p, true);
+	if (!p->derive || !p->cfg->publish.derived)
+		return;
+	/* The retained energy as it is now, whatever the pace: the next start may be far off. */
+	publish_energy(p, p->energy_ms);
+	save(p, true);
 }
 
 struct publisher *

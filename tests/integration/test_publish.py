@@ -132,14 +132,17 @@ class Publish(unittest.TestCase):
         derived = [json.loads(p) for p in rig.sub.wait_count("linky/derived", 1, 5)]
         self.assertTrue(all(d["_derived"] for d in derived))
         self.assertIn("load_pct", derived[-1])
+        # The retained energy goes out at most once a minute, and on stop.
         energy = json.loads(h.retained(rig.broker, "linky/energy"))
         self.assertTrue(energy["_derived"])
+        self.assertEqual(energy["day"]["total"], 0)
+        status, _ = rig.daemon.stop()
+        self.assertEqual(status, 0)
+        energy = json.loads(h.retained(rig.broker, "linky/energy"))
         # 14795091 -> 14795091 HC and 11927521 -> 11927533 HP while watched: 12 Wh.
         self.assertEqual(energy["day"]["total"], 12)
         self.assertEqual(energy["day"]["registers"], {"HCHC": 0, "HCHP": 12})
         # Saved on shutdown, resumed on start.
-        status, _ = rig.daemon.stop()
-        self.assertEqual(status, 0)
         self.assertTrue(os.path.exists(os.path.join(rig.dir, "meter.state")))
         mark = rig.daemon.mark()
         rig.daemon.start()
