@@ -155,7 +155,8 @@ publish_derived(struct publisher *p, uint64_t now_ms)
 
 	if (mqtt_state(p->mqtt) != MQTT_CONNECTED)
 		return;
-	n = derive_json(p->derive, p->json, sizeof(p->json));
+	/* derive.h promises DERIVE_JSON_MAX is always enough: p->derived has that room. */
+	n = derive_json(p->derive, p->json, sizeof(p->derived));
 	if (n >= 0 &&
 	    (!p->derived_ms || since >= DERIVED_HEARTBEAT_MS ||
 	     (since >= DERIVED_MIN_MS &&
