@@ -81,8 +81,10 @@ void anon_stream_init(struct anon_stream *s);
 /* Copy len bytes of a raw TIC stream from in to out (in == out is allowed), with the value of
  * every identifier group replaced by its pseudonym and its check character recomputed by the
  * same difference, so that a valid group stays valid, a corrupt one stays corrupt, and the
- * output decodes to what anon_frame() gives. Everything else is copied as is. A group whose
- * label is itself corrupt is not recognised, and its value is copied as is. */
+ * output decodes to what anon_frame() gives. Groups of known labels are copied as they are.
+ * Where an identifier could pass unrecognised, the digits become '0': from the start of the
+ * stream (it may begin inside a group) and between groups (a lost LF) up to the next LF, in a
+ * group whose label is unknown or corrupt, and in a label from its third digit in a row. */
 void anon_stream(const struct anon_key *key, struct anon_stream *s, const unsigned char *in,
                  size_t len, unsigned char *out);
 

@@ -50,7 +50,8 @@ int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *clien
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
 
 /* The same at QoS qos (negative: the configured one), but only while connected (else
- * -ENOTCONN), beside the frames' share of the queue: for what a reconnect sends again anyway
+ * -ENOTCONN; -ENOBUFS when LIVE_QUEUE such messages wait already), beside the frames' share of
+ * the queue: for what a reconnect sends again anyway
  * (discovery configs) or a later message supersedes (per-label topics, derived values), which
  * must not crowd the frames out of the queue during an outage. */
 int mqtt_publish_live(struct mqtt *m, const char *topic, const void *payload, size_t len,

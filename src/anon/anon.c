@@ -210,17 +210,24 @@ anon_frame(const struct anon_key *key, const struct tic_frame *in, struct anon_f
 /* ---- Raw bytes ------------------------------------------------------------------------------- */
 
 enum stream_state {
-	S_OUTSIDE, /* outside a group, or in one that holds no identifier: wait for LF */
-	S_LABEL,   /* after LF, up to the first separator */
-	S_VALUE,   /* an identifier's value, up to the next separator */
-	S_CHECK,   /* the check character */
-	S_TAIL,    /* bytes after the check character: a corrupt group, rewritten all the same */
+	S_KNOWN,  /* in a group of a known label that holds no identifier: copied up to its end */
+	S_MASKED, /* where an identifier could hide unseen: the start of the stream (mid-group),
+	           * between groups (a lost LF), a group whose label is unknown or corrupt: its
+	           * digits become '0' until the next LF */
+	S_LABEL,  /* after LF, up to the first separator */
+	S_VALUE,  /* an identifier's value, up to the next separator */
+	S_CHECK,  /* the check character */
+	S_TAIL,   /* bytes after the check character: a corrupt group, rewritten all the same */
 };
+
+/* Labels have at most two digits in a row (EASF01, SMAXSN1-1): more is a value whose LF and
+ * label were lost, maybe an identifier. */
+#define LABEL_DIGITS_MAX 2
 
 void
 anon_stream_init(struct anon_stream *s)
 {
-	*s = (struct anon_stream){.state = S_OUTSIDE};
+	*s = (struct anon_stream){.state = S_MASKED};
 }
 
 /* What to write for c, read from the line, once its 7 bits c7 are rewritten as o. A byte read
@@ -264,7 +271,22 @@ after_label(struct anon_stream *s)
 {
 	s->value_len = 0;
 	s->sum_delta = 0;
-	return is_id(tic_label_find(s->label, s->label_len)) ? S_VALUE : S_OUTSIDE;
+	const struct tic_label *def = tic_label_find(s->label, s->label_len);
+
+	return !def ? S_MASKED : is_id(def) ? S_VALUE : S_KNOWN;
+}
+
+/* Whether c7 is a digit past LABEL_DIGITS_MAX in a row at the end of the label so far. */
+static bool
+label_digit_run(const struct anon_stream *s, unsigned char c7)
+{
+	size_t run = 0;
+
+	if (!is_digit(c7))
+		return false;
+	while (run < s->label_len && is_digit((unsigned char) s->label[s->label_len - 1 - run]))
+		run++;
+	return run >= LABEL_DIGITS_MAX;
 }
 
 /* One byte (7 bits) of a group: the next state, and the byte to write in *out. */
@@ -278,8 +300,10 @@ group_step(const struct anon_key *key, struct anon_stream *s, unsigned char c7, 
 	case S_LABEL:
 		if (sep)
 			return after_label(s);
+		if (label_digit_run(s, c7))
+			*out = '0';
 		if (s->label_len == sizeof(s->label))
-			return S_OUTSIDE;
+			return S_MASKED;
 		s->label[s->label_len++] = (char) c7;
 		return S_LABEL;
 	case S_VALUE:
@@ -296,10 +320,14 @@ group_step(const struct anon_key *key, struct anon_stream *s, unsigned char c7, 
 	case S_TAIL:
 		*out = value_byte(key, s, c7);
 		return S_TAIL;
-	case S_OUTSIDE:
+	case S_MASKED:
+		if (is_digit(c7))
+			*out = '0';
+		return S_MASKED;
+	case S_KNOWN:
 		break;
 	}
-	return S_OUTSIDE;
+	return S_KNOWN;
 }
 
 void
@@ -313,9 +341,10 @@ anon_stream(const struct anon_key *key, struct anon_stream *s, const unsigned ch
 			s->state = S_LABEL;
 			s->label_len = 0;
 		} else if (c7 != TIC_HT && (c7 < 0x20 || c7 == 0x7f)) {
-			/* CR, STX, ETX, EOT or noise: the group is over. */
-			s->state = S_OUTSIDE;
-		} else if (s->state != S_OUTSIDE) {
+			/* CR, STX, ETX, EOT or noise: the group is over; until the next LF, nothing
+			 * says what the bytes are. */
+			s->state = S_MASKED;
+		} else if (s->state != S_KNOWN) {
 			s->state = (uint8_t) group_step(key, s, c7, &o);
 		}
 		out[i] = rewritten(c, c7, o);

@@ -45,12 +45,13 @@ meter_equal(const struct meter_config *a, const struct meter_config *b)
 	               b->n_distributor_names);
 }
 
-/* What every meter takes from the global configuration when it starts. */
+/* What every meter takes from the global configuration when it starts; the format decides
+ * whether discovery configs are published at all. */
 static bool
-privacy_equal(const struct linkyd_config *a, const struct linkyd_config *b)
+publish_globals_equal(const struct linkyd_config *a, const struct linkyd_config *b)
 {
 	return a->anonymise == b->anonymise && str_eq(a->anonymise_key, b->anonymise_key) &&
-	       str_eq(a->state_dir, b->state_dir);
+	       str_eq(a->state_dir, b->state_dir) && a->format == b->format;
 }
 
 static bool
@@ -65,7 +66,7 @@ config_meter_kept(const struct linkyd_config *old, const struct linkyd_config *f
                   const struct meter_config *m)
 {
 	/* Discovery subscribes at connect and keeps what it declared: restart on a change. */
-	if (!ha_equal(&old->ha, &fresh->ha) || !privacy_equal(old, fresh))
+	if (!ha_equal(&old->ha, &fresh->ha) || !publish_globals_equal(old, fresh))
 		return false;
 	/* The client id depends on whether there is one meter or several. */
 	if (!mqtt_equal(&old->mqtt, &fresh->mqtt) || (old->n_meters == 1) != (fresh->n_meters == 1))

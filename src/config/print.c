@@ -122,7 +122,8 @@ config_print(const struct linkyd_config *c, FILE *out)
 	const struct mqtt_config *m = &c->mqtt;
 	int level = c->verbosity < 0 ? 0 : c->verbosity > 2 ? 2 : c->verbosity;
 
-	(void) fputs("# linkyd: effective configuration (the password is masked)\n", out);
+	(void) fputs("# linkyd: effective configuration (password and anonymise_key masked)\n",
+	             out);
 	(void) fputs("meters = (\n", out);
 	for (size_t i = 0; i < c->n_meters; i++) {
 		const struct meter_config *mc = &c->meters[i];
@@ -172,7 +173,9 @@ config_print(const struct linkyd_config *c, FILE *out)
 	print_setting(out, "anonymise_key", c->anonymise_key ? PASSWORD_MASK : NULL,
 	              "derived from /etc/machine-id");
 	(void) fputs("};\n", out);
-	print_setting(out, "state_dir", c->state_dir, NULL);
+	(void) fputs("state_dir = ", out);
+	print_string(out, c->state_dir ? c->state_dir : CONFIG_DEFAULT_STATE_DIR);
+	(void) fputs(";\n", out);
 	(void) fprintf(out, "homeassistant = {\n\tdiscovery = %s;\n",
 	               c->ha.discovery ? "true" : "false");
 	print_setting(out, "prefix", c->ha.prefix, NULL);

@@ -120,6 +120,21 @@ name_normalise(char *dst, const char *src)
 			continue;
 		dst[n++] = c;
 	}
+	/* Cut short, a configured UTF-8 name must not end inside a character: drop a lead byte
+	 * whose continuation bytes did not all fit. */
+	if (*src) {
+		size_t lead = n;
+
+		while (lead > 0 && ((unsigned char) dst[lead - 1] & 0xc0) == 0x80)
+			lead--;
+		if (lead > 0 && (unsigned char) dst[lead - 1] >= 0xc0) {
+			unsigned char b = (unsigned char) dst[lead - 1];
+			size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+
+			if (n - (lead - 1) < need)
+				n = lead - 1;
+		}
+	}
 	while (n > 0 && dst[n - 1] == ' ')
 		n--;
 	dst[n] = '\0';

@@ -95,6 +95,8 @@ derive_save(struct derive *d)
 	FILE *f;
 	int fd, r = 0;
 
+	/* Cleared even when the write fails: a broken card is tried again at the next period's
+	 * end (and on stop), not at every frame. */
 	d->save_due = false;
 	if (!d->state_file)
 		return 0;
@@ -108,8 +110,9 @@ derive_save(struct derive *d)
 		goto out_unlink;
 	}
 	write_state(d, f);
+	/* ferror() may come from a write long ago, errno from nothing: never rename on it. */
 	if (fflush(f) != 0 || ferror(f) || fsync(fd) < 0)
-		r = -errno;
+		r = errno ? -errno : -EIO;
 	if (fclose(f) != 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(d->tmp_file, d->state_file) < 0)

@@ -589,10 +589,11 @@ out_free:
 	return r;
 }
 
-/* Queue a message, dropping the oldest first when full. Frames (and availability) are bounded
- * by the configured queue; live messages (extra: discovery configs, label topics, derived
- * values) by LIVE_QUEUE more, so that a burst of them neither pushes frames out nor is pushed
- * out while connected. */
+/* Queue a message. Frames (and availability) are bounded by the configured queue, the oldest
+ * dropped and counted beyond; live messages (extra: discovery configs, label topics, derived
+ * values) by LIVE_QUEUE besides, a new one refused beyond (a later one supersedes it, a
+ * reconnect sends the configs again): they never push a frame out, even during a stall that
+ * the connection state does not show yet. */
 static int
 enqueue(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain, int qos,
         bool extra)
@@ -603,14 +604,18 @@ enqueue(struct mqtt *m, const char *topic, const void *payload, size_t len, bool
 	/* The broker would drop the connection over a wildcard, and the queue resend it forever. */
 	if (!*topic || strpbrk(topic, "+#"))
 		return -EINVAL;
-	while (m->queue.count == m->queue.cap ||
-	       (!extra && m->queue.count - m->queue.extra >= limit)) {
+	if (extra && m->queue.extra >= LIVE_QUEUE)
+		return -ENOBUFS;
+	while (!extra && m->queue.count - m->queue.extra >= limit) {
+		/* Live messages older than the oldest frame go first, uncounted. */
+		bool frame = !queue_at(&m->queue, 0)->extra;
+
 		/* Logged once per outage here, summed up at the reconnect. */
-		if (m->stats.dropped == m->dropped_before)
+		if (frame && m->stats.dropped == m->dropped_before)
 			log_warn("%s: queue full (%zu messages), dropping the oldest", m->url,
-			         extra ? m->queue.cap : limit);
+			         limit);
 		queue_pop_front(&m->queue);
-		m->stats.dropped++;
+		m->stats.dropped += frame;
 	}
 	r = queue_push(&m->queue, topic, payload, len, retain, qos, extra);
 	if (r < 0)

@@ -116,7 +116,7 @@ queue_requeue_inflight(struct queue *q)
 void
 queue_drop_extra(struct queue *q)
 {
-	size_t kept = 0, n = q->count;
+	size_t kept = 0, n = q->count, upto = q->sent_upto;
 
 	/* Slide the others down over them, in order: the ring stays contiguous from head. */
 	for (size_t i = 0; i < n; i++) {
@@ -126,7 +126,7 @@ queue_drop_extra(struct queue *q)
 			msg_free(msg);
 			q->extra--;
 			q->count--;
-			if (i < q->sent_upto)
+			if (i < upto)
 				q->sent_upto--;
 			continue;
 		}

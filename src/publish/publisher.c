@@ -71,9 +71,12 @@ derive_start(struct publisher *p)
 
 	if (!cfg->publish.derived && !cfg->publish.index_guard)
 		return 0;
-	if (asprintf(&p->derived_topic, "%s/derived", cfg->topic) < 0 ||
-	    asprintf(&p->energy_topic, "%s/energy", cfg->topic) < 0) {
-		p->derived_topic = p->energy_topic = NULL;
+	if (asprintf(&p->derived_topic, "%s/derived", cfg->topic) < 0) {
+		p->derived_topic = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&p->energy_topic, "%s/energy", cfg->topic) < 0) {
+		p->energy_topic = NULL;
 		return -ENOMEM;
 	}
 	/* The energy per period is the state worth keeping; the guard alone needs none. */
@@ -319,6 +322,7 @@ void
 publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now_ms)
 {
 	bool alarm = false, derived = p->derive && p->cfg->publish.derived;
+	const struct tic_frame *whole;
 
 	/* Before anything reads the frame: discovery takes its serial from it. */
 	if (p->anonymise) {
@@ -329,6 +333,7 @@ publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now
 		}
 		frame = &p->anon->frame;
 	}
+	whole = frame;
 	if (p->derive) {
 		/* The derived values use what the guard kept, whether or not the frame does. */
 		bool guarded = p->cfg->publish.index_guard;
@@ -343,7 +348,9 @@ publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now
 	}
 	/* Discovery's configs go before the frame, so that HA has the entities for its values. */
 	if (p->ha && p->global->format == JSON_FORMAT_TYPED) {
-		ha_discovery_frame(p->ha, frame);
+		/* The labels the meter sends: one the guard holds back for a while keeps its entity
+		 * (HA ignores a template that renders nothing for a numeric sensor). */
+		ha_discovery_frame(p->ha, whole);
 		if (derived) {
 			struct derive_info info;
 

@@ -148,6 +148,30 @@ class Publish(unittest.TestCase):
         rig.daemon.start()
         rig.daemon.wait_log(r"derived values resumed from", 5, after=mark)
 
+    def test_stalled_broker_keeps_frames(self):
+        """A broker that hangs with its TCP connection up (SIGSTOP): the daemon still thinks it
+        is connected until the keep-alive expires, and the label topics it queues meanwhile
+        must never push a frame out of a small queue."""
+        rig = h.Rig(self, mqtt="queue = 100; keepalive = 5;",
+                    conf="publish = { label_topics = true; };\n"
+                         "homeassistant = { discovery = false; };\n")
+        rig.feed(h.frames(h.historique_frame, 1000, 3))
+        mark = rig.daemon.mark()
+        os.kill(rig.broker.proc.pid, h.signal.SIGSTOP)
+        try:
+            for i in range(40):
+                rig.pty.write(h.historique_frame(2000 + i))
+                time.sleep(0.05)
+            rig.daemon.wait_log(r"connection to \S+ lost", 20, after=mark)
+        finally:
+            os.kill(rig.broker.proc.pid, h.signal.SIGCONT)
+        rig.daemon.wait_log(r"connected to ", 20, after=mark)
+        rig.sub.wait_for(lambda _: 2039 in map(h.frame_index, rig.frames()), 15,
+                         "the last frame")
+        late = sorted({h.frame_index(p) for p in rig.frames()} & set(range(2000, 2040)))
+        self.assertEqual(late, list(range(2000, 2040)))
+        self.assertNotRegex(rig.daemon.log(), r"dropped")
+
     def test_two_meters(self):
         """Two meters, each with its own line, mode, topic and policy; the second unplugged and
         back while the first goes on undisturbed."""

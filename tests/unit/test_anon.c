@@ -566,21 +566,63 @@ test_stream_corrupt(void **state)
 	free(b.data);
 }
 
+/* Where nothing says which group the bytes belong to, no identifier may pass: a stream that
+ * starts inside the ADCO group, a corrupt label, a lost LF, a lost label; known groups are
+ * copied as they are. */
+static void
+test_stream_no_leak(void **state)
+{
+	static const char *const cases[] = {
+	    "O 811775412275 E\r\n",               /* the daemon opened the line mid-group */
+	    "\nADCN 811775412275 E\r\n",          /* a bit error in the label */
+	    "\r811775412275 E\r\nPAPP 01090 *\r", /* the LF lost */
+	    "\n811775412275 E\r\n",               /* LF, then the label lost */
+	    "\nXYZ\t811775412275\t#\r\n",         /* a label the table does not know */
+	};
+	struct anon_key k = key_of("leak");
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bytes b = {0};
+		unsigned char *out;
+
+		print_message("%zu\n", i);
+		bytes_str(&b, cases[i]);
+		out = stream_all(&k, &b);
+		/* Not even a run of three of its digits. */
+		for (size_t at = 0; at + 3 <= 12; at++) {
+			char part[4];
+
+			memcpy(part, "811775412275" + at, 3);
+			part[3] = '\0';
+			assert_null(strstr((char *) out, part));
+		}
+		free(out);
+		free(b.data);
+	}
+	/* After a known group's LF, bytes are copied again. */
+	{
+		struct bytes b = {0};
+		unsigned char *out;
+
+		bytes_str(&b, "O 811775412275 E\r\nHCHC 014795091 %\r");
+		out = stream_all(&k, &b);
+		assert_non_null(strstr((char *) out, "\nHCHC 014795091 %\r"));
+		free(out);
+		free(b.data);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_siphash_paper),
-	    cmocka_unit_test(test_pseudonym_stable),
-	    cmocka_unit_test(test_pseudonym_shape),
-	    cmocka_unit_test(test_pseudonym_one_to_one),
-	    cmocka_unit_test(test_key_from_secret),
-	    cmocka_unit_test(test_key_from_machine_id),
-	    cmocka_unit_test(test_capture_frames),
-	    cmocka_unit_test(test_capture_stream),
-	    cmocka_unit_test(test_stream_parity),
-	    cmocka_unit_test(test_stream_corrupt),
-	    cmocka_unit_test(test_same_serial_both_modes),
+	    cmocka_unit_test(test_siphash_paper),   cmocka_unit_test(test_pseudonym_stable),
+	    cmocka_unit_test(test_pseudonym_shape), cmocka_unit_test(test_pseudonym_one_to_one),
+	    cmocka_unit_test(test_key_from_secret), cmocka_unit_test(test_key_from_machine_id),
+	    cmocka_unit_test(test_capture_frames),  cmocka_unit_test(test_capture_stream),
+	    cmocka_unit_test(test_stream_parity),   cmocka_unit_test(test_stream_corrupt),
+	    cmocka_unit_test(test_stream_no_leak),  cmocka_unit_test(test_same_serial_both_modes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -625,7 +625,7 @@ test_meter_kept(void **state)
 	} cases[] = {
 	    {"", true, true},
 	    {"log = { level = \"debug\"; };\n", true, true},
-	    {"publish = { format = \"raw\"; };\n", true, true},
+	    {"publish = { format = \"raw\"; };\n", false, false},
 	    {"mqtt = { qos = 0; };\n", false, false},
 	    {"homeassistant = { prefix = \"ha\"; };\n", false, false},
 	    {"publish = { anonymise = true; anonymise_key = \"k\"; };\n", false, false},

@@ -752,6 +752,19 @@ test_standard_producer(void **state)
 	assert_true(num_at(j, "hour", "tariffs", "HEURE PLEINE", NULL) == 0);
 	cJSON_Delete(j);
 	derive_free(d);
+	/* A name cut to DERIVE_NAME_MAX never ends inside a UTF-8 character. */
+	{
+		static const char *const long_names[] = {
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9xyz"};
+		struct derive_config lc = {.tariff_names = long_names, .n_tariff_names = 1};
+
+		assert_int_equal(derive_new(&lc, &d, NULL), 0);
+		j = derived_of(d, "standard-mono-prod-hchp-noise-01.tic");
+		cJSON_Delete(j);
+		assert_string_equal(register_name(d, "EASF01"),
+		                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+		derive_free(d);
+	}
 }
 
 /* An unknown contract: names learned from LTARF + NTARF, kept across a restart, forgotten
