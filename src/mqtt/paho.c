@@ -3,6 +3,7 @@
  * The paho side of the MQTT publisher (see paho.h): the MQTTAsync functions linkyd calls, the
  * callbacks that run on paho's threads, and the event ring they fill for the loop.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,60 +17,80 @@
 
 /* Every paho function linkyd calls, so that a client always uses the library that made it. */
 struct paho_api {
-	void (*global_init)(MQTTAsync_init_options *inits);
-	void (*setTraceLevel)(enum MQTTASYNC_TRACE_LEVELS level);
-	int (*createWithOptions)(MQTTAsync *handle, const char *serverURI, const char *clientId,
-	                         int persistence_type, void *persistence_context,
-	                         MQTTAsync_createOptions *options);
-	int (*setCallbacks)(MQTTAsync handle, void *context, MQTTAsync_connectionLost *cl,
-	                    MQTTAsync_messageArrived *ma, MQTTAsync_deliveryComplete *dc);
-	int (*connect)(MQTTAsync handle, const MQTTAsync_connectOptions *options);
-	int (*sendMessage)(MQTTAsync handle, const char *destinationName,
-	                   const MQTTAsync_message *msg, MQTTAsync_responseOptions *response);
-	int (*subscribe)(MQTTAsync handle, const char *topic, int qos,
-	                 MQTTAsync_responseOptions *response);
-	int (*disconnect)(MQTTAsync handle, const MQTTAsync_disconnectOptions *options);
-	void (*destroy)(MQTTAsync *handle);
-	void (*freeMessage)(MQTTAsync_message **msg);
-	void (*free)(void *ptr);
-	const char *(*strerror)(int code);
-};
-
-static const struct paho_api linked = {
-    .global_init = MQTTAsync_global_init,
-    .setTraceLevel = MQTTAsync_setTraceLevel,
-    .createWithOptions = MQTTAsync_createWithOptions,
-    .setCallbacks = MQTTAsync_setCallbacks,
-    .connect = MQTTAsync_connect,
-    .sendMessage = MQTTAsync_sendMessage,
-    .subscribe = MQTTAsync_subscribe,
-    .disconnect = MQTTAsync_disconnect,
-    .destroy = MQTTAsync_destroy,
-    .freeMessage = MQTTAsync_freeMessage,
-    .free = MQTTAsync_free,
-    .strerror = MQTTAsync_strerror,
+	__typeof__(MQTTAsync_global_init) *global_init;
+	__typeof__(MQTTAsync_setTraceLevel) *setTraceLevel;
+	__typeof__(MQTTAsync_createWithOptions) *createWithOptions;
+	__typeof__(MQTTAsync_setCallbacks) *setCallbacks;
+	__typeof__(MQTTAsync_connect) *connect;
+	__typeof__(MQTTAsync_sendMessage) *sendMessage;
+	__typeof__(MQTTAsync_subscribe) *subscribe;
+	__typeof__(MQTTAsync_disconnect) *disconnect;
+	__typeof__(MQTTAsync_destroy) *destroy;
+	__typeof__(MQTTAsync_freeMessage) *freeMessage;
+	__typeof__(MQTTAsync_free) *free;
+	__typeof__(MQTTAsync_strerror) *strerror;
 };
 
 /*
- * Once per process, before the first client: paho's defaults cost what a Raspberry Pi should not
- * pay. Its in-memory trace takes a global mutex and formats every packet (a quarter of its
- * instructions per message, measured with callgrind); and it initialises OpenSSL for every
- * client, 1.5 MiB of resident memory even for plain mqtt:// (OpenSSL 3 initialises itself when
+ * paho comes as two libraries: with TLS, it maps libssl and libcrypto (1.8 MiB resident once
+ * loaded), which plain mqtt:// never needs. So neither is linked: the one a URL needs is
+ * loaded on first use, RTLD_LOCAL, so that both can live in one process when a reload switches
+ * between mqtt:// and mqtts:// (their symbols have the same names; each client calls the
+ * library that created it). A library stays loaded until exit: its threads may outlive a
+ * client briefly, and paho's global state does not support unloading. The table is the
+ * module's one mutable global, used from the loop's thread only.
+ */
+static struct paho_lib {
+	const char *soname;
+	struct paho_api api; /* all NULL until loaded */
+} libs[] = {{"libpaho-mqtt3a.so.1", {0}}, {"libpaho-mqtt3as.so.1", {0}}};
+
+#define RESOLVE(api, handle, f) ((api)->f = (__typeof__((api)->f)) dlsym(handle, "MQTTAsync_" #f))
+
+static bool
+resolve(struct paho_api *api, void *h)
+{
+	return RESOLVE(api, h, global_init) && RESOLVE(api, h, setTraceLevel) &&
+	       RESOLVE(api, h, createWithOptions) && RESOLVE(api, h, setCallbacks) &&
+	       RESOLVE(api, h, connect) && RESOLVE(api, h, sendMessage) &&
+	       RESOLVE(api, h, subscribe) && RESOLVE(api, h, disconnect) &&
+	       RESOLVE(api, h, destroy) && RESOLVE(api, h, freeMessage) && RESOLVE(api, h, free) &&
+	       RESOLVE(api, h, strerror);
+}
+
+/*
+ * Load the library for url once. Then, before its first client, turn off what paho does by
+ * default that a Raspberry Pi should not pay for: its in-memory trace takes a global mutex and
+ * formats every packet (a quarter of its instructions per message, measured with callgrind);
+ * and the TLS library initialises OpenSSL for every client (OpenSSL 3 initialises itself when
  * TLS is first used, which the TLS tests exercise).
  */
 static const struct paho_api *
-load(void)
+load(const char *url)
 {
-	static bool done;
+	struct paho_lib *lib = &libs[strncmp(url, "ssl://", 6) == 0];
 	MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+	void *h;
 
-	if (!done) {
-		done = true;
-		init.do_openssl_init = 0;
-		linked.global_init(&init);
-		linked.setTraceLevel(MQTTASYNC_TRACE_ERROR);
+	if (lib->api.connect)
+		return &lib->api;
+	h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		log_err(
+		    "cannot load %s for %s: %s (is Debian's package libpaho-mqtt1.3 installed?)",
+		    lib->soname, url, dlerror());
+		return NULL;
 	}
-	return &linked;
+	if (!resolve(&lib->api, h)) {
+		log_err("%s: %s (paho.mqtt.c 1.3 or later is needed)", lib->soname, dlerror());
+		lib->api = (struct paho_api){0};
+		(void) dlclose(h);
+		return NULL;
+	}
+	init.do_openssl_init = 0;
+	lib->api.global_init(&init);
+	lib->api.setTraceLevel(MQTTASYNC_TRACE_ERROR);
+	return &lib->api;
 }
 
 /* ---- paho's threads: record and wake the loop, nothing else ------------------------------- */
@@ -183,7 +204,9 @@ paho_init(struct paho *p, const char *url, const char *client_id)
 	if (p->efd < 0)
 		return log_errno(LOG_ERR, -errno, "cannot create an eventfd for %s", url);
 	pthread_mutex_init(&p->lock, NULL);
-	p->api = load();
+	p->api = load(url);
+	if (!p->api)
+		return -ELIBACC;
 	/* No persistence: the queue lives in RAM, the SD card is never written. */
 	r = p->api->createWithOptions(&p->client, url, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL,
 	                              &co);
