@@ -95,13 +95,17 @@ load(const char *url)
 
 /* ---- paho's threads: record and wake the loop, nothing else ------------------------------- */
 
+/* The eventfd is written only when the ring was empty: the loop takes events until the ring is
+ * empty again, so the ones added meanwhile need no wake-up of their own (a write less per ack
+ * on paho's receive thread in a burst). */
 static void
 push_ev(struct paho *p, struct paho_ev ev)
 {
 	uint64_t one = 1;
-	bool queued = false;
+	bool queued = false, wake;
 
 	pthread_mutex_lock(&p->lock);
+	wake = p->ev_count == 0 && !p->ev_overflow;
 	if (p->ev_count < PAHO_EV_RING) {
 		p->evs[(p->ev_head + p->ev_count++) % PAHO_EV_RING] = ev;
 		queued = true;
@@ -111,7 +115,8 @@ push_ev(struct paho *p, struct paho_ev ev)
 	pthread_mutex_unlock(&p->lock);
 	if (!queued)
 		paho_ev_done(&ev);
-	(void) !write(p->efd, &one, sizeof(one));
+	if (wake)
+		(void) !write(p->efd, &one, sizeof(one));
 }
 
 static void

@@ -74,7 +74,8 @@ void paho_disconnect(struct paho *p, int timeout_ms);
 /* paho's message for one of its codes. */
 const char *paho_strerror(const struct paho *p, int code);
 
-/* Take the oldest event. Returns false when there is none. */
+/* Take the oldest event. Returns false when there is none. The eventfd is written only when an
+ * event arrives in an empty ring: after a wake-up, take events until this returns false. */
 bool paho_next_event(struct paho *p, struct paho_ev *ret_ev);
 
 /* Free what an event owns. */
