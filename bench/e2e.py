@@ -46,8 +46,11 @@ during one phase ({pid} = linkyd's), e.g. --attach 'strace -c -f -p {pid} -o /tm
 Exit status: 0 whether targets are met or not (MISSED is printed); 2 when the run itself failed
 (frames lost or corrupted, a process died): its numbers would mean nothing.
 
+Under systemd ($NOTIFY_SOCKET set) linkyd loads libsystemd, outside it does not: --notify gives
+linkyd a $NOTIFY_SOCKET (a socket the benchmark reads), to measure it as the service runs.
+
 Usage: bench/e2e.py [--frames 1000] [--line-frames 30] [--chunk 16] [--pace SECONDS] [--gap 0.02]
-       [--linkyd PATH]   (default: configure and build Release in build-e2e/, then measure that)
+       [--notify] [--linkyd PATH]   (default: configure and build Release in build-e2e/, then measure that)
 """
 import argparse
 import math
@@ -364,6 +367,16 @@ def line_schedule(frames, chunk, pace, gap):
     return events, period
 
 
+def notify_socket(workdir, cleanups):
+    """--notify: a datagram socket standing for systemd's, read by socat (not by a thread of
+    this process, which would compete with the writer); its path."""
+    path = os.path.join(workdir, "notify")
+    proc = subprocess.Popen(["socat", "-u", f"UNIX-RECV:{path}", "/dev/null"])
+    cleanups.append(lambda: proc.kill() or proc.wait(5))
+    harness.wait_until(lambda: os.path.exists(path), 5, "socat to bind the notify socket")
+    return path
+
+
 def run(args, linkyd):
     os.environ["LINKYD"] = linkyd
     maker = FrameMaker()
@@ -386,6 +399,8 @@ def run(args, linkyd):
         # The default queue (4096 frames) holds any burst up to that; beyond, make room (the
         # harness's `mqtt` settings).
         more = {"mqtt": f"queue = {args.frames + 100};"} if args.frames + 100 > 4096 else {}
+        if args.notify:
+            more["env"] = {"NOTIFY_SOCKET": notify_socket(tmp.name, cleanups)}
         daemon = WrappedDaemon(args.wrap, tmp.name, pty.link, broker, TOPIC, **more, args=[
             "-i", pty.link, "--mqtt", broker.url, "--topic", TOPIC])
         daemon.start()
@@ -543,7 +558,9 @@ def report(args, res, linkyd):
 
     print(f"linkyd {version.split()[-1] if version else '?'} ({linkyd}) beside mosquitto_pub "
           f"{mosq.group(1) if mosq else '?'} -l -q 1; broker mosquitto on 127.0.0.1; QoS 1, "
-          f"typed JSON ({res['json_len']} bytes a frame).")
+          f"typed JSON ({res['json_len']} bytes a frame); "
+          + ("as under systemd ($NOTIFY_SOCKET set: libsystemd loaded)." if args.notify else
+             "outside systemd ($NOTIFY_SOCKET unset: libsystemd not loaded)."))
     print(f"Machine: {machine()}.")
     floor_us, _ = res["floor"]
     print(f"A bare wake-up here (cat copying a byte from a pipe every {args.pace * 1e3:.1f} ms) "
@@ -631,6 +648,9 @@ def main():
     p.add_argument("--gap", type=float, default=0.02, help="seconds between frames (0.02)")
     p.add_argument("--warmup", type=int, default=3, help="warm-up frames (3)")
     p.add_argument("--idle", type=float, default=2.0, help="idle seconds measured (2)")
+    p.add_argument("--notify", action="store_true", help="run linkyd as under systemd: "
+                   "$NOTIFY_SOCKET set to a socket the benchmark reads (linkyd then loads "
+                   "libsystemd)")
     p.add_argument("--attach", metavar="CMD", help="profiling: a shell command run during one "
                    "phase, {pid} replaced by linkyd's, stopped by SIGINT after it, e.g. "
                    "'strace -c -f -p {pid}' or 'perf record -g -p {pid} -o /tmp/perf.data'")
