@@ -175,6 +175,15 @@ on_meter_change(struct meter *m, void *userdata)
 
 static void apply_fresh(struct daemon *d);
 
+/* Swap the configuration once the reload's closing is over, not from inside a meter's own
+ * callbacks nor in the middle of reload()'s loop over the meters (a meter whose broker is
+ * away closes at once). */
+static void
+apply_fresh_deferred(void *userdata)
+{
+	apply_fresh(userdata);
+}
+
 static void
 free_meter(void *m)
 {
@@ -200,8 +209,8 @@ on_meter_closed(struct meter *m, void *userdata)
 		return;
 	if (d->stopping)
 		loop_quit(d->loop, 0);
-	else if (d->fresh_pending)
-		apply_fresh(d);
+	else if (d->fresh_pending && loop_defer(d->loop, apply_fresh_deferred, d) < 0)
+		apply_fresh(d); /* out of memory: at once, from here, rather than never */
 }
 
 static const struct meter_callbacks meter_cbs = {
@@ -264,6 +273,43 @@ apply_fresh(struct daemon *d)
 	           d->n_meters - kept);
 }
 
+static bool
+changed(const struct daemon *d, const struct meter *m)
+{
+	return !meter_is_closing(m) && !kept(d, m);
+}
+
+static bool
+running(const struct daemon *d, const struct meter *m)
+{
+	(void) d;
+	return !meter_is_closing(m);
+}
+
+/* Close the meters which() selects; returns how many. A meter whose broker is away closes at
+ * once, leaving d->meters from inside meter_close(): they are all counted in d->closing first,
+ * so that it only comes down to 0 with the last one. */
+static size_t
+close_meters(struct daemon *d, bool (*which)(const struct daemon *, const struct meter *),
+             unsigned timeout_ms)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_meters; i++)
+		n += which(d, d->meters[i]);
+	d->closing += n;
+	for (size_t i = 0; i < d->n_meters;) {
+		struct meter *m = d->meters[i];
+
+		if (which(d, m))
+			meter_close(m, timeout_ms);
+		/* Closed at once, m left the array: the next one is at i now. */
+		if (i < d->n_meters && d->meters[i] == m)
+			i++;
+	}
+	return n;
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -277,13 +323,7 @@ reload(struct daemon *d)
 	}
 	d->fresh_pending = true;
 	/* Close what changed first, so that its "offline" precedes the new client's "online". */
-	for (size_t i = 0; i < d->n_meters; i++) {
-		if (kept(d, d->meters[i]))
-			continue;
-		d->closing++;
-		meter_close(d->meters[i], SHUTDOWN_MS);
-	}
-	if (d->closing == 0)
+	if (close_meters(d, changed, SHUTDOWN_MS) == 0)
 		apply_fresh(d);
 }
 
@@ -297,12 +337,7 @@ stop(struct daemon *d)
 	log_notice("stopping");
 	(void) loop_timer_arm(&d->deadline, SHUTDOWN_MS, 0);
 	/* Meters a reload is already closing are counted in d->closing. */
-	for (size_t i = 0; i < d->n_meters; i++) {
-		if (meter_is_closing(d->meters[i]))
-			continue;
-		d->closing++;
-		meter_close(d->meters[i], SHUTDOWN_MS - 500);
-	}
+	(void) close_meters(d, running, SHUTDOWN_MS - 500);
 	if (d->closing == 0)
 		loop_quit(d->loop, 0);
 }

@@ -244,6 +244,23 @@ class Signals(unittest.TestCase):
         self.assertTrue(rig.daemon.alive())
         self.assertEqual(rig.daemon.at_most(h.LOG_WARNING), [])
 
+    def test_reload_broker_away(self):
+        """A meter whose broker is unreachable closes at once: a reload that changes the broker
+        then, and a stop, must still close every meter exactly once."""
+        rig = h.Rig(self)
+        mark = rig.daemon.mark()
+        rig.broker.kill()
+        rig.daemon.wait_log(r"connection to \S+ lost", 5, after=mark)
+        rig.daemon.url = f"mqtt://127.0.0.1:{h.free_port()}"
+        rig.daemon.write_config(rig.topic)
+        rig.daemon.signal(signal.SIGHUP)
+        rig.daemon.wait_log(r"configuration reloaded \(1 meter\(s\), 1 restarted\)", 10,
+                            after=mark)
+        self.assertTrue(rig.daemon.alive())
+        status, seconds = rig.daemon.stop(timeout=5)
+        self.assertEqual(status, 0)
+        self.assertLess(seconds, 3)
+
     def test_terminate(self):
         rig = h.Rig(self)
         got, expected = rig.feed(h.frames(h.standard_frame, 0, 3))
