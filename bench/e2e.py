@@ -72,6 +72,7 @@ import harness  # noqa: E402
 CAPTURE = "standard-mono-base-01.tic"
 INDEX_LABELS = ("EAST", "EASF01", "EASD01")  # 9-digit indexes in the real frame
 INDEX_BASE = 3519702  # their value in the capture
+GUARD_FRAMES = 2  # frames whose indexes the index guard holds back after a start
 TOPIC, REF_TOPIC = "bench", "ref"
 BAUD_BYTES = 960  # 9600 Bd, 7E1: 10 bits per character
 
@@ -412,7 +413,14 @@ def run(args, linkyd):
         res["rss_start_kib"] = kib(read_status(daemon.pid), "VmRSS")
         res["ref_rss_start_kib"] = kib(read_status(ref.pid), "VmRSS")
 
-        # 1. Warm-up, then idle.
+        # 1. Warm-up, then idle. The index guard holds a cold meter's indexes back until
+        # GUARD_FRAMES + 1 frames agree: those first frames are sent, and counted, apart.
+        cold = b"".join(maker.frame(k) for k in range(-GUARD_FRAMES, 0))
+        pty.write(cold, chunk=64, pace=0.001)
+        try:
+            sub.wait_count(TOPIC, GUARD_FRAMES, 10)
+        except AssertionError as e:
+            raise Failed(str(e)) from None
         n = 0
         warm = list(range(n, n + args.warmup))
         data = b"".join(maker.frame(k) for k in warm)

@@ -237,9 +237,12 @@ update_batch(struct meter *m)
 {
 	uint64_t since = m->fed - m->last_etx;
 	uint64_t batch = 0, nominal_ms, ms = 0;
+	bool was_batching = m->batching;
 
+	/* Not for less than a margin's worth: a timer per few bytes costs more wake-ups than the
+	 * epoll reads it saves. */
 	if (m->frame_len > BATCH_MARGIN && m->frame_ms && m->last_etx &&
-	    since + BATCH_MARGIN < m->frame_len) {
+	    since + 2 * BATCH_MARGIN <= m->frame_len) {
 		batch = m->frame_len - BATCH_MARGIN - since;
 		/* At the pace of the last frame, but never longer than the line's speed takes
 		 * (10 bits a character): a pause before the last ETX must not delay this frame.
@@ -252,7 +255,9 @@ update_batch(struct meter *m)
 	if ((batch > 0) != m->batching &&
 	    loop_set_events(m->loop, &m->io, batch > 0 ? 0 : EPOLLIN) == 0)
 		m->batching = batch > 0;
-	(void) loop_timer_arm(&m->flush, m->batching ? ms + 1 : 0, 0);
+	/* Disarmed only when it was armed: not a system call per epoll read. */
+	if (m->batching || was_batching)
+		(void) loop_timer_arm(&m->flush, m->batching ? ms + 1 : 0, 0);
 }
 
 static void
@@ -290,8 +295,13 @@ line_ready(struct loop_io *io, uint32_t events)
 	unsigned char buf[READ_SIZE];
 	long n;
 
-	while ((n = serial_read(m->serial, buf, sizeof(buf))) > 0)
-		feed(m, buf, (size_t) n);
+	/* A short read took all there was: no second read() just to hear EAGAIN (epoll is
+	 * level-triggered, and the flush timer reads again anyway). */
+	do {
+		n = serial_read(m->serial, buf, sizeof(buf));
+		if (n > 0)
+			feed(m, buf, (size_t) n);
+	} while (n == (long) sizeof(buf));
 	if (n == -ENODEV || (n == 0 && (events & (EPOLLHUP | EPOLLERR)))) {
 		line_lost(m, n < 0 ? (int) n : -ENODEV);
 		return;
