@@ -46,6 +46,14 @@ period_start(enum period_kind k, time_t t)
 void
 energy_roll(struct derive *d, time_t wall)
 {
+	time_t hour = d->cur[PERIOD_HOUR].start;
+
+	/* Within the current hour nothing can roll (the day and the month end on an hour): the
+	 * local-time arithmetic, and the stat of the time zone file mktime() makes, once an hour
+	 * rather than every frame. (A zone whose summer time moves by half an hour would roll
+	 * up to half an hour late.) */
+	if (hour && wall >= hour && wall < hour + 3600)
+		return;
 	for (int k = 0; k < PERIODS; k++) {
 		struct period *c = &d->cur[k];
 		time_t start = period_start((enum period_kind) k, wall);
