@@ -181,7 +181,11 @@ static void apply_fresh(struct daemon *d);
 static void
 apply_fresh_deferred(void *userdata)
 {
-	apply_fresh(userdata);
+	struct daemon *d = userdata;
+
+	if (d->stopping)
+		return; /* d->fresh is freed at exit (fresh_pending) */
+	apply_fresh(d);
 }
 
 static void
@@ -257,12 +261,15 @@ apply_fresh(struct daemon *d)
 {
 	size_t kept = d->n_meters;
 
+	/* Bound to d->cfg, which holds the fresh configuration from here on: d->fresh is
+	 * overwritten by the next reload, and zeroed when it fails. */
 	for (size_t i = 0; i < kept; i++)
 		for (size_t j = 0; j < d->fresh.n_meters; j++)
 			if (strcmp(meter_name(d->meters[i]), d->fresh.meters[j].name) == 0)
-				meter_rebind(d->meters[i], &d->fresh.meters[j], &d->fresh);
+				meter_rebind(d->meters[i], &d->fresh.meters[j], &d->cfg);
 	config_done(&d->cfg);
 	d->cfg = d->fresh;
+	d->fresh = (struct linkyd_config){0};
 	d->fresh_pending = false;
 	log_init(d->cfg.verbosity);
 	if (start_meters(d, kept) < 0)

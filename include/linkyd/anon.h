@@ -70,7 +70,9 @@ struct anon_stream {
 	uint8_t state;
 	uint8_t label_len;
 	uint8_t value_len;
-	uint8_t sum_delta; /* what the pseudonym adds to the group's checksum, modulo 64 */
+	uint8_t sum_delta;         /* what the pseudonym adds to the group's checksum, modulo 64 */
+	uint8_t seps, seps_needed; /* separators seen and expected in a known group */
+	char sep;                  /* its separator: SP or HT */
 	char label[TIC_LABEL_MAX];
 	char value[TIC_VALUE_MAX]; /* the id's original bytes so far */
 };
@@ -84,7 +86,8 @@ void anon_stream_init(struct anon_stream *s);
  * output decodes to what anon_frame() gives. Groups of known labels are copied as they are.
  * Where an identifier could pass unrecognised, the digits become '0': from the start of the
  * stream (it may begin inside a group) and between groups (a lost LF) up to the next LF, in a
- * group whose label is unknown or corrupt, and in a label from its third digit in a row. */
+ * group whose label is unknown or corrupt, after a known group's check character (its CR and
+ * the next LF lost), and in a label from its third digit in a row. */
 void anon_stream(const struct anon_key *key, struct anon_stream *s, const unsigned char *in,
                  size_t len, unsigned char *out);
 

@@ -210,7 +210,8 @@ anon_frame(const struct anon_key *key, const struct tic_frame *in, struct anon_f
 /* ---- Raw bytes ------------------------------------------------------------------------------- */
 
 enum stream_state {
-	S_KNOWN,  /* in a group of a known label that holds no identifier: copied up to its end */
+	S_KNOWN,  /* in a group of a known label that holds no identifier: copied up to its check
+	           * character; anything after that but CR is another group (S_MASKED) */
 	S_MASKED, /* where an identifier could hide unseen: the start of the stream (mid-group),
 	           * between groups (a lost LF), a group whose label is unknown or corrupt: its
 	           * digits become '0' until the next LF */
@@ -267,12 +268,16 @@ value_byte(const struct anon_key *key, struct anon_stream *s, unsigned char c7)
 
 /* Where the label (s->label_len bytes) leads: into an identifier's value, or out. */
 static enum stream_state
-after_label(struct anon_stream *s)
+after_label(struct anon_stream *s, unsigned char sep)
 {
-	s->value_len = 0;
-	s->sum_delta = 0;
 	const struct tic_label *def = tic_label_find(s->label, s->label_len);
 
+	s->value_len = 0;
+	s->sum_delta = 0;
+	/* A known group's shape: its separators, then one check character, then CR. */
+	s->sep = (char) sep;
+	s->seps = 1;
+	s->seps_needed = sep == TIC_HT && def && (def->flags & TIC_LF_HORODATE) ? 3 : 2;
 	return !def ? S_MASKED : is_id(def) ? S_VALUE : S_KNOWN;
 }
 
@@ -299,7 +304,7 @@ group_step(const struct anon_key *key, struct anon_stream *s, unsigned char c7, 
 	switch ((enum stream_state) s->state) {
 	case S_LABEL:
 		if (sep)
-			return after_label(s);
+			return after_label(s, c7);
 		if (label_digit_run(s, c7))
 			*out = '0';
 		if (s->label_len == sizeof(s->label))
@@ -320,14 +325,21 @@ group_step(const struct anon_key *key, struct anon_stream *s, unsigned char c7, 
 	case S_TAIL:
 		*out = value_byte(key, s, c7);
 		return S_TAIL;
-	case S_MASKED:
-		if (is_digit(c7))
-			*out = '0';
-		return S_MASKED;
 	case S_KNOWN:
+		if (s->seps < s->seps_needed) {
+			s->seps += c7 == (unsigned char) s->sep;
+			return S_KNOWN;
+		}
+		if (s->seps++ == s->seps_needed)
+			return S_KNOWN; /* the check character */
+		/* Only CR may follow it: this is another group, its CR and LF lost. */
+		break;
+	case S_MASKED:
 		break;
 	}
-	return S_KNOWN;
+	if (is_digit(c7))
+		*out = '0';
+	return S_MASKED;
 }
 
 void
@@ -344,7 +356,7 @@ anon_stream(const struct anon_key *key, struct anon_stream *s, const unsigned ch
 			/* CR, STX, ETX, EOT or noise: the group is over; until the next LF, nothing
 			 * says what the bytes are. */
 			s->state = S_MASKED;
-		} else if (s->state != S_KNOWN) {
+		} else {
 			s->state = (uint8_t) group_step(key, s, c7, &o);
 		}
 		out[i] = rewritten(c, c7, o);

@@ -44,6 +44,7 @@ struct publisher {
 	char *energy_topic;      /* <topic>/energy */
 	uint64_t derived_ms;     /* when <topic>/derived was last published, 0 never */
 	uint64_t energy_ms;      /* the same for <topic>/energy */
+	bool energy_pending;     /* changed since, not published yet */
 	size_t derived_len;
 	char derived[DERIVE_JSON_MAX]; /* what <topic>/derived last carried */
 	uint64_t guard_log_ms;         /* when a rejected index was last logged */
@@ -131,18 +132,22 @@ kept_frame(struct publisher *p, const struct tic_frame *frame)
 	return &p->kept;
 }
 
-/* The retained energy per period, if it changed since it was last published. */
+/* The retained energy per period, if it changed since it was last published: an update the
+ * queue refused stays pending. */
 static void
 publish_energy(struct publisher *p, uint64_t now_ms)
 {
 	int n;
 
-	if (mqtt_state(p->mqtt) != MQTT_CONNECTED || !derive_energy_changed(p->derive))
+	p->energy_pending |= derive_energy_changed(p->derive);
+	if (mqtt_state(p->mqtt) != MQTT_CONNECTED || !p->energy_pending)
 		return;
 	n = derive_energy_json(p->derive, p->json, sizeof(p->json));
 	if (n >= 0 &&
-	    mqtt_publish_live(p->mqtt, p->energy_topic, p->json, (size_t) n, true, -1) == 0)
+	    mqtt_publish_live(p->mqtt, p->energy_topic, p->json, (size_t) n, true, -1) == 0) {
 		p->energy_ms = now_ms;
+		p->energy_pending = false;
+	}
 }
 
 /* While connected only, like the label topics: the frames queued during an outage are what

@@ -261,6 +261,46 @@ class Signals(unittest.TestCase):
         self.assertEqual(status, 0)
         self.assertLess(seconds, 3)
 
+    def test_failed_reload_keeps_running_config(self):
+        """A reload that keeps the meter, then one that fails: the meter still publishes as
+        configured (raw, retained), not with the half-read or zeroed new configuration."""
+        rig = h.Rig(self, mqtt="retain = true;", conf='publish = { format = "raw"; };\n')
+        rig.allowed_errors = [r"reload failed", r"linkyd\.conf:\d+"]
+        got, expected = rig.feed(h.frames(h.standard_frame, 0, 2), "raw")
+        self.assertEqual(got, expected)
+        mark = rig.daemon.mark()
+        good = rig.daemon.conf.read_text().replace('"info"', '"notice"')
+        rig.daemon.conf.write_text(good)
+        rig.daemon.signal(signal.SIGHUP)
+        rig.daemon.wait_log(r"configuration reloaded \(1 meter\(s\), 0 restarted\)", 5,
+                            after=mark)
+        mark = rig.daemon.mark()
+        rig.daemon.conf.write_text(good + "\nbogus = ;\n")
+        rig.daemon.signal(signal.SIGHUP)
+        rig.daemon.wait_log(r"reload failed", 5, after=mark)
+        got, expected = rig.feed(h.frames(h.standard_frame, 2, 2), "raw")
+        self.assertEqual(got, expected)
+        self.assertEqual(h.retained(rig.broker, rig.topic), got[-1])
+
+    def test_hup_and_term_at_once(self):
+        """SIGHUP and SIGTERM in one read of the signalfd, the broker away (the meter closes at
+        once): the reload is dropped, nothing starts after "stopping"."""
+        rig = h.Rig(self)
+        mark = rig.daemon.mark()
+        rig.broker.kill()
+        rig.daemon.wait_log(r"connection to \S+ lost", 5, after=mark)
+        rig.daemon.write_config("other")
+        pid = rig.daemon.pid
+        os.kill(pid, signal.SIGSTOP)
+        os.kill(pid, signal.SIGHUP)
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)
+        self.assertEqual(rig.daemon.proc.wait(5), 0)
+        log = rig.daemon.log()
+        tail = log[log.index("stopping"):]
+        self.assertNotIn("configuration reloaded", tail)
+        self.assertNotIn("reading", tail)
+
     def test_terminate(self):
         rig = h.Rig(self)
         got, expected = rig.feed(h.frames(h.standard_frame, 0, 3))

@@ -578,6 +578,11 @@ test_stream_no_leak(void **state)
 	    "\r811775412275 E\r\nPAPP 01090 *\r", /* the LF lost */
 	    "\n811775412275 E\r\n",               /* LF, then the label lost */
 	    "\nXYZ\t811775412275\t#\r\n",         /* a label the table does not know */
+	    /* A known group's CR and the next LF lost, or turned printable by noise. */
+	    "\nSTGE\t003A0001\t:ADSC\t811775412275\tX\r\n",
+	    "\nPAPP 01090 *ADCO 811775412275 E\r\n",
+	    "\nPAPP 01090 *MJADCO 811775412275 E\r\n",
+	    "\nDATE\tH240210121355\t\t>ADSC\t811775412275\tX\r\n",
 	};
 	struct anon_key k = key_of("leak");
 
