@@ -412,7 +412,7 @@ on_mqtt_state(enum mqtt_state state, void *userdata)
 	}
 	/* Clean sessions: a restarted broker may have lost the retained configs. */
 	if (state == MQTT_CONNECTED)
-		publisher_republish(m->publisher);
+		publisher_connected(m->publisher);
 	changed(m);
 }
 

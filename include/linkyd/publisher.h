@@ -37,6 +37,10 @@ void publisher_message(struct publisher *p, const char *topic, const void *paylo
 /* Home Assistant's configs again: the broker or Home Assistant may have lost them. */
 void publisher_republish(struct publisher *p);
 
+/* The broker is (again) connected: discovery configs again, the derived values with the next
+ * frame. */
+void publisher_connected(struct publisher *p);
+
 /* The meter stops: save what must survive a restart (the derived values' state file). */
 void publisher_close(struct publisher *p);
 

@@ -399,6 +399,16 @@ publisher_republish(struct publisher *p)
 }
 
 void
+publisher_connected(struct publisher *p)
+{
+	/* What the queue dropped with the connection, and what a broker that restarted without
+	 * its retained messages lost: sent again with the next frame. */
+	p->energy_pending = true;
+	p->energy_ms = p->derived_ms = 0;
+	publisher_republish(p);
+}
+
+void
 publisher_close(struct publisher *p)
 {
 	if (!p->derive || !p->cfg->publish.derived)

@@ -284,6 +284,12 @@ class Discovery(unittest.TestCase):
                      "the config retained again")
         self.assertEqual(json.loads(h.retained(rig.broker, topic))["unique_id"],
                          "linkyd_811775412275_hchc")
+        # The retained energy per period too, with the next frame (the queue dropped live
+        # messages with the connection, and the broker lost its retained ones).
+        self.assertIsNone(h.retained(rig.broker, rig.topic + "/energy", timeout=1))
+        rig.feed(h.capture("historique-hchp-mono-03.tic"))
+        h.wait_until(lambda: h.retained(rig.broker, rig.topic + "/energy", timeout=1), 10,
+                     "the energy retained again")
 
     def test_removal(self):
         rig = h.Rig(self)
