@@ -57,11 +57,14 @@ publish(struct ha_discovery *d, struct entry *e, bool remove)
 	return ha_publish_label(&dev, &l, remove, d->fn, d->ctx);
 }
 
+/* The entry of label. A table label is told by its row (a pointer compare: this runs for every
+ * group of every frame), any other by name. */
 static struct entry *
-find(struct ha_discovery *d, const char *label)
+find(struct ha_discovery *d, const char *label, const struct tic_label *def)
 {
 	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->entries[i].label, label) == 0)
+		if (def ? d->entries[i].def == def
+		        : !d->entries[i].def && strcmp(d->entries[i].label, label) == 0)
 			return &d->entries[i];
 	return NULL;
 }
@@ -69,7 +72,7 @@ find(struct ha_discovery *d, const char *label)
 static struct entry *
 add(struct ha_discovery *d, const char *label, const struct tic_label *def)
 {
-	struct entry *e = find(d, label);
+	struct entry *e = find(d, label, def);
 
 	if (e || d->n == ENTRIES || strlen(label) > TIC_LABEL_MAX)
 		return e;
