@@ -34,9 +34,8 @@ struct publisher {
 	struct ha_discovery *ha; /* NULL: no discovery */
 	char *ha_status_topic;   /* where Home Assistant says it (re)started */
 	struct policy_engine *policy;
-	bool anonymise;
 	struct anon_key anon_key;
-	struct anon_frame *anon; /* the frame with pseudonyms, when anonymising */
+	struct anon_frame *anon; /* the frame with pseudonyms; NULL: not anonymising */
 	char *label_topic;       /* "<topic>/" and room for a label */
 	size_t label_at;         /* where the label goes in it */
 	struct derive *derive;   /* the index guard and the derived values, or NULL */
@@ -240,7 +239,6 @@ publisher_new(const struct meter_config *cfg, const struct linkyd_config *global
 	p->global = global;
 	p->mqtt = mqtt;
 	if (anon) {
-		p->anonymise = true;
 		p->anon_key = *anon;
 		p->anon = malloc(sizeof(*p->anon));
 		if (!p->anon)
@@ -330,7 +328,7 @@ publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now
 	const struct tic_frame *whole;
 
 	/* Before anything reads the frame: discovery takes its serial from it. */
-	if (p->anonymise) {
+	if (p->anon) {
 		if (anon_frame(&p->anon_key, frame, p->anon) < 0) {
 			log_err("meter '%s': cannot anonymise a frame, not publishing it",
 			        p->cfg->name);
