@@ -73,7 +73,8 @@ usage(FILE *out)
 	    "                        (default " CONFIG_DEFAULT_URL ")\n"
 	    "      --topic TOPIC     base topic (default " CONFIG_DEFAULT_TOPIC
 	    "): frames on TOPIC,\n"
-	    "                        online/offline on TOPIC/status, mode on TOPIC/mode\n"
+	    "                        online/offline on TOPIC/status, mode on TOPIC/mode,\n"
+	    "                        computed values on TOPIC/derived and TOPIC/energy\n"
 	    "  -F, --format FORMAT   typed (default): numbers, ISO dates, STGE decoded;\n"
 	    "                        raw: every label maps to the exact string the meter sent\n"
 	    "  -v, --verbose         more logging; twice: every byte read (for bug reports)\n"
@@ -87,7 +88,9 @@ usage(FILE *out)
 	    "\n"
 	    "Exit status: 0 on success, 64 bad usage, 66 unreadable capture, 78 bad "
 	    "configuration.\n"
-	    "Example: linkyd -i /dev/ttyUSB0 --mqtt mqtt://192.168.1.10 -v\n");
+	    "Example: linkyd -i /dev/ttyUSB0 --mqtt mqtt://192.168.1.10 -v\n"
+	    "Publish policies, per-label topics, Home Assistant discovery, anonymisation and the\n"
+	    "rest are set in the configuration file: see its comments and the README.\n");
 }
 
 /* Defaults, then the file, then the command line. Prints the error; returns 0 or EX_CONFIG. */
