@@ -63,6 +63,23 @@ class Publish(unittest.TestCase):
         self.assertEqual(got[0], every[0])
         rig.daemon.wait_log(r"alarm in a frame, published at once")
 
+    def test_heartbeat(self):
+        """Nothing changes, yet a frame goes out every heartbeat: "unchanged" is not "dead"."""
+        rig = h.Rig(self, conf='publish = { policy = "on_change"; heartbeat = 1; };\n'
+                               'homeassistant = { discovery = false; };\n')
+        frame = h.historique_frame(1000)
+        start = time.monotonic()
+        while time.monotonic() - start < 3.5:
+            rig.pty.write(frame)
+            time.sleep(0.1)
+        time.sleep(0.3)
+        times = [m.time for m in rig.sub.messages(rig.topic)]
+        # The first frame, then one per second of the 3.5 s: 4 (the first may land a little
+        # after the writer's start, the last just before its end).
+        self.assertIn(len(times), (3, 4, 5))
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        self.assertTrue(all(0.9 <= g <= 1.6 for g in gaps), gaps)
+
     def test_reload_applies_policy(self):
         """SIGHUP with new publish settings restarts the meter with them."""
         rig = h.Rig(self)
