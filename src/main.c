@@ -44,6 +44,7 @@ struct daemon {
 	struct linkyd_config cfg;
 	struct linkyd_config fresh; /* a reload waiting for the changed meters to close */
 	bool fresh_pending;
+	struct state_store *store; /* the latest of every meter */
 	struct meter **meters;
 	size_t n_meters;
 	size_t closing;
@@ -248,7 +249,7 @@ start_meters(struct daemon *d, size_t first)
 			running |= strcmp(meter_name(d->meters[i]), d->cfg.meters[j].name) == 0;
 		if (running)
 			continue;
-		r = meter_new(d->loop, &d->cfg.meters[j], &d->cfg, &meter_cbs, d,
+		r = meter_new(d->loop, &d->cfg.meters[j], &d->cfg, d->store, &meter_cbs, d,
 		              &d->meters[d->n_meters]);
 		if (r < 0)
 			return log_errno(LOG_ERR, r, "cannot start meter '%s'",
@@ -409,7 +410,7 @@ run_daemon(const struct options *opt)
 	signal(SIGPIPE, SIG_IGN);
 
 	d.loop = loop_new();
-	if (!d.loop) {
+	if (!d.loop || state_store_new(&d.store) < 0) {
 		log_errno(LOG_ERR, -errno, "cannot create the event loop");
 		status = EX_OSERR;
 		goto out_config;
@@ -457,6 +458,7 @@ out_loop:
 		(void) close(d.sig.fd);
 	}
 	loop_free(d.loop);
+	state_store_free(d.store);
 out_config:
 	config_done(&d.cfg);
 	return status;

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where a meter's bytes come from. A source is a small object behind a table of operations, in
+ * the spirit of rtl_433's outputs: the line (line.c) opens it, watches its fd in the event loop,
+ * reads what is there into the parser, and reopens it with a back-off when it fails; the source
+ * itself never sees the parser, the loop or a timer, and never logs (it returns -errno codes, and
+ * describe() says what it is).
+ *
+ * Adding an input is one file implementing these operations and one row in source.c's table.
+ */
+#ifndef LINKYD_SOURCE_H
+#define LINKYD_SOURCE_H
+
+#include <stddef.h>
+
+#include "linkyd/config.h"
+
+struct source;
+
+struct source_ops {
+	/* Start reading at baud (0 for a source without a speed of its own). Returns 0 when the
+	 * fd is ready to read, -EINPROGRESS when it must first become writable (a connect under
+	 * way: then finish_open() says how it went), or -errno. */
+	int (*open)(struct source *s, unsigned baud);
+	/* After -EINPROGRESS, once the fd is writable: 0, or -errno (the connect failed). May be
+	 * NULL for sources whose open() never returns -EINPROGRESS. */
+	int (*finish_open)(struct source *s);
+	/* The fd to watch while open, non-blocking and close-on-exec; owned by the source. */
+	int (*fd)(const struct source *s);
+	/* Read what is waiting, up to size bytes: the count, 0 when nothing is waiting, -ENODEV
+	 * when the source is gone (unplugged, peer closed) or another -errno. */
+	long (*read)(struct source *s, void *buf, size_t size);
+	/* Change the speed of an open line (auto-detection). NULL when the speed is not the
+	 * source's to choose (a network bridge sets its own). Returns 0 or -errno. */
+	int (*set_speed)(struct source *s, unsigned baud);
+	/* Close, keeping what open() needs to start again. */
+	void (*close)(struct source *s);
+	/* Close if open, and free. */
+	void (*free)(struct source *s);
+};
+
+struct source {
+	const struct source_ops *ops;
+	/* What it is, for logs and diagnostics ("/dev/ttyUSB0"); set by the constructor. */
+	const char *name;
+};
+
+/* A source for the meter's input (its strings are copied). Returns 0, -ENOMEM, or -EINVAL for
+ * an input kind this build cannot read. */
+int source_new(const struct meter_config *m, struct source **ret);
+
+/* NULL-safe; returns NULL. */
+struct source *source_free(struct source *s);
+
+/* ---- serial.c ---------------------------------------------------------------------------------
+ */
+
+/* A serial line (see linkyd/serial.h): 7E1 at the baud open() is given. */
+int source_serial_new(const struct meter_config *m, struct source **ret);
+
+#endif

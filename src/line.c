@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A meter's line: source -> parser, driven by the event loop (see linkyd/line.h).
+ *
+ * Opening. A source that fails to open is tried again after 1 s, then twice as long each time up
+ * to 30 s; one that is lost (unplugged, peer gone) is tried again after 1 s. Failures are logged
+ * when their reason changes, not at every try.
+ *
+ * Speed. In auto mode, on a source that has a speed, the line is opened at 9600 Bd (standard) or
+ * the last speed that worked, and switched to the other speed when bytes arrive but no valid
+ * frame for a few seconds; once locked, a long run without a valid frame (the supplier switched
+ * the meter's mode, the cable is noisy) is reported, and bytes that keep coming without a frame
+ * start the search again. A source whose speed is not ours (a network bridge) can only be
+ * reported as sending garbage. With nothing arriving at all there is nothing to find: the line
+ * then waits without a timer.
+ *
+ * Wake-ups. A USB adapter hands over a frame in dozens of small packets (an FTDI's latency timer
+ * sends one every 16 ms), and the tty wakes an epoll waiter for every one of them (its VMIN only
+ * decides what poll() then reports). Frames come back to back at a steady pace and mostly with
+ * the same length, so after a read the line leaves epoll and a timer comes back when all the
+ * expected frame but its last packet should be there: the frame's length expected is the
+ * shortest of the last few (a historique triphasé meter's short overload frames are expected as
+ * such), the pace is the last frames' bytes per second, gaps between frames included; the last
+ * packet, with the ETX, is read through epoll the moment it arrives, so publishing is not
+ * delayed. A frame that comes early or short is read by the timer, late by at most what the
+ * prediction missed; a silent meter by the same timer, which then finds nothing and hands the
+ * line back to epoll.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "linkyd/line.h"
+#include "linkyd/log.h"
+
+#define PROBE_MS_9600 4000 /* a standard frame lasts ~1.3 s at most */
+#define PROBE_MS_1200 8000 /* a historique frame up to ~3 s; also for sources without a speed */
+#define REOPEN_MIN_MS 1000
+#define REOPEN_MAX_MS 30000
+#define READ_SIZE     4096
+#define RECENT_FRAMES 8  /* frame lengths kept: the shortest is the one expected */
+#define CHUNK_INITIAL 16 /* bytes per packet until reads through epoll measured it */
+
+struct line {
+	struct loop *loop;
+	struct source *src;
+	const struct line_config *cfg;
+	const struct line_callbacks *cb;
+	void *userdata;
+	struct line_status st;
+	bool open; /* the source is open and its fd in the loop */
+
+	struct loop_io io;
+	struct loop_timer reopen, watch, flush;
+	unsigned reopen_ms;
+	bool watch_armed;
+	uint64_t watch_bytes; /* st.bytes when the watch timer was armed */
+
+	/* Batched reads, on this open of the source. */
+	uint64_t fed, last_etx; /* byte positions; last_etx 0: no ETX yet */
+	uint64_t last_etx_ms;
+	uint32_t lens[RECENT_FRAMES]; /* ETX to ETX, in bytes */
+	unsigned n_lens, next_len;
+	uint32_t pace_us[2]; /* microseconds per byte of the last two frames, gaps included */
+	uint32_t chunk;      /* bytes a read through epoll finds, averaged */
+	bool batching;       /* out of epoll: the flush timer reads the line */
+	bool frame_ended;
+
+	struct tic_parser parser;
+	struct anon_stream anon_stream; /* the raw log's identifiers, across reads */
+};
+
+static void open_source(struct line *l);
+
+const char *
+line_state_name(enum line_state state)
+{
+	static const char *const names[] = {
+	    [LINE_ABSENT] = "absent", [LINE_OPENING] = "opening", [LINE_DETECTING] = "detecting",
+	    [LINE_OK] = "ok",         [LINE_SILENT] = "silent",
+	};
+
+	return names[state];
+}
+
+static void
+status_changed(struct line *l)
+{
+	if (l->cb->on_status)
+		l->cb->on_status(&l->st, l->userdata);
+}
+
+static bool
+auto_speed(const struct line *l)
+{
+	return l->cfg->mode == TIC_MODE_UNKNOWN && l->src->ops->set_speed;
+}
+
+static unsigned
+probe_ms(const struct line *l)
+{
+	return l->st.baud == 9600 ? PROBE_MS_9600 : PROBE_MS_1200;
+}
+
+/* Watch the line for LINE_SILENCE_MS after a frame, for a probe's time otherwise. */
+static void
+watch_arm(struct line *l)
+{
+	uint64_t ms = l->st.state == LINE_OK ? LINE_SILENCE_MS : probe_ms(l);
+
+	l->watch_armed = loop_timer_arm(&l->watch, ms, 0) == 0;
+	l->watch_bytes = l->st.bytes;
+}
+
+/* Forget the frames' timing: after a silence, a reopen, a change of speed. */
+static void
+timing_reset(struct line *l)
+{
+	l->last_etx = 0;
+	l->n_lens = 0;
+	l->pace_us[0] = l->pace_us[1] = 0;
+}
+
+static void
+on_frame(struct line *l, const struct tic_frame *frame)
+{
+	bool changed = l->st.state != LINE_OK || l->st.garbage || frame->mode != l->st.mode;
+
+	if (frame->mode != l->st.mode || l->st.state != LINE_OK) {
+		if (l->st.baud)
+			log_notice("meter '%s': %s mode at %u Bd", l->cfg->name,
+			           frame->mode == TIC_MODE_STANDARD ? "standard" : "historique",
+			           l->st.baud);
+		else
+			log_notice("meter '%s': %s mode", l->cfg->name,
+			           frame->mode == TIC_MODE_STANDARD ? "standard" : "historique");
+	}
+	l->st.state = LINE_OK;
+	l->st.garbage = false;
+	l->st.mode = frame->mode;
+	l->st.last_frame = time(NULL);
+	watch_arm(l);
+	if (changed)
+		status_changed(l);
+	l->cb->on_frame(frame, l->userdata);
+}
+
+static int
+parser_frame(const struct tic_frame *frame, void *userdata)
+{
+	struct line *l = userdata;
+
+	on_frame(l, frame);
+	/* Stop feeding here so that the reader knows where this ETX was (frame length). */
+	l->frame_ended = true;
+	return 1;
+}
+
+static const struct tic_parser_callbacks parser_cbs = {.on_frame = parser_frame};
+
+static void
+log_raw(struct line *l, const unsigned char *buf, size_t n)
+{
+	char text[READ_SIZE * 4 + 1];
+	unsigned char anon[READ_SIZE];
+	size_t o = 0;
+
+	/* The bytes as read, but for the identifiers' digits (and their groups' check characters,
+	 * so that the log still decodes). */
+	if (l->cfg->anon && n <= sizeof(anon)) {
+		anon_stream(l->cfg->anon, &l->anon_stream, buf, n, anon);
+		buf = anon;
+	}
+	for (size_t i = 0; i < n && i < READ_SIZE; i++) {
+		if (buf[i] >= 0x20 && buf[i] < 0x7f && buf[i] != '\\')
+			text[o++] = (char) buf[i];
+		else
+			o += (size_t) sprintf(text + o, "\\x%02x", buf[i]);
+	}
+	text[o] = '\0';
+	log_debug("meter '%s': read %zu bytes: %s", l->cfg->name, n, text);
+}
+
+/* The frame that just ended at byte etx: its length and pace. */
+static void
+frame_timing(struct line *l, uint64_t etx, uint64_t now_ms)
+{
+	if (l->last_etx && etx > l->last_etx && now_ms > l->last_etx_ms) {
+		uint64_t len = etx - l->last_etx;
+		uint64_t pace = (now_ms - l->last_etx_ms) * 1000 / len;
+
+		l->lens[l->next_len] = len > UINT32_MAX ? UINT32_MAX : (uint32_t) len;
+		l->next_len = (l->next_len + 1) % RECENT_FRAMES;
+		if (l->n_lens < RECENT_FRAMES)
+			l->n_lens++;
+		l->pace_us[1] = l->pace_us[0];
+		l->pace_us[0] = pace > UINT32_MAX ? UINT32_MAX : (uint32_t) pace;
+	}
+	l->last_etx = etx;
+	l->last_etx_ms = now_ms;
+}
+
+static void
+feed(struct line *l, const unsigned char *buf, size_t n)
+{
+	size_t off = 0;
+
+	if (log_verbosity() >= 2)
+		log_raw(l, buf, n);
+	l->st.bytes += n;
+	while (off < n) {
+		l->frame_ended = false;
+		off += tic_parser_feed(&l->parser, buf + off, n - off);
+		if (l->frame_ended)
+			frame_timing(l, l->fed + off, loop_now_ms());
+	}
+	l->fed += n;
+}
+
+/* The frame length to expect: the shortest of the last few; 0 when unknown. */
+static uint64_t
+expected_len(const struct line *l)
+{
+	uint64_t min = 0;
+
+	for (unsigned i = 0; i < l->n_lens; i++)
+		if (!min || l->lens[i] < min)
+			min = l->lens[i];
+	return min;
+}
+
+/* After a read: wait for most of the frame out of epoll, or read through epoll (see the top). */
+static void
+update_batch(struct line *l, size_t n_read, bool from_epoll)
+{
+	uint64_t expect = expected_len(l), since = l->fed - l->last_etx, ms = 0;
+	uint32_t pace =
+	    l->pace_us[1] && l->pace_us[1] < l->pace_us[0] ? l->pace_us[1] : l->pace_us[0];
+	bool was_batching = l->batching, batch;
+
+	/* A read through epoll is one packet of the adapter (or several, when the loop was busy:
+	 * the average forgets them soon). */
+	if (from_epoll && n_read > 0 && n_read < READ_SIZE) {
+		l->chunk = (3 * l->chunk + (uint32_t) n_read) / 4;
+		if (l->chunk == 0)
+			l->chunk = 1;
+	}
+	/* Wake when all but half a packet should be there; not for less than a packet, which
+	 * would wake the loop as often as epoll does. */
+	batch = l->last_etx && expect && pace && expect >= since + l->chunk + l->chunk / 2;
+	if (batch)
+		ms = (expect - since - l->chunk / 2) * pace / 1000;
+	if (batch != l->batching && loop_set_events(l->loop, &l->io, batch ? 0 : EPOLLIN) == 0)
+		l->batching = batch;
+	/* Disarmed only when it was armed: not a system call per epoll read. */
+	if (l->batching || was_batching)
+		(void) loop_timer_arm(&l->flush, l->batching ? ms + 1 : 0, 0);
+}
+
+static void
+close_source(struct line *l)
+{
+	if (!l->open)
+		return;
+	loop_del(l->loop, &l->io);
+	l->io.fd = -1;
+	l->src->ops->close(l->src);
+	l->open = false;
+	tic_parser_reset(&l->parser);
+	timing_reset(l);
+	l->batching = false;
+	l->watch_armed = false;
+	(void) loop_timer_arm(&l->watch, 0, 0);
+	(void) loop_timer_arm(&l->flush, 0, 0);
+}
+
+static void
+lost(struct line *l, int err)
+{
+	log_errno(LOG_WARNING, err, "meter '%s': lost %s, waiting for it to come back",
+	          l->cfg->name, l->src->name);
+	close_source(l);
+	l->st.state = LINE_ABSENT;
+	l->st.error = err;
+	l->reopen_ms = REOPEN_MIN_MS;
+	(void) loop_timer_arm(&l->reopen, l->reopen_ms, 0);
+	status_changed(l);
+}
+
+/* Read what is there; from_epoll when epoll said so (not the flush timer). */
+static void
+read_source(struct line *l, uint32_t events, bool from_epoll)
+{
+	unsigned char buf[READ_SIZE];
+	uint64_t before = l->fed;
+	long n;
+
+	/* A short read took all there was: no second read() just to hear EAGAIN (epoll is
+	 * level-triggered, and the flush timer reads again anyway). */
+	do {
+		n = l->src->ops->read(l->src, buf, sizeof(buf));
+		if (n > 0)
+			feed(l, buf, (size_t) n);
+	} while (n == (long) sizeof(buf) && l->open);
+	if (n == -ENODEV || (n == 0 && (events & (EPOLLHUP | EPOLLERR)))) {
+		lost(l, n < 0 ? (int) n : -ENODEV);
+		return;
+	}
+	if (n < 0)
+		log_errno(LOG_WARNING, (int) n, "meter '%s': read error", l->cfg->name);
+	/* Bytes while nothing watches: a probe or a silence check can find something now. */
+	if (!l->watch_armed && l->fed != before)
+		watch_arm(l);
+	update_batch(l, (size_t) (l->fed - before), from_epoll);
+}
+
+static void
+source_ready(struct loop_io *io, uint32_t events)
+{
+	struct line *l = container_of(io, struct line, io);
+	int r;
+
+	if (l->st.state != LINE_OPENING) {
+		read_source(l, events, true);
+		return;
+	}
+	r = l->src->ops->finish_open(l->src);
+	if (r == 0)
+		r = loop_set_events(l->loop, &l->io, EPOLLIN);
+	if (r < 0) {
+		close_source(l);
+		open_source(l); /* logs the failure and schedules the next try */
+		return;
+	}
+	log_notice("meter '%s': reading %s", l->cfg->name, l->src->name);
+	l->st.state = LINE_DETECTING;
+	l->st.error = 0;
+	l->reopen_ms = REOPEN_MIN_MS;
+	status_changed(l);
+}
+
+static void
+flush_due(struct loop_timer *t)
+{
+	struct line *l = container_of(t, struct line, flush);
+	uint64_t before = l->fed;
+
+	if (!l->open)
+		return;
+	read_source(l, 0, false);
+	/* Nothing for a whole batch: a shorter frame or a silent meter. Forget the timing until
+	 * the next ETXs measure it again, and read through epoll meanwhile. */
+	if (l->open && l->fed == before) {
+		timing_reset(l);
+		update_batch(l, 0, false);
+	}
+}
+
+static void
+reopen_due(struct loop_timer *t)
+{
+	open_source(container_of(t, struct line, reopen));
+}
+
+static void
+watch_due(struct loop_timer *t)
+{
+	struct line *l = container_of(t, struct line, watch);
+	bool bytes = l->st.bytes != l->watch_bytes, changed = false;
+	unsigned other = l->st.baud == 9600 ? 1200 : 9600;
+
+	l->watch_armed = false;
+	if (l->st.state == LINE_OK) {
+		log_warn("meter '%s': no valid frame for %d s%s", l->cfg->name,
+		         LINE_SILENCE_MS / 1000,
+		         auto_speed(l) ? ", detecting the speed again" : "");
+		l->st.state = LINE_SILENT;
+		changed = true;
+	}
+	/* Nothing arrived: nothing to detect. The next bytes arm the watch again. */
+	if (!bytes) {
+		if (changed)
+			status_changed(l);
+		return;
+	}
+	if (auto_speed(l)) {
+		/* What was half-read at this speed is garbage. */
+		if (l->src->ops->set_speed(l->src, other) == 0) {
+			log_info("meter '%s': no valid frame at %u Bd, trying %u Bd", l->cfg->name,
+			         l->st.baud, other);
+			l->st.baud = other;
+			changed = true;
+		}
+		tic_parser_reset(&l->parser);
+		timing_reset(l);
+	} else if (!l->st.garbage) {
+		if (l->st.baud)
+			log_warn(
+			    "meter '%s': bytes but no valid frame at %u Bd: noise on the line, or "
+			    "the meter sends at another speed",
+			    l->cfg->name, l->st.baud);
+		else
+			log_warn(
+			    "meter '%s': bytes but no valid frame from %s: noise, or the bridge "
+			    "reads the meter at the wrong speed (1200 Bd historique, 9600 Bd "
+			    "standard, 7E1)",
+			    l->cfg->name, l->src->name);
+		l->st.garbage = true;
+		changed = true;
+	}
+	watch_arm(l);
+	if (changed)
+		status_changed(l);
+}
+
+static unsigned
+initial_baud(const struct line *l)
+{
+	if (!l->src->ops->set_speed && l->cfg->mode == TIC_MODE_UNKNOWN)
+		return 0;
+	if (l->cfg->mode == TIC_MODE_HISTORIQUE)
+		return 1200;
+	if (l->cfg->mode == TIC_MODE_STANDARD)
+		return 9600;
+	return l->st.baud ? l->st.baud : 9600; /* auto: the last speed that worked, else standard */
+}
+
+static void
+open_source(struct line *l)
+{
+	unsigned baud = initial_baud(l);
+	int r = l->src->ops->open(l->src, baud);
+	bool connecting = r == -EINPROGRESS;
+
+	if (r == 0 || connecting) {
+		r = loop_add(l->loop, &l->io, l->src->ops->fd(l->src),
+		             connecting ? EPOLLOUT : EPOLLIN, source_ready);
+		if (r < 0)
+			l->src->ops->close(l->src);
+	}
+	if (r < 0) {
+		if (r != l->st.error || l->st.state != LINE_ABSENT)
+			log_errno(LOG_WARNING, r,
+			          "meter '%s': cannot open %s, retrying every %d s at most",
+			          l->cfg->name, l->src->name, REOPEN_MAX_MS / 1000);
+		(void) loop_timer_arm(&l->reopen, l->reopen_ms, 0);
+		l->reopen_ms = l->reopen_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : l->reopen_ms * 2;
+		if (r != l->st.error || l->st.state != LINE_ABSENT) {
+			l->st.state = LINE_ABSENT;
+			l->st.error = r;
+			status_changed(l);
+		}
+		return;
+	}
+	l->open = true;
+	l->st.baud = baud;
+	if (connecting) {
+		l->st.state = LINE_OPENING;
+		status_changed(l);
+		return;
+	}
+	if (baud)
+		log_notice("meter '%s': reading %s at %u Bd (%s)", l->cfg->name, l->src->name, baud,
+		           l->cfg->mode == TIC_MODE_UNKNOWN ? "auto-detecting the mode"
+		                                            : "fixed mode");
+	else
+		log_notice("meter '%s': reading %s", l->cfg->name, l->src->name);
+	l->st.state = LINE_DETECTING;
+	l->st.error = 0;
+	l->reopen_ms = REOPEN_MIN_MS;
+	status_changed(l);
+}
+
+int
+line_new(struct loop *loop, struct source *src, const struct line_config *cfg,
+         const struct line_callbacks *cb, void *userdata, struct line **ret)
+{
+	struct line *l = calloc(1, sizeof(*l));
+	int r;
+
+	if (!l) {
+		source_free(src);
+		return -ENOMEM;
+	}
+	l->loop = loop;
+	l->src = src;
+	l->cfg = cfg;
+	l->cb = cb;
+	l->userdata = userdata;
+	l->io.fd = l->reopen.io.fd = l->watch.io.fd = l->flush.io.fd = -1;
+	l->reopen_ms = REOPEN_MIN_MS;
+	l->chunk = CHUNK_INITIAL;
+	l->st = (struct line_status){
+	    .state = LINE_ABSENT, .source = src->name, .stats = tic_parser_stats(&l->parser)};
+	tic_parser_init(&l->parser, &parser_cbs, l);
+	anon_stream_init(&l->anon_stream);
+	if ((r = loop_timer_init(loop, &l->reopen, reopen_due)) < 0 ||
+	    (r = loop_timer_init(loop, &l->watch, watch_due)) < 0 ||
+	    (r = loop_timer_init(loop, &l->flush, flush_due)) < 0) {
+		line_free(l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+void
+line_start(struct line *l)
+{
+	open_source(l);
+}
+
+void
+line_push(struct line *l, const void *bytes, size_t n)
+{
+	feed(l, bytes, n);
+}
+
+void
+line_stop(struct line *l)
+{
+	close_source(l);
+	(void) loop_timer_arm(&l->reopen, 0, 0);
+}
+
+const struct line_status *
+line_status(const struct line *l)
+{
+	return &l->st;
+}
+
+struct line *
+line_free(struct line *l)
+{
+	if (!l)
+		return NULL;
+	close_source(l);
+	loop_timer_done(l->loop, &l->reopen);
+	loop_timer_done(l->loop, &l->watch);
+	loop_timer_done(l->loop, &l->flush);
+	source_free(l->src);
+	free(l);
+	return NULL;
+}

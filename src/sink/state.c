@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state sink: the latest frame, derived values and counters of every meter, kept in memory
+ * for what asks later (systemd's STATUS= line, the HTTP API) rather than for what publishes now.
+ * One entry per live sink; a frame is copied whole, strings included, so that it stays readable
+ * after the parser moved on. Nothing is allocated per frame.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linkyd/sink.h"
+
+struct state_sink {
+	struct sink sink;
+	struct state_store *store;
+	struct state_meter meter;
+	char *name;
+};
+
+struct state_store {
+	struct state_sink **meters;
+	size_t n, cap;
+};
+
+static struct state_sink *
+state_sink_of(struct sink *s)
+{
+	return container_of(s, struct state_sink, sink);
+}
+
+/* A copy of f into out, its strings into out->bytes, in the order the parser stored them. */
+static void
+copy_frame(struct state_frame *out, const struct tic_frame *f)
+{
+	size_t used = 0;
+
+	out->frame = (struct tic_frame){.mode = f->mode, .groups = out->groups};
+	for (unsigned i = 0; i < f->n_groups; i++) {
+		const struct tic_group *g = &f->groups[i];
+		size_t need = g->label_len + 1u + g->value_len + 1u +
+		              (g->horodate ? TIC_HORODATE_LEN + 1u : 0);
+		struct tic_group *c = &out->groups[out->frame.n_groups];
+		char *p = out->bytes + used;
+
+		/* The parser's frames fit (their bytes are bounded the same way); a frame built by
+		 * other means keeps what fits. */
+		if (used + need > sizeof(out->bytes))
+			break;
+		*c = *g;
+		c->label = memcpy(p, g->label, g->label_len + 1u);
+		p += g->label_len + 1u;
+		c->value = memcpy(p, g->value, g->value_len + 1u);
+		p += g->value_len + 1u;
+		if (g->horodate)
+			c->horodate = memcpy(p, g->horodate, TIC_HORODATE_LEN + 1u);
+		used += need;
+		out->frame.n_groups++;
+	}
+}
+
+static void
+on_frame(struct sink *s, const struct sink_frame *f)
+{
+	struct state_meter *m = &state_sink_of(s)->meter;
+
+	copy_frame(&m->latest, f->whole);
+	m->latest.mono_ms = f->mono_ms;
+	m->latest.wall = f->wall;
+	m->has_frame = true;
+	m->frames++;
+}
+
+static void
+on_derived(struct sink *s, const struct sink_derived *d)
+{
+	struct state_meter *m = &state_sink_of(s)->meter;
+	const struct derive_guard_stats *g = derive_guard_stats(d->derive);
+	int n = derive_json(d->derive, m->derived, sizeof(m->derived));
+
+	m->derived_len = n > 0 ? (size_t) n : 0;
+	m->index_rejected = g->backwards + g->jumps;
+}
+
+static void
+on_line(struct sink *s, const struct line_status *st)
+{
+	state_sink_of(s)->meter.line = st;
+}
+
+static void
+on_close(struct sink *s, const struct sink_derived *last, unsigned timeout_ms)
+{
+	(void) last;
+	(void) timeout_ms;
+	sink_closed(s);
+}
+
+static void
+on_free(struct sink *s)
+{
+	struct state_sink *ss = state_sink_of(s);
+	struct state_store *st = ss->store;
+
+	for (size_t i = 0; i < st->n; i++)
+		if (st->meters[i] == ss) {
+			memmove(&st->meters[i], &st->meters[i + 1],
+			        (st->n - i - 1) * sizeof(*st->meters));
+			st->n--;
+			break;
+		}
+	free(ss->name);
+	free(ss);
+}
+
+static const struct sink_ops state_sink_ops = {
+    .frame = on_frame,
+    .derived = on_derived,
+    .line = on_line,
+    .close = on_close,
+    .free = on_free,
+};
+
+int
+state_sink_new(struct state_store *st, const char *name, struct sink **ret)
+{
+	struct state_sink *ss;
+
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 4;
+		struct state_sink **all = realloc(st->meters, cap * sizeof(*all));
+
+		if (!all)
+			return -ENOMEM;
+		st->meters = all;
+		st->cap = cap;
+	}
+	ss = calloc(1, sizeof(*ss));
+	if (!ss || !(ss->name = strdup(name))) {
+		free(ss);
+		return -ENOMEM;
+	}
+	ss->sink.ops = &state_sink_ops;
+	ss->store = st;
+	ss->meter.name = ss->name;
+	st->meters[st->n++] = ss;
+	*ret = &ss->sink;
+	return 0;
+}
+
+int
+state_store_new(struct state_store **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+size_t
+state_store_count(const struct state_store *st)
+{
+	return st->n;
+}
+
+const struct state_meter *
+state_store_at(const struct state_store *st, size_t i)
+{
+	return &st->meters[i]->meter;
+}
+
+const struct state_meter *
+state_store_find(const struct state_store *st, const char *name)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->meters[i]->name, name) == 0)
+			return &st->meters[i]->meter;
+	return NULL;
+}
+
+struct state_store *
+state_store_free(struct state_store *st)
+{
+	if (st) {
+		free(st->meters);
+		free(st);
+	}
+	return NULL;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* The sources linkyd can read, by input kind: adding one is a row here and its own file. */
+#include <errno.h>
+
+#include "linkyd/source.h"
+
+int
+source_new(const struct meter_config *m, struct source **ret)
+{
+	return source_serial_new(m, ret);
+}
+
+struct source *
+source_free(struct source *s)
+{
+	if (s)
+		s->ops->free(s);
+	return NULL;
+}
