@@ -17,14 +17,17 @@
  * Wake-ups. A USB adapter hands over a frame in dozens of small packets (an FTDI's latency timer
  * sends one every 16 ms), and the tty wakes an epoll waiter for every one of them (its VMIN only
  * decides what poll() then reports). Frames come back to back at a steady pace and mostly with
- * the same length, so after a read the line leaves epoll and a timer comes back when all the
- * expected frame but its last packet should be there: the frame's length expected is the
- * shortest of the last few (a historique triphasé meter's short overload frames are expected as
- * such), the pace is the last frames' bytes per second, gaps between frames included; the last
- * packet, with the ETX, is read through epoll the moment it arrives, so publishing is not
- * delayed. A frame that comes early or short is read by the timer, late by at most what the
- * prediction missed; a silent meter by the same timer, which then finds nothing and hands the
- * line back to epoll.
+ * the same length, so after a read the line leaves epoll and a timer wakes it MARGIN_MS before
+ * the next ETX is due: it reads the frame but its last packet, which epoll then hands over the
+ * moment it arrives, so publishing is not delayed. Two wake-ups a frame instead of dozens.
+ *
+ * The ETX is expected a frame's length after an anchor: the last ETX, at the pace the last
+ * frames came at (bytes per second, gaps between frames included), or after a silence the first
+ * bytes of the new frame, at the line's speed. The length expected is the shortest of the last
+ * few frames (a historique triphasé meter's short overload frames are expected as such). A frame
+ * that comes early is read by the timer, late by what the prediction missed; a longer or slower
+ * one through epoll once its ETX is overdue; a silent meter by the timer, which then finds
+ * nothing and hands the line back to epoll until the meter speaks again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,13 +38,14 @@
 #include "linkyd/line.h"
 #include "linkyd/log.h"
 
-#define PROBE_MS_9600 4000 /* a standard frame lasts ~1.3 s at most */
-#define PROBE_MS_1200 8000 /* a historique frame up to ~3 s; also for sources without a speed */
 #define REOPEN_MIN_MS 1000
 #define REOPEN_MAX_MS 30000
 #define READ_SIZE     4096
-#define RECENT_FRAMES 8  /* frame lengths kept: the shortest is the one expected */
-#define CHUNK_INITIAL 16 /* bytes per packet until reads through epoll measured it */
+#define RECENT_FRAMES 8 /* frame lengths kept: the shortest is the one expected */
+/* How long before the ETX is due the timer reads: more than the prediction is off by (a writer's
+ * jitter, the timer's slack), less than a USB adapter's packet interval (16 ms), so that only the
+ * last packet is left to epoll. A frame early by more than this is published that much late. */
+#define MARGIN_MS 5
 
 struct line {
 	struct loop *loop;
@@ -58,14 +62,16 @@ struct line {
 	bool watch_armed;
 	uint64_t watch_bytes; /* st.bytes when the watch timer was armed */
 
-	/* Batched reads, on this open of the source. */
-	uint64_t fed, last_etx; /* byte positions; last_etx 0: no ETX yet */
-	uint64_t last_etx_ms;
+	/* Batched reads, on this open of the source (see the top). */
+	uint64_t fed;                 /* bytes read */
+	uint64_t last_etx;            /* position just after the last ETX, 0: none yet */
 	uint32_t lens[RECENT_FRAMES]; /* ETX to ETX, in bytes */
 	unsigned n_lens, next_len;
 	uint32_t pace_us[2]; /* microseconds per byte of the last two frames, gaps included */
-	uint32_t chunk;      /* bytes a read through epoll finds, averaged */
-	bool batching;       /* out of epoll: the flush timer reads the line */
+	bool anchored;       /* the next ETX is expected at anchor + expected_len() bytes */
+	uint64_t anchor, anchor_ms;
+	uint32_t rate_us; /* ... coming at this many microseconds a byte */
+	bool batching;    /* out of epoll: the flush timer reads the line */
 	bool frame_ended;
 
 	struct tic_parser parser;
@@ -73,6 +79,8 @@ struct line {
 };
 
 static void open_source(struct line *l);
+static void open_failed(struct line *l, int r);
+static void opened(struct line *l);
 
 const char *
 line_state_name(enum line_state state)
@@ -99,28 +107,44 @@ auto_speed(const struct line *l)
 }
 
 static unsigned
-probe_ms(const struct line *l)
+silence_ms(const struct line *l)
 {
-	return l->st.baud == 9600 ? PROBE_MS_9600 : PROBE_MS_1200;
+	return l->cfg->silence_ms ? l->cfg->silence_ms : LINE_SILENCE_MS;
 }
 
-/* Watch the line for LINE_SILENCE_MS after a frame, for a probe's time otherwise. */
+static unsigned
+probe_ms(const struct line *l)
+{
+	if (l->cfg->probe_ms)
+		return l->cfg->probe_ms;
+	return l->st.baud == 9600 ? LINE_PROBE_9600 : LINE_PROBE_1200;
+}
+
+/* Watch the line for a silence after a frame, for a probe's time otherwise. */
 static void
 watch_arm(struct line *l)
 {
-	uint64_t ms = l->st.state == LINE_OK ? LINE_SILENCE_MS : probe_ms(l);
+	uint64_t ms = l->st.state == LINE_OK ? silence_ms(l) : probe_ms(l);
 
 	l->watch_armed = loop_timer_arm(&l->watch, ms, 0) == 0;
 	l->watch_bytes = l->st.bytes;
 }
 
-/* Forget the frames' timing: after a silence, a reopen, a change of speed. */
+/* Forget the frames' timing: after a reopen, a change of speed. */
 static void
 timing_reset(struct line *l)
 {
 	l->last_etx = 0;
 	l->n_lens = 0;
 	l->pace_us[0] = l->pace_us[1] = 0;
+	l->anchored = false;
+}
+
+/* Microseconds a byte at the line's speed (7E1: 10 bits), 0 without one. */
+static uint32_t
+nominal_us(const struct line *l)
+{
+	return l->st.baud ? 10000000u / l->st.baud : 0;
 }
 
 static void
@@ -183,23 +207,37 @@ log_raw(struct line *l, const unsigned char *buf, size_t n)
 	log_debug("meter '%s': read %zu bytes: %s", l->cfg->name, n, text);
 }
 
-/* The frame that just ended at byte etx: its length and pace. */
+/* The frame that just ended at byte etx: its length, and the pace frames come at (only from a
+ * frame that followed the last without a silence: the anchor is still that ETX). The next one
+ * is expected from here. */
 static void
 frame_timing(struct line *l, uint64_t etx, uint64_t now_ms)
 {
-	if (l->last_etx && etx > l->last_etx && now_ms > l->last_etx_ms) {
+	uint32_t rate = nominal_us(l);
+
+	if (l->last_etx && etx > l->last_etx) {
 		uint64_t len = etx - l->last_etx;
-		uint64_t pace = (now_ms - l->last_etx_ms) * 1000 / len;
 
 		l->lens[l->next_len] = len > UINT32_MAX ? UINT32_MAX : (uint32_t) len;
 		l->next_len = (l->next_len + 1) % RECENT_FRAMES;
 		if (l->n_lens < RECENT_FRAMES)
 			l->n_lens++;
-		l->pace_us[1] = l->pace_us[0];
-		l->pace_us[0] = pace > UINT32_MAX ? UINT32_MAX : (uint32_t) pace;
+		if (l->anchored && l->anchor == l->last_etx && now_ms > l->anchor_ms) {
+			uint64_t pace = (now_ms - l->anchor_ms) * 1000 / (etx - l->anchor);
+
+			l->pace_us[1] = l->pace_us[0];
+			l->pace_us[0] = pace > UINT32_MAX ? UINT32_MAX : (uint32_t) pace;
+		}
 	}
+	/* The slower of the last two paces would wake late after a frame that came late. */
+	if (l->pace_us[0])
+		rate =
+		    l->pace_us[1] && l->pace_us[1] < l->pace_us[0] ? l->pace_us[1] : l->pace_us[0];
 	l->last_etx = etx;
-	l->last_etx_ms = now_ms;
+	l->anchored = rate > 0;
+	l->anchor = etx;
+	l->anchor_ms = now_ms;
+	l->rate_us = rate;
 }
 
 static void
@@ -231,32 +269,33 @@ expected_len(const struct line *l)
 	return min;
 }
 
-/* After a read: wait for most of the frame out of epoll, or read through epoll (see the top). */
+/* After a read of n bytes: wait for the frame out of epoll, or read through epoll (see the top).
+ */
 static void
-update_batch(struct line *l, size_t n_read, bool from_epoll)
+update_batch(struct line *l, size_t n)
 {
-	uint64_t expect = expected_len(l), since = l->fed - l->last_etx, ms = 0;
-	uint32_t pace =
-	    l->pace_us[1] && l->pace_us[1] < l->pace_us[0] ? l->pace_us[1] : l->pace_us[0];
-	bool was_batching = l->batching, batch;
+	uint64_t expect = expected_len(l), now = loop_now_ms(), due_ms, ms = 0;
+	bool was_batching = l->batching, batch = false;
 
-	/* A read through epoll is one packet of the adapter (or several, when the loop was busy:
-	 * the average forgets them soon). */
-	if (from_epoll && n_read > 0 && n_read < READ_SIZE) {
-		l->chunk = (3 * l->chunk + (uint32_t) n_read) / 4;
-		if (l->chunk == 0)
-			l->chunk = 1;
+	/* The first bytes after a silence: the frame's start, which came at the line's speed. */
+	if (!l->anchored && n && expect && nominal_us(l)) {
+		l->anchored = true;
+		l->rate_us = nominal_us(l);
+		l->anchor = l->fed - n;
+		l->anchor_ms = now - n * l->rate_us / 1000;
 	}
-	/* Wake when all but half a packet should be there; not for less than a packet, which
-	 * would wake the loop as often as epoll does. */
-	batch = l->last_etx && expect && pace && expect >= since + l->chunk + l->chunk / 2;
-	if (batch)
-		ms = (expect - since - l->chunk / 2) * pace / 1000;
+	/* Not when the ETX is overdue (a longer frame), nor for a wait shorter than the margin,
+	 * which would wake the loop as often as epoll does. */
+	if (l->anchored && expect && l->fed < l->anchor + expect) {
+		due_ms = l->anchor_ms + expect * l->rate_us / 1000;
+		batch = due_ms > now + 2 * MARGIN_MS;
+		ms = batch ? due_ms - now - MARGIN_MS : 0;
+	}
 	if (batch != l->batching && loop_set_events(l->loop, &l->io, batch ? 0 : EPOLLIN) == 0)
 		l->batching = batch;
 	/* Disarmed only when it was armed: not a system call per epoll read. */
 	if (l->batching || was_batching)
-		(void) loop_timer_arm(&l->flush, l->batching ? ms + 1 : 0, 0);
+		(void) loop_timer_arm(&l->flush, l->batching ? ms : 0, 0);
 }
 
 static void
@@ -289,12 +328,12 @@ lost(struct line *l, int err)
 	status_changed(l);
 }
 
-/* Read what is there; from_epoll when epoll said so (not the flush timer). */
+/* Read what is there. */
 static void
-read_source(struct line *l, uint32_t events, bool from_epoll)
+read_source(struct line *l, uint32_t events)
 {
 	unsigned char buf[READ_SIZE];
-	uint64_t before = l->fed;
+	uint64_t before = l->fed, bytes_before = l->st.bytes;
 	long n;
 
 	/* A short read took all there was: no second read() just to hear EAGAIN (epoll is
@@ -310,10 +349,13 @@ read_source(struct line *l, uint32_t events, bool from_epoll)
 	}
 	if (n < 0)
 		log_errno(LOG_WARNING, (int) n, "meter '%s': read error", l->cfg->name);
-	/* Bytes while nothing watches: a probe or a silence check can find something now. */
-	if (!l->watch_armed && l->fed != before)
+	/* Bytes while nothing watches: a probe or a silence check can find something now, these
+	 * bytes included. */
+	if (!l->watch_armed && l->fed != before) {
 		watch_arm(l);
-	update_batch(l, (size_t) (l->fed - before), from_epoll);
+		l->watch_bytes = bytes_before;
+	}
+	update_batch(l, (size_t) (l->fed - before));
 }
 
 static void
@@ -323,7 +365,7 @@ source_ready(struct loop_io *io, uint32_t events)
 	int r;
 
 	if (l->st.state != LINE_OPENING) {
-		read_source(l, events, true);
+		read_source(l, events);
 		return;
 	}
 	r = l->src->ops->finish_open(l->src);
@@ -331,14 +373,10 @@ source_ready(struct loop_io *io, uint32_t events)
 		r = loop_set_events(l->loop, &l->io, EPOLLIN);
 	if (r < 0) {
 		close_source(l);
-		open_source(l); /* logs the failure and schedules the next try */
+		open_failed(l, r);
 		return;
 	}
-	log_notice("meter '%s': reading %s", l->cfg->name, l->src->name);
-	l->st.state = LINE_DETECTING;
-	l->st.error = 0;
-	l->reopen_ms = REOPEN_MIN_MS;
-	status_changed(l);
+	opened(l);
 }
 
 static void
@@ -349,12 +387,12 @@ flush_due(struct loop_timer *t)
 
 	if (!l->open)
 		return;
-	read_source(l, 0, false);
-	/* Nothing for a whole batch: a shorter frame or a silent meter. Forget the timing until
-	 * the next ETXs measure it again, and read through epoll meanwhile. */
+	read_source(l, 0);
+	/* Nothing since the last read: a silent meter. Read through epoll until it speaks again,
+	 * and expect its next frame from there. */
 	if (l->open && l->fed == before) {
-		timing_reset(l);
-		update_batch(l, 0, false);
+		l->anchored = false;
+		update_batch(l, 0);
 	}
 }
 
@@ -373,9 +411,8 @@ watch_due(struct loop_timer *t)
 
 	l->watch_armed = false;
 	if (l->st.state == LINE_OK) {
-		log_warn("meter '%s': no valid frame for %d s%s", l->cfg->name,
-		         LINE_SILENCE_MS / 1000,
-		         auto_speed(l) ? ", detecting the speed again" : "");
+		log_warn("meter '%s': no valid frame for %u s%s", l->cfg->name,
+		         silence_ms(l) / 1000, auto_speed(l) ? ", detecting the speed again" : "");
 		l->st.state = LINE_SILENT;
 		changed = true;
 	}
@@ -427,6 +464,40 @@ initial_baud(const struct line *l)
 	return l->st.baud ? l->st.baud : 9600; /* auto: the last speed that worked, else standard */
 }
 
+/* The source could not be opened (or connected): try again later, logged when the reason
+ * changes. */
+static void
+open_failed(struct line *l, int r)
+{
+	bool news = r != l->st.error || l->st.state != LINE_ABSENT;
+
+	if (news)
+		log_errno(LOG_WARNING, r, "meter '%s': cannot open %s, retrying every %d s at most",
+		          l->cfg->name, l->src->name, REOPEN_MAX_MS / 1000);
+	(void) loop_timer_arm(&l->reopen, l->reopen_ms, 0);
+	l->reopen_ms = l->reopen_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : l->reopen_ms * 2;
+	l->st.state = LINE_ABSENT;
+	l->st.error = r;
+	if (news)
+		status_changed(l);
+}
+
+/* Open (or connected): reading from now on. */
+static void
+opened(struct line *l)
+{
+	if (l->st.baud)
+		log_notice(
+		    "meter '%s': reading %s at %u Bd (%s)", l->cfg->name, l->src->name, l->st.baud,
+		    l->cfg->mode == TIC_MODE_UNKNOWN ? "auto-detecting the mode" : "fixed mode");
+	else
+		log_notice("meter '%s': reading %s", l->cfg->name, l->src->name);
+	l->st.state = LINE_DETECTING;
+	l->st.error = 0;
+	l->reopen_ms = REOPEN_MIN_MS;
+	status_changed(l);
+}
+
 static void
 open_source(struct line *l)
 {
@@ -441,35 +512,16 @@ open_source(struct line *l)
 			l->src->ops->close(l->src);
 	}
 	if (r < 0) {
-		if (r != l->st.error || l->st.state != LINE_ABSENT)
-			log_errno(LOG_WARNING, r,
-			          "meter '%s': cannot open %s, retrying every %d s at most",
-			          l->cfg->name, l->src->name, REOPEN_MAX_MS / 1000);
-		(void) loop_timer_arm(&l->reopen, l->reopen_ms, 0);
-		l->reopen_ms = l->reopen_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : l->reopen_ms * 2;
-		if (r != l->st.error || l->st.state != LINE_ABSENT) {
-			l->st.state = LINE_ABSENT;
-			l->st.error = r;
-			status_changed(l);
-		}
+		open_failed(l, r);
 		return;
 	}
 	l->open = true;
 	l->st.baud = baud;
-	if (connecting) {
-		l->st.state = LINE_OPENING;
-		status_changed(l);
+	if (!connecting) {
+		opened(l);
 		return;
 	}
-	if (baud)
-		log_notice("meter '%s': reading %s at %u Bd (%s)", l->cfg->name, l->src->name, baud,
-		           l->cfg->mode == TIC_MODE_UNKNOWN ? "auto-detecting the mode"
-		                                            : "fixed mode");
-	else
-		log_notice("meter '%s': reading %s", l->cfg->name, l->src->name);
-	l->st.state = LINE_DETECTING;
-	l->st.error = 0;
-	l->reopen_ms = REOPEN_MIN_MS;
+	l->st.state = LINE_OPENING;
 	status_changed(l);
 }
 
@@ -491,7 +543,6 @@ line_new(struct loop *loop, struct source *src, const struct line_config *cfg,
 	l->userdata = userdata;
 	l->io.fd = l->reopen.io.fd = l->watch.io.fd = l->flush.io.fd = -1;
 	l->reopen_ms = REOPEN_MIN_MS;
-	l->chunk = CHUNK_INITIAL;
 	l->st = (struct line_status){
 	    .state = LINE_ABSENT, .source = src->name, .stats = tic_parser_stats(&l->parser)};
 	tic_parser_init(&l->parser, &parser_cbs, l);

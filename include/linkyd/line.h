@@ -18,6 +18,8 @@
 #include "linkyd/tic.h"
 
 #define LINE_SILENCE_MS 15000 /* frames before, then no valid frame this long: silent */
+#define LINE_PROBE_9600  4000  /* bytes without a frame: a standard frame lasts ~1.3 s at most */
+#define LINE_PROBE_1200  8000  /* a historique frame up to ~3 s; sources without a speed too */
 
 enum line_state {
 	LINE_ABSENT,    /* the source cannot be opened (no device, connection refused...) */
@@ -53,6 +55,8 @@ struct line_config {
 	const char *name;            /* the meter's, for the log; must outlive the line */
 	enum tic_mode mode;          /* TIC_MODE_UNKNOWN: find it (and the speed) from the data */
 	const struct anon_key *anon; /* the -vv raw log masks identifiers with it; NULL: none */
+	unsigned silence_ms;         /* after frames, none this long is a silence; 0: default */
+	unsigned probe_ms;           /* bytes without a frame this long: garbage; 0: by speed */
 };
 
 struct line;

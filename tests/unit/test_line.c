@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The line (src/line.c) on the real event loop, with a fake source: a socket pair whose far end
+ * the test writes the real captures into, and whose open(), connect and speed the test decides.
+ * What is checked: frames out, the status sequence, the reopen back-off, a lost source, the
+ * speed search, garbage on a source without a speed, silence, a connect under way, push.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "linkyd/line.h"
+#include "linkyd/log.h"
+
+#define MAX_STATUS 64
+
+struct fake {
+	struct source source;
+	int fd, far;         /* the line reads fd; the test writes far */
+	int open_results[8]; /* what the next open()s return (then 0) */
+	unsigned n_results, opens;
+	int finish_result;   /* finish_open() after -EINPROGRESS */
+	unsigned speeds[16]; /* set_speed() calls */
+	unsigned n_speeds;
+};
+
+static struct fake *
+fake_of(const struct source *s)
+{
+	return container_of(s, struct fake, source);
+}
+
+static int
+fake_open(struct source *s, unsigned baud)
+{
+	struct fake *f = fake_of(s);
+	int sv[2], r = f->opens < f->n_results ? f->open_results[f->opens] : 0;
+
+	(void) baud;
+	f->opens++;
+	if (r < 0 && r != -EINPROGRESS)
+		return r;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	f->fd = sv[0];
+	f->far = sv[1];
+	return r;
+}
+
+static int
+fake_finish(struct source *s)
+{
+	return fake_of(s)->finish_result;
+}
+
+static int
+fake_fd(const struct source *s)
+{
+	return fake_of(s)->fd;
+}
+
+static long
+fake_read(struct source *s, void *buf, size_t size)
+{
+	ssize_t n = read(fake_of(s)->fd, buf, size);
+
+	if (n > 0)
+		return (long) n;
+	if (n == 0)
+		return -ENODEV;
+	return errno == EAGAIN ? 0 : -errno;
+}
+
+static int
+fake_set_speed(struct source *s, unsigned baud)
+{
+	struct fake *f = fake_of(s);
+
+	if (f->n_speeds < 16)
+		f->speeds[f->n_speeds++] = baud;
+	return 0;
+}
+
+static void
+fake_close(struct source *s)
+{
+	struct fake *f = fake_of(s);
+
+	if (f->fd >= 0)
+		(void) close(f->fd);
+	if (f->far >= 0)
+		(void) close(f->far);
+	f->fd = f->far = -1;
+}
+
+/* The test keeps the fake: free() only closes. */
+static void
+fake_free(struct source *s)
+{
+	fake_close(s);
+}
+
+static const struct source_ops speed_ops = {
+    .open = fake_open,
+    .finish_open = fake_finish,
+    .fd = fake_fd,
+    .read = fake_read,
+    .set_speed = fake_set_speed,
+    .close = fake_close,
+    .free = fake_free,
+};
+
+/* A network bridge: its speed is not ours. */
+static const struct source_ops bridge_ops = {
+    .open = fake_open,
+    .finish_open = fake_finish,
+    .fd = fake_fd,
+    .read = fake_read,
+    .close = fake_close,
+    .free = fake_free,
+};
+
+struct run {
+	struct loop *loop;
+	struct loop_timer deadline;
+	struct fake fake;
+	struct line_config cfg;
+	struct line *line;
+	unsigned frames, groups;
+	enum tic_mode last_mode;
+	struct line_status status[MAX_STATUS];
+	unsigned n_status;
+	bool (*until)(const struct run *r); /* quit the loop as soon as this holds */
+};
+
+static void
+check_until(struct run *r)
+{
+	if (r->until && r->until(r))
+		loop_quit(r->loop, 0);
+}
+
+static void
+on_frame(const struct tic_frame *frame, void *userdata)
+{
+	struct run *r = userdata;
+
+	r->frames++;
+	r->groups += frame->n_groups;
+	r->last_mode = frame->mode;
+	check_until(r);
+}
+
+static void
+on_status(const struct line_status *st, void *userdata)
+{
+	struct run *r = userdata;
+
+	assert_true(r->n_status < MAX_STATUS);
+	r->status[r->n_status++] = *st;
+	check_until(r);
+}
+
+static const struct line_callbacks cbs = {.on_frame = on_frame, .on_status = on_status};
+
+static void
+deadline_due(struct loop_timer *t)
+{
+	loop_quit(container_of(t, struct run, deadline)->loop, 1);
+}
+
+static struct run *
+run_new(const struct source_ops *ops, enum tic_mode mode)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->loop = loop_new();
+	assert_non_null(r->loop);
+	r->deadline.io.fd = -1;
+	assert_int_equal(loop_timer_init(r->loop, &r->deadline, deadline_due), 0);
+	r->fake = (struct fake){.source = {.ops = ops, .name = "fake"}, .fd = -1, .far = -1};
+	r->cfg = (struct line_config){.name = "test", .mode = mode};
+	return r;
+}
+
+static void
+run_start(struct run *r)
+{
+	assert_int_equal(line_new(r->loop, &r->fake.source, &r->cfg, &cbs, r, &r->line), 0);
+	line_start(r->line);
+}
+
+/* Run the loop until r->until holds; fail after timeout_ms. */
+static void
+run_until(struct run *r, bool (*until)(const struct run *), unsigned timeout_ms)
+{
+	r->until = until;
+	if (until(r))
+		return;
+	assert_int_equal(loop_timer_arm(&r->deadline, timeout_ms, 0), 0);
+	assert_int_equal(loop_run(r->loop), 0);
+	(void) loop_timer_arm(&r->deadline, 0, 0);
+}
+
+/* Run the loop for ms, whatever happens. */
+static void
+run_for(struct run *r, unsigned ms)
+{
+	r->until = NULL;
+	assert_int_equal(loop_timer_arm(&r->deadline, ms, 0), 0);
+	assert_int_equal(loop_run(r->loop), 1);
+}
+
+static void
+run_free(struct run *r)
+{
+	line_free(r->line);
+	loop_timer_done(r->loop, &r->deadline);
+	loop_free(r->loop);
+	free(r);
+}
+
+static const struct line_status *
+last_status(const struct run *r)
+{
+	return r->n_status ? &r->status[r->n_status - 1] : NULL;
+}
+
+static bool
+state_is(const struct run *r, enum line_state s)
+{
+	return r->n_status && last_status(r)->state == s;
+}
+
+static bool
+detecting(const struct run *r)
+{
+	return state_is(r, LINE_DETECTING);
+}
+
+static bool
+absent(const struct run *r)
+{
+	return state_is(r, LINE_ABSENT);
+}
+
+static bool
+silent(const struct run *r)
+{
+	return state_is(r, LINE_SILENT);
+}
+
+static bool
+garbage(const struct run *r)
+{
+	return r->n_status && last_status(r)->garbage;
+}
+
+static bool
+one_frame(const struct run *r)
+{
+	return r->frames >= 1;
+}
+
+static bool
+two_frames(const struct run *r)
+{
+	return r->frames >= 2;
+}
+
+static bool
+two_speed_changes(const struct run *r)
+{
+	return r->fake.n_speeds >= 2;
+}
+
+static void
+write_all(int fd, const void *data, size_t len)
+{
+	assert_int_equal(write(fd, data, len), (ssize_t) len);
+}
+
+static void
+write_capture(struct run *r, const char *name)
+{
+	size_t len;
+	char *data = read_fixture(name, &len);
+
+	write_all(r->fake.far, data, len);
+	free(data);
+}
+
+static void
+test_frames_and_status(void **state)
+{
+	struct run *r = run_new(&speed_ops, TIC_MODE_STANDARD);
+
+	(void) state;
+	run_start(r);
+	run_until(r, detecting, 1000);
+	assert_int_equal(last_status(r)->baud, 9600);
+	assert_int_equal(r->fake.opens, 1);
+	write_capture(r, "standard-mono-base-01.tic");
+	run_until(r, one_frame, 1000);
+	assert_int_equal(r->groups, 38);
+	assert_int_equal(r->last_mode, TIC_MODE_STANDARD);
+	assert_int_equal(last_status(r)->state, LINE_OK);
+	assert_int_equal(last_status(r)->mode, TIC_MODE_STANDARD);
+	assert_int_equal(line_status(r->line)->stats->frames, 1);
+	assert_int_equal(line_status(r->line)->bytes, 865);
+	assert_true(line_status(r->line)->last_frame > 0);
+	/* A fixed mode never searches. */
+	assert_int_equal(r->fake.n_speeds, 0);
+	run_free(r);
+}
+
+/* Two failures (1 s, then 2 s), the second with the same reason: one status, then open. */
+static void
+test_reopen_back_off(void **state)
+{
+	struct run *r = run_new(&speed_ops, TIC_MODE_HISTORIQUE);
+	uint64_t start = loop_now_ms(), took;
+
+	(void) state;
+	r->fake.open_results[0] = r->fake.open_results[1] = -ENOENT;
+	r->fake.n_results = 2;
+	run_start(r);
+	assert_int_equal(r->n_status, 1);
+	assert_int_equal(r->status[0].state, LINE_ABSENT);
+	assert_int_equal(r->status[0].error, -ENOENT);
+	run_until(r, detecting, 5000);
+	took = loop_now_ms() - start;
+	assert_int_equal(r->fake.opens, 3);
+	assert_int_equal(r->n_status, 2); /* the second failure said nothing new */
+	assert_int_equal(last_status(r)->baud, 1200);
+	assert_in_range(took, 2900, 4500);
+	run_free(r);
+}
+
+/* The far end goes away: absent, then open again after a second, and frames flow again. */
+static void
+test_lost_and_back(void **state)
+{
+	struct run *r = run_new(&speed_ops, TIC_MODE_HISTORIQUE);
+
+	(void) state;
+	run_start(r);
+	run_until(r, detecting, 1000);
+	write_capture(r, "historique-hchp-mono-03.tic");
+	run_until(r, one_frame, 1000);
+	(void) close(r->fake.far);
+	r->fake.far = -1;
+	run_until(r, absent, 1000);
+	assert_int_equal(last_status(r)->error, -ENODEV);
+	run_until(r, detecting, 2000);
+	assert_int_equal(r->fake.opens, 2);
+	write_capture(r, "historique-hchp-mono-03.tic");
+	run_until(r, two_frames, 1000);
+	run_free(r);
+}
+
+/* Auto mode: bytes without a frame switch the speed, back and forth, until a frame comes. */
+static void
+test_speed_search(void **state)
+{
+	static const char noise[] = "\x02\n#@!$%^&*()_noise at the wrong speed\r\n";
+	struct run *r = run_new(&speed_ops, TIC_MODE_UNKNOWN);
+
+	(void) state;
+	r->cfg.probe_ms = 150;
+	run_start(r);
+	run_until(r, detecting, 1000);
+	assert_int_equal(last_status(r)->baud, 9600);
+	write_all(r->fake.far, noise, sizeof(noise) - 1);
+	run_for(r, 250);
+	assert_int_equal(r->fake.n_speeds, 1);
+	assert_int_equal(r->fake.speeds[0], 1200);
+	assert_int_equal(last_status(r)->baud, 1200);
+	write_all(r->fake.far, noise, sizeof(noise) - 1);
+	run_until(r, two_speed_changes, 1000);
+	assert_int_equal(r->fake.speeds[1], 9600);
+	/* The meter is historique: the frame at 1200 Bd locks the speed. */
+	write_all(r->fake.far, noise, sizeof(noise) - 1);
+	run_for(r, 200);
+	assert_int_equal(last_status(r)->baud, 1200);
+	write_capture(r, "historique-hchp-mono-03.tic");
+	run_until(r, one_frame, 1000);
+	assert_int_equal(last_status(r)->state, LINE_OK);
+	assert_int_equal(last_status(r)->mode, TIC_MODE_HISTORIQUE);
+	assert_int_equal(last_status(r)->baud, 1200);
+	run_free(r);
+}
+
+/* Nothing arriving is nothing to detect: no speed change, no timer. */
+static void
+test_idle_line_never_probes(void **state)
+{
+	struct run *r = run_new(&speed_ops, TIC_MODE_UNKNOWN);
+
+	(void) state;
+	r->cfg.probe_ms = 50;
+	run_start(r);
+	run_for(r, 400);
+	assert_int_equal(r->fake.n_speeds, 0);
+	assert_int_equal(r->n_status, 1);
+	run_free(r);
+}
+
+/* A source without a speed (a network bridge at the wrong speed): reported, once. */
+static void
+test_garbage_from_a_bridge(void **state)
+{
+	static const char noise[] = "\x7f\x7f garbage garbage \x7f";
+	struct run *r = run_new(&bridge_ops, TIC_MODE_UNKNOWN);
+
+	(void) state;
+	r->cfg.probe_ms = 100;
+	run_start(r);
+	run_until(r, detecting, 1000);
+	assert_int_equal(last_status(r)->baud, 0);
+	write_all(r->fake.far, noise, sizeof(noise) - 1);
+	run_until(r, garbage, 1000);
+	write_all(r->fake.far, noise, sizeof(noise) - 1);
+	run_for(r, 300);
+	assert_true(last_status(r)->garbage);
+	assert_int_equal(r->n_status, 2);
+	write_capture(r, "standard-mono-base-01.tic");
+	run_until(r, one_frame, 1000);
+	assert_false(last_status(r)->garbage);
+	assert_int_equal(last_status(r)->state, LINE_OK);
+	run_free(r);
+}
+
+static void
+test_silence(void **state)
+{
+	struct run *r = run_new(&speed_ops, TIC_MODE_STANDARD);
+
+	(void) state;
+	r->cfg.silence_ms = 200;
+	run_start(r);
+	run_until(r, detecting, 1000);
+	write_capture(r, "standard-mono-base-01.tic");
+	run_until(r, one_frame, 1000);
+	run_until(r, silent, 1000);
+	run_for(r, 500);
+	assert_int_equal(last_status(r)->state, LINE_SILENT);
+	/* Reported once: no timer runs on a line where nothing arrives. */
+	assert_int_equal(r->n_status, 3);
+	write_capture(r, "standard-mono-base-01.tic");
+	run_until(r, two_frames, 1000);
+	assert_int_equal(last_status(r)->state, LINE_OK);
+	run_free(r);
+}
+
+/* A connect under way: opening, then reading; a refused one goes back to the back-off. */
+static void
+test_connecting(void **state)
+{
+	struct run *r = run_new(&bridge_ops, TIC_MODE_UNKNOWN);
+
+	(void) state;
+	r->fake.open_results[0] = r->fake.open_results[1] = -EINPROGRESS;
+	r->fake.n_results = 2;
+	r->fake.finish_result = -ECONNREFUSED;
+	run_start(r);
+	assert_int_equal(last_status(r)->state, LINE_OPENING);
+	run_until(r, absent, 1000);
+	assert_int_equal(last_status(r)->error, -ECONNREFUSED);
+	r->fake.finish_result = 0;
+	run_until(r, detecting, 3000);
+	assert_int_equal(r->fake.opens, 2);
+	write_capture(r, "standard-mono-base-01.tic");
+	run_until(r, one_frame, 1000);
+	run_free(r);
+}
+
+/* Bytes from elsewhere go through the same parser. */
+static void
+test_push(void **state)
+{
+	struct run *r = run_new(&bridge_ops, TIC_MODE_UNKNOWN);
+	size_t len;
+	char *data = read_fixture("historique-hchp-mono-01.tic", &len);
+
+	(void) state;
+	assert_int_equal(line_new(r->loop, &r->fake.source, &r->cfg, &cbs, r, &r->line), 0);
+	for (size_t i = 0; i < len; i += 7)
+		line_push(r->line, data + i, len - i < 7 ? len - i : 7);
+	free(data);
+	assert_int_equal(r->frames, 82);
+	assert_int_equal(line_status(r->line)->bytes, len);
+	run_free(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_frames_and_status),
+	    cmocka_unit_test(test_reopen_back_off),
+	    cmocka_unit_test(test_lost_and_back),
+	    cmocka_unit_test(test_speed_search),
+	    cmocka_unit_test(test_idle_line_never_probes),
+	    cmocka_unit_test(test_garbage_from_a_bridge),
+	    cmocka_unit_test(test_silence),
+	    cmocka_unit_test(test_connecting),
+	    cmocka_unit_test(test_push),
+	};
+
+	log_init(-1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
