@@ -163,8 +163,8 @@ update_status(struct daemon *d)
 	char line[512] = "", one[160];
 	size_t o = 0;
 
-	for (size_t i = 0; i < d->n_meters && o < sizeof(line); i++) {
-		meter_describe(d->meters[i], one, sizeof(one));
+	for (size_t i = 0; i < state_store_count(d->store) && o < sizeof(line); i++) {
+		state_describe(state_store_at(d->store, i), one, sizeof(one));
 		o += (size_t) snprintf(line + o, sizeof(line) - o, "%s%s", i ? "; " : "", one);
 	}
 	notify_status("%s", line);

@@ -99,7 +99,8 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 	}
 	if ((r = pipeline_new(cfg, global, m->line_cfg.anon, &m->pipeline)) < 0 ||
 	    (r = mqtt_sink_new(loop, cfg, global, changed, m, &m->sinks[SINK_MQTT])) < 0 ||
-	    (r = state_sink_new(store, cfg->name, &m->sinks[SINK_STATE])) < 0 ||
+	    (r = state_sink_new(store, cfg->name, m->sinks[SINK_MQTT], &m->sinks[SINK_STATE])) <
+	        0 ||
 	    (r = source_new(cfg, &src)) < 0 ||
 	    (r = line_new(loop, src, &m->line_cfg, &line_cbs, m, &m->line)) < 0)
 		goto out_free;
@@ -154,45 +155,13 @@ meter_config(const struct meter *m)
 	return m->cfg;
 }
 
-void
-meter_describe(const struct meter *m, char *buf, size_t size)
-{
-	const struct line_status *st = line_status(m->line);
-	struct mqtt_stats ms = mqtt_sink_stats(m->sinks[SINK_MQTT]);
-	uint64_t rejected = 0;
-	const char *line;
-
-	for (int i = 0; i < TIC_ERR_COUNT; i++)
-		rejected += st->stats->errors[i];
-	switch (st->state) {
-	case LINE_ABSENT:
-	case LINE_OPENING:
-		line = "device absent";
-		break;
-	case LINE_DETECTING:
-		line = st->garbage ? "no valid frame" : "detecting";
-		break;
-	case LINE_SILENT:
-		line = "no valid frame";
-		break;
-	default:
-		line = st->mode == TIC_MODE_STANDARD ? "standard" : "historique";
-		break;
-	}
-	snprintf(buf, size, "%s: %s %u Bd, %llu frames, %llu rejected, broker %s, %zu queued",
-	         m->cfg->name, line, st->baud, (unsigned long long) st->stats->frames,
-	         (unsigned long long) rejected,
-	         mqtt_sink_connected(m->sinks[SINK_MQTT]) ? "connected" : "unreachable",
-	         ms.pending);
-}
-
 struct meter *
 meter_free(struct meter *m)
 {
 	if (!m)
 		return NULL;
-	/* The sinks read the line's status: they go first. */
-	for (int i = 0; i < N_SINKS; i++)
+	/* The sinks read the line's status, the state sink the MQTT sink: in that order. */
+	for (int i = N_SINKS; i-- > 0;)
 		m->sinks[i] = sink_free(m->sinks[i]);
 	m->pipeline = pipeline_free(m->pipeline);
 	m->line = line_free(m->line);

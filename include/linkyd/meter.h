@@ -37,9 +37,6 @@ void meter_rebind(struct meter *m, const struct meter_config *cfg,
 void meter_close(struct meter *m, unsigned timeout_ms);
 bool meter_is_closing(const struct meter *m);
 
-/* One line for STATUS= and logs: "home: standard 9600 Bd, 123 frames, broker connected". */
-void meter_describe(const struct meter *m, char *buf, size_t size);
-
 const char *meter_name(const struct meter *m);
 const struct meter_config *meter_config(const struct meter *m);
 

@@ -112,6 +112,7 @@ struct state_meter {
 	size_t derived_len;            /* 0: no derived values (yet) */
 	char derived[DERIVE_JSON_MAX]; /* derive_json() after the last frame */
 	uint64_t index_rejected;       /* by the index guard */
+	const struct sink *mqtt;       /* the meter's MQTT sink, NULL: none */
 };
 
 struct state_store;
@@ -124,11 +125,17 @@ size_t state_store_count(const struct state_store *st);
 const struct state_meter *state_store_at(const struct state_store *st, size_t i);
 const struct state_meter *state_store_find(const struct state_store *st, const char *name);
 
+/* One line for STATUS= and logs: "home: standard 9600 Bd, 123 frames, 0 rejected, broker
+ * connected, 0 queued". */
+void state_describe(const struct state_meter *m, char *buf, size_t size);
+
 /* NULL-safe; returns NULL. Every sink of the store must be freed first. */
 struct state_store *state_store_free(struct state_store *st);
 
-/* A sink keeping meter name's latest records in st (name is copied). Its close is immediate.
- * Returns 0 or -ENOMEM. */
-int state_sink_new(struct state_store *st, const char *name, struct sink **ret);
+/* A sink keeping meter name's latest records in st (name is copied); mqtt (may be NULL) is the
+ * meter's MQTT sink, whose connection the state tells too. Its close is immediate. Returns 0 or
+ * -ENOMEM. */
+int state_sink_new(struct state_store *st, const char *name, const struct sink *mqtt,
+                   struct sink **ret);
 
 #endif

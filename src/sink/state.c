@@ -6,6 +6,7 @@
  * after the parser moved on. Nothing is allocated per frame.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,7 +123,7 @@ static const struct sink_ops state_sink_ops = {
 };
 
 int
-state_sink_new(struct state_store *st, const char *name, struct sink **ret)
+state_sink_new(struct state_store *st, const char *name, const struct sink *mqtt, struct sink **ret)
 {
 	struct state_sink *ss;
 
@@ -143,6 +144,7 @@ state_sink_new(struct state_store *st, const char *name, struct sink **ret)
 	ss->sink.ops = &state_sink_ops;
 	ss->store = st;
 	ss->meter.name = ss->name;
+	ss->meter.mqtt = mqtt;
 	st->meters[st->n++] = ss;
 	*ret = &ss->sink;
 	return 0;
@@ -174,6 +176,44 @@ state_store_find(const struct state_store *st, const char *name)
 		if (strcmp(st->meters[i]->name, name) == 0)
 			return &st->meters[i]->meter;
 	return NULL;
+}
+
+void
+state_describe(const struct state_meter *m, char *buf, size_t size)
+{
+	const struct line_status *st = m->line;
+	struct mqtt_stats ms = m->mqtt ? mqtt_sink_stats(m->mqtt) : (struct mqtt_stats){0};
+	uint64_t rejected = 0;
+	const char *line;
+
+	if (!st) {
+		snprintf(buf, size, "%s: starting", m->name);
+		return;
+	}
+	for (int i = 0; i < TIC_ERR_COUNT; i++)
+		rejected += st->stats->errors[i];
+	switch (st->state) {
+	case LINE_ABSENT:
+	case LINE_OPENING:
+		line = "device absent";
+		break;
+	case LINE_DETECTING:
+		line = st->garbage ? "no valid frame" : "detecting";
+		break;
+	case LINE_SILENT:
+		line = "no valid frame";
+		break;
+	default:
+		line = st->mode == TIC_MODE_STANDARD ? "standard" : "historique";
+		break;
+	}
+	snprintf(buf, size, "%s: %s %u Bd, %llu frames, %llu rejected, broker %s, %zu queued",
+	         m->name, line, st->baud, (unsigned long long) st->stats->frames,
+	         (unsigned long long) rejected,
+	         !m->mqtt                       ? "none"
+	         : mqtt_sink_connected(m->mqtt) ? "connected"
+	                                        : "unreachable",
+	         ms.pending);
 }
 
 struct state_store *
