@@ -79,6 +79,7 @@ struct line {
 };
 
 static void open_source(struct line *l);
+static void source_ready(struct loop_io *io, uint32_t events);
 static void open_failed(struct line *l, int r);
 static void opened(struct line *l);
 
@@ -358,6 +359,18 @@ read_source(struct line *l, uint32_t events)
 	update_batch(l, (size_t) (l->fed - before));
 }
 
+/* Watch the source's fd for what its state needs. Returns 0 or -errno. */
+static int
+watch_fd(struct line *l, uint32_t events)
+{
+	int fd = l->src->ops->fd(l->src);
+
+	if (l->io.fd == fd)
+		return loop_set_events(l->loop, &l->io, events);
+	loop_del(l->loop, &l->io);
+	return loop_add(l->loop, &l->io, fd, events, source_ready);
+}
+
 static void
 source_ready(struct loop_io *io, uint32_t events)
 {
@@ -369,8 +382,13 @@ source_ready(struct loop_io *io, uint32_t events)
 		return;
 	}
 	r = l->src->ops->finish_open(l->src);
-	if (r == 0)
-		r = loop_set_events(l->loop, &l->io, EPOLLIN);
+	if (r == 0 || r == -EINPROGRESS) {
+		int w = watch_fd(l, r == 0 ? EPOLLIN : EPOLLIN | EPOLLOUT);
+
+		r = w < 0 ? w : r;
+	}
+	if (r == -EINPROGRESS)
+		return;
 	if (r < 0) {
 		close_source(l);
 		open_failed(l, r);
@@ -507,7 +525,7 @@ open_source(struct line *l)
 
 	if (r == 0 || connecting) {
 		r = loop_add(l->loop, &l->io, l->src->ops->fd(l->src),
-		             connecting ? EPOLLOUT : EPOLLIN, source_ready);
+		             connecting ? EPOLLIN | EPOLLOUT : EPOLLIN, source_ready);
 		if (r < 0)
 			l->src->ops->close(l->src);
 	}

@@ -19,11 +19,13 @@ struct source;
 
 struct source_ops {
 	/* Start reading at baud (0 for a source without a speed of its own). Returns 0 when the
-	 * fd is ready to read, -EINPROGRESS when it must first become writable (a connect under
-	 * way: then finish_open() says how it went), or -errno. */
+	 * fd is ready to read, -EINPROGRESS when opening takes a while (a name to resolve, a
+	 * connect under way), or -errno. */
 	int (*open)(struct source *s, unsigned baud);
-	/* After -EINPROGRESS, once the fd is writable: 0, or -errno (the connect failed). May be
-	 * NULL for sources whose open() never returns -EINPROGRESS. */
+	/* After -EINPROGRESS, each time the fd is readable or writable (a resolver's pipe is
+	 * readable once it answered, a connecting socket writable once connected): 0 when open,
+	 * -EINPROGRESS when more is to come (the fd may have changed), or -errno. NULL for sources
+	 * whose open() never returns -EINPROGRESS. */
 	int (*finish_open)(struct source *s);
 	/* The fd to watch while open, non-blocking and close-on-exec; owned by the source. */
 	int (*fd)(const struct source *s);

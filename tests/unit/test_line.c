@@ -29,7 +29,8 @@ struct fake {
 	int fd, far;         /* the line reads fd; the test writes far */
 	int open_results[8]; /* what the next open()s return (then 0) */
 	unsigned n_results, opens;
-	int finish_result;   /* finish_open() after -EINPROGRESS */
+	int finish_results[4]; /* what the next finish_open()s return (then 0) */
+	unsigned n_finish, finishes;
 	unsigned speeds[16]; /* set_speed() calls */
 	unsigned n_speeds;
 };
@@ -59,7 +60,10 @@ fake_open(struct source *s, unsigned baud)
 static int
 fake_finish(struct source *s)
 {
-	return fake_of(s)->finish_result;
+	struct fake *f = fake_of(s);
+
+	f->finishes++;
+	return f->finishes <= f->n_finish ? f->finish_results[f->finishes - 1] : 0;
 }
 
 static int
@@ -463,7 +467,8 @@ test_silence(void **state)
 	run_free(r);
 }
 
-/* A connect under way: opening, then reading; a refused one goes back to the back-off. */
+/* Opening in steps (a name resolved, then a connect): opening until the last step, then
+ * reading; a refused connect goes back to the back-off. */
 static void
 test_connecting(void **state)
 {
@@ -472,14 +477,18 @@ test_connecting(void **state)
 	(void) state;
 	r->fake.open_results[0] = r->fake.open_results[1] = -EINPROGRESS;
 	r->fake.n_results = 2;
-	r->fake.finish_result = -ECONNREFUSED;
+	r->fake.finish_results[0] = -EINPROGRESS;
+	r->fake.finish_results[1] = -ECONNREFUSED;
+	r->fake.finish_results[2] = -EINPROGRESS;
+	r->fake.n_finish = 3;
 	run_start(r);
 	assert_int_equal(last_status(r)->state, LINE_OPENING);
 	run_until(r, absent, 1000);
 	assert_int_equal(last_status(r)->error, -ECONNREFUSED);
-	r->fake.finish_result = 0;
+	assert_int_equal(r->fake.finishes, 2);
 	run_until(r, detecting, 3000);
 	assert_int_equal(r->fake.opens, 2);
+	assert_int_equal(r->fake.finishes, 4);
 	write_capture(r, "standard-mono-base-01.tic");
 	run_until(r, one_frame, 1000);
 	run_free(r);
