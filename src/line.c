@@ -59,8 +59,9 @@ struct line {
 	struct loop_io io;
 	struct loop_timer reopen, watch, flush;
 	unsigned reopen_ms;
-	bool watch_armed;
+	bool watch_armed, watch_silence;
 	uint64_t watch_bytes; /* st.bytes when the watch timer was armed */
+	bool quiet;           /* reconnecting after a silence: said once until a frame comes */
 
 	/* Batched reads, on this open of the source (see the top). */
 	uint64_t fed;                 /* bytes read */
@@ -122,13 +123,14 @@ probe_ms(const struct line *l)
 }
 
 /* Watch the line for a silence after a frame, for a probe's time otherwise. */
+/* Watch the line for a silence (after a frame, or a network source from its connect) or for a
+ * probe's time (bytes but no frame yet). */
 static void
-watch_arm(struct line *l)
+watch_arm(struct line *l, bool silence)
 {
-	uint64_t ms = l->st.state == LINE_OK ? silence_ms(l) : probe_ms(l);
-
-	l->watch_armed = loop_timer_arm(&l->watch, ms, 0) == 0;
+	l->watch_armed = loop_timer_arm(&l->watch, silence ? silence_ms(l) : probe_ms(l), 0) == 0;
 	l->watch_bytes = l->st.bytes;
+	l->watch_silence = silence;
 }
 
 /* Forget the frames' timing: after a reopen, a change of speed. */
@@ -164,9 +166,10 @@ on_frame(struct line *l, const struct tic_frame *frame)
 	}
 	l->st.state = LINE_OK;
 	l->st.garbage = false;
+	l->quiet = false;
 	l->st.mode = frame->mode;
 	l->st.last_frame = time(NULL);
-	watch_arm(l);
+	watch_arm(l, true);
 	if (changed)
 		status_changed(l);
 	l->cb->on_frame(frame, l->userdata);
@@ -324,8 +327,29 @@ lost(struct line *l, int err)
 	close_source(l);
 	l->st.state = LINE_ABSENT;
 	l->st.error = err;
+	l->st.reconnects += l->src->network;
 	l->reopen_ms = REOPEN_MIN_MS;
 	(void) loop_timer_arm(&l->reopen, l->reopen_ms, 0);
+	status_changed(l);
+}
+
+/* A network source connected but silent: its peer is likely gone without a word. Reconnect,
+ * with the back-off growing while it stays so; said once until a frame comes. */
+static void
+reconnect_silent(struct line *l)
+{
+	if (!l->quiet)
+		log_warn(
+		    "meter '%s': no valid frame from %s for %u s, reconnecting (said once until "
+		    "frames come again)",
+		    l->cfg->name, l->src->name, silence_ms(l) / 1000);
+	l->quiet = true;
+	close_source(l);
+	l->st.state = LINE_ABSENT;
+	l->st.error = -ETIMEDOUT;
+	l->st.reconnects++;
+	(void) loop_timer_arm(&l->reopen, l->reopen_ms, 0);
+	l->reopen_ms = l->reopen_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : l->reopen_ms * 2;
 	status_changed(l);
 }
 
@@ -353,22 +377,20 @@ read_source(struct line *l, uint32_t events)
 	/* Bytes while nothing watches: a probe or a silence check can find something now, these
 	 * bytes included. */
 	if (!l->watch_armed && l->fed != before) {
-		watch_arm(l);
+		watch_arm(l, false);
 		l->watch_bytes = bytes_before;
 	}
 	update_batch(l, (size_t) (l->fed - before));
 }
 
-/* Watch the source's fd for what its state needs. Returns 0 or -errno. */
+/* Watch the source's fd for what its state needs. Registered anew each time: a step of the
+ * opening may have closed the fd and made another, maybe with the same number, which epoll would
+ * not know (it forgets an fd when the fd is closed). Returns 0 or -errno. */
 static int
 watch_fd(struct line *l, uint32_t events)
 {
-	int fd = l->src->ops->fd(l->src);
-
-	if (l->io.fd == fd)
-		return loop_set_events(l->loop, &l->io, events);
 	loop_del(l->loop, &l->io);
-	return loop_add(l->loop, &l->io, fd, events, source_ready);
+	return loop_add(l->loop, &l->io, l->src->ops->fd(l->src), events, source_ready);
 }
 
 static void
@@ -428,6 +450,14 @@ watch_due(struct loop_timer *t)
 	unsigned other = l->st.baud == 9600 ? 1200 : 9600;
 
 	l->watch_armed = false;
+	/* A network source from which nothing came for a silence's time: a dead connection. */
+	if (l->src->network && !bytes) {
+		if (l->watch_silence)
+			reconnect_silent(l);
+		else
+			watch_arm(l, true);
+		return;
+	}
 	if (l->st.state == LINE_OK) {
 		log_warn("meter '%s': no valid frame for %u s%s", l->cfg->name,
 		         silence_ms(l) / 1000, auto_speed(l) ? ", detecting the speed again" : "");
@@ -465,7 +495,7 @@ watch_due(struct loop_timer *t)
 		l->st.garbage = true;
 		changed = true;
 	}
-	watch_arm(l);
+	watch_arm(l, false);
 	if (changed)
 		status_changed(l);
 }
@@ -504,7 +534,9 @@ open_failed(struct line *l, int r)
 static void
 opened(struct line *l)
 {
-	if (l->st.baud)
+	if (l->quiet)
+		;
+	else if (l->st.baud)
 		log_notice(
 		    "meter '%s': reading %s at %u Bd (%s)", l->cfg->name, l->src->name, l->st.baud,
 		    l->cfg->mode == TIC_MODE_UNKNOWN ? "auto-detecting the mode" : "fixed mode");
@@ -512,7 +544,11 @@ opened(struct line *l)
 		log_notice("meter '%s': reading %s", l->cfg->name, l->src->name);
 	l->st.state = LINE_DETECTING;
 	l->st.error = 0;
-	l->reopen_ms = REOPEN_MIN_MS;
+	/* A network source that stays silent is reconnected: watch it from the start. */
+	if (l->src->network)
+		watch_arm(l, true);
+	if (!l->quiet)
+		l->reopen_ms = REOPEN_MIN_MS;
 	status_changed(l);
 }
 

@@ -18,8 +18,8 @@
 #include "linkyd/tic.h"
 
 #define LINE_SILENCE_MS 15000 /* frames before, then no valid frame this long: silent */
-#define LINE_PROBE_9600  4000  /* bytes without a frame: a standard frame lasts ~1.3 s at most */
-#define LINE_PROBE_1200  8000  /* a historique frame up to ~3 s; sources without a speed too */
+#define LINE_PROBE_9600 4000  /* bytes without a frame: a standard frame lasts ~1.3 s at most */
+#define LINE_PROBE_1200 8000  /* a historique frame up to ~3 s; sources without a speed too */
 
 enum line_state {
 	LINE_ABSENT,    /* the source cannot be opened (no device, connection refused...) */
@@ -37,8 +37,9 @@ struct line_status {
 	int error;          /* LINE_ABSENT: why the last open failed (-errno) */
 	const char *source; /* the source's name */
 	const struct tic_stats *stats;
-	uint64_t bytes;    /* read since the line was created */
-	time_t last_frame; /* wall clock of the last frame, 0 before the first */
+	uint64_t bytes;      /* read since the line was created */
+	time_t last_frame;   /* wall clock of the last frame, 0 before the first */
+	unsigned reconnects; /* a network source reopened after it was lost or went silent */
 };
 
 /* "absent", "opening", "detecting", "ok", "silent". */

@@ -11,6 +11,7 @@
 #ifndef LINKYD_SOURCE_H
 #define LINKYD_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "linkyd/config.h"
@@ -45,6 +46,9 @@ struct source {
 	const struct source_ops *ops;
 	/* What it is, for logs and diagnostics ("/dev/ttyUSB0"); set by the constructor. */
 	const char *name;
+	/* A network stream: silence means a dead connection (a bridge whose Wi-Fi dropped stays
+	 * "connected"), so the line reconnects rather than waits. */
+	bool network;
 };
 
 /* A source for the meter's input (its strings are copied). Returns 0, -ENOMEM, or -EINVAL for
@@ -59,5 +63,11 @@ struct source *source_free(struct source *s);
 
 /* A serial line (see linkyd/serial.h): 7E1 at the baud open() is given. */
 int source_serial_new(const struct meter_config *m, struct source **ret);
+
+/* ---- tcp.c ------------------------------------------------------------------------------------
+ */
+
+/* A raw TCP stream from host (a name, an IPv4 or IPv6 address) and port: a serial bridge. */
+int source_tcp_new(const char *host, unsigned port, struct source **ret);
 
 #endif

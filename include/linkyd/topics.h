@@ -50,10 +50,10 @@ int topic_ha_config(const char *prefix, const char *component, const char *seria
 int topic_ha_status(const char *prefix, char *buf, size_t size);
 
 /* The keys of <topic>/diagnostics. */
-#define DIAG_MODE              "mode"              /* absent, detecting, historique, standard */
-#define DIAG_SPEED             "speed"             /* Bd, 0 when the source has none */
-#define DIAG_SOURCE            "source"            /* what the bytes come from */
-#define DIAG_LINE              "line"              /* DIAG_LINE_* below */
+#define DIAG_MODE              "mode"       /* absent, detecting, historique, standard */
+#define DIAG_SPEED             "speed"      /* Bd, 0 when the source has none */
+#define DIAG_LINE              "line"       /* ok, absent, opening, detecting, silent, garbage */
+#define DIAG_RECONNECTS        "reconnects" /* a network source's, since start */
 #define DIAG_FRAMES_PER_MINUTE "frames_per_minute" /* since the last diagnostics */
 #define DIAG_CHECKSUM_ERRORS   "checksum_errors"   /* groups rejected, since start */
 #define DIAG_FORMAT_ERRORS     "format_errors"

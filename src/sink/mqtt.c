@@ -106,7 +106,7 @@ publish_labels(struct mqtt_sink *ms, const struct tic_frame *frame, const bool *
 	}
 }
 
-/* The line's health: {"mode":..,"line":..,"source":..,"speed":..,"frames_per_minute":..,
+/* The line's health: {"mode":..,"line":..,"speed":..,"reconnects":..,"frames_per_minute":..,
  * "checksum_errors":..,"format_errors":..,"last_frame":"ISO 8601 UTC"|null,
  * "last_frame_age":seconds|null} */
 static void
@@ -132,10 +132,11 @@ publish_diagnostics(struct mqtt_sink *ms)
 	}
 	n = snprintf(buf, sizeof(buf),
 	             "{\"" DIAG_MODE "\":\"%s\",\"" DIAG_LINE "\":\"%s\",\"" DIAG_SPEED "\":%u,"
+	             "\"" DIAG_RECONNECTS "\":%u,"
 	             "\"" DIAG_FRAMES_PER_MINUTE "\":%llu,\"" DIAG_CHECKSUM_ERRORS "\":%llu,"
 	             "\"" DIAG_FORMAT_ERRORS "\":%llu,\"" DIAG_LAST_FRAME "\":%s,"
 	             "\"" DIAG_LAST_FRAME_AGE "\":%s}",
-	             mode, line, st->baud, (unsigned long long) fpm,
+	             mode, line, st->baud, st->reconnects, (unsigned long long) fpm,
 	             (unsigned long long) ts->errors[TIC_ERR_INDEX(TIC_ERR_CHECKSUM)],
 	             (unsigned long long) ts->errors[TIC_ERR_INDEX(TIC_ERR_FORMAT)], when, age);
 	ms->diag_frames = ts->frames;

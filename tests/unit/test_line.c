@@ -3,7 +3,9 @@
  * The line (src/line.c) on the real event loop, with a fake source: a socket pair whose far end
  * the test writes the real captures into, and whose open(), connect and speed the test decides.
  * What is checked: frames out, the status sequence, the reopen back-off, a lost source, the
- * speed search, garbage on a source without a speed, silence, a connect under way, push.
+ * speed search, garbage on a source without a speed, silence, a connect under way, push. Then
+ * the TCP source (src/source/tcp.c) against a real listener on 127.0.0.1: frames, a connection
+ * dropped mid-frame, refused, silent, a name to resolve, garbage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -198,10 +203,16 @@ run_new(const struct source_ops *ops, enum tic_mode mode)
 }
 
 static void
+run_start_source(struct run *r, struct source *src)
+{
+	assert_int_equal(line_new(r->loop, src, &r->cfg, &cbs, r, &r->line), 0);
+	line_start(r->line);
+}
+
+static void
 run_start(struct run *r)
 {
-	assert_int_equal(line_new(r->loop, &r->fake.source, &r->cfg, &cbs, r, &r->line), 0);
-	line_start(r->line);
+	run_start_source(r, &r->fake.source);
 }
 
 /* Run the loop until r->until holds; fail after timeout_ms. */
@@ -512,6 +523,219 @@ test_push(void **state)
 	run_free(r);
 }
 
+/* ---- The TCP source, against a real listener on 127.0.0.1 ------------------------------------ */
+
+/* A bridge: accepts clients on a loopback port and sends each what the test says. */
+struct bridge {
+	struct loop_io io;
+	int listener, client;
+	unsigned port, accepted;
+	const char *send; /* a capture sent to each new client, or NULL */
+	size_t cut;       /* send this many bytes of it, then close (0: all, and stay) */
+};
+
+static void
+bridge_accept(struct loop_io *io, uint32_t events)
+{
+	struct bridge *b = container_of(io, struct bridge, io);
+	int fd = accept4(b->listener, NULL, NULL, SOCK_CLOEXEC);
+	size_t len;
+	char *data;
+
+	(void) events;
+	if (fd < 0)
+		return;
+	if (b->client >= 0)
+		(void) close(b->client);
+	b->client = fd;
+	b->accepted++;
+	if (!b->send)
+		return;
+	data = read_fixture(b->send, &len);
+	write_all(fd, data, b->cut ? b->cut : len);
+	free(data);
+	if (b->cut) {
+		(void) close(fd);
+		b->client = -1;
+	}
+}
+
+/* Listen on 127.0.0.1:port (0: any free port). */
+static void
+bridge_open(struct run *r, struct bridge *b, unsigned port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t) port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int one = 1;
+
+	b->client = -1;
+	b->listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(b->listener >= 0);
+	(void) setsockopt(b->listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(b->listener, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(listen(b->listener, 4), 0);
+	assert_int_equal(getsockname(b->listener, (struct sockaddr *) &a, &len), 0);
+	b->port = ntohs(a.sin_port);
+	assert_int_equal(loop_add(r->loop, &b->io, b->listener, EPOLLIN, bridge_accept), 0);
+}
+
+static void
+bridge_close(struct run *r, struct bridge *b)
+{
+	loop_del(r->loop, &b->io);
+	(void) close(b->listener);
+	if (b->client >= 0)
+		(void) close(b->client);
+	b->listener = b->client = -1;
+}
+
+static struct source *
+tcp_source(const char *host, unsigned port)
+{
+	struct source *src;
+
+	assert_int_equal(source_tcp_new(host, port, &src), 0);
+	return src;
+}
+
+/* Complete frames in the first n bytes of a capture. */
+static size_t
+frames_in(const char *name, size_t n)
+{
+	struct rec rec = {0};
+	size_t len, frames;
+	char *data = read_fixture(name, &len);
+
+	rec_decode(&rec, data, n < len ? n : len, 0);
+	frames = rec.n_frames;
+	rec_free(&rec);
+	free(data);
+	return frames;
+}
+
+static bool
+reconnected(const struct run *r)
+{
+	return r->n_status && last_status(r)->reconnects >= 1 &&
+	       last_status(r)->state == LINE_DETECTING;
+}
+
+/* Frames from a bridge that drops the connection mid-frame: what came whole is delivered, the cut
+ * frame never; the line reconnects and frames flow again. */
+static void
+test_tcp_frames_and_drop(void **state)
+{
+	static const char capture[] = "historique-hchp-mono-01.tic";
+	struct run *r = run_new(&bridge_ops, TIC_MODE_UNKNOWN);
+	struct bridge b = {.send = capture, .cut = 5000};
+	size_t whole = frames_in(capture, 5000);
+
+	(void) state;
+	assert_true(whole > 10 && whole < frames_in(capture, 5100));
+	bridge_open(r, &b, 0);
+	run_start_source(r, tcp_source("127.0.0.1", b.port));
+	run_until(r, absent, 3000);
+	assert_int_equal(last_status(r)->error, -ENODEV);
+	assert_int_equal(r->frames, whole);
+	assert_int_equal(line_status(r->line)->stats->frames_interrupted, 1);
+	b.cut = 0;
+	run_until(r, reconnected, 3000);
+	assert_int_equal(b.accepted, 2);
+	assert_int_equal(last_status(r)->baud, 0);
+	run_until(r, two_frames, 1000);
+	r->frames = 0;
+	run_for(r, 300);
+	assert_int_equal(line_status(r->line)->stats->frames, whole + 82);
+	bridge_close(r, &b);
+	run_free(r);
+}
+
+/* Nobody listening: refused, said once; the bridge comes up: connected within the back-off. */
+static void
+test_tcp_refused_then_up(void **state)
+{
+	struct run *r = run_new(&bridge_ops, TIC_MODE_UNKNOWN);
+	struct bridge b = {0};
+	unsigned port;
+
+	(void) state;
+	bridge_open(r, &b, 0);
+	port = b.port;
+	bridge_close(r, &b);
+	run_start_source(r, tcp_source("127.0.0.1", port));
+	run_until(r, absent, 1000);
+	assert_int_equal(last_status(r)->error, -ECONNREFUSED);
+	bridge_open(r, &b, port);
+	run_until(r, detecting, 4000);
+	assert_int_equal(b.accepted, 1);
+	bridge_close(r, &b);
+	run_free(r);
+}
+
+/* Connected, but nothing comes (a bridge whose meter side is dead, or whose Wi-Fi dropped without
+ * a word): reconnected after the silence, and again while it lasts. */
+static void
+test_tcp_silent_reconnects(void **state)
+{
+	struct run *r = run_new(&bridge_ops, TIC_MODE_UNKNOWN);
+	struct bridge b = {0};
+
+	(void) state;
+	r->cfg.silence_ms = 300;
+	bridge_open(r, &b, 0);
+	run_start_source(r, tcp_source("127.0.0.1", b.port));
+	run_until(r, reconnected, 3000);
+	assert_int_equal(b.accepted, 2);
+	b.send = "standard-mono-base-01.tic";
+	run_until(r, one_frame, 5000);
+	assert_int_equal(last_status(r)->state, LINE_OK);
+	bridge_close(r, &b);
+	run_free(r);
+}
+
+/* A name: resolved off the loop, each address tried ("localhost" may be ::1 first, where nobody
+ * listens, then 127.0.0.1). */
+static void
+test_tcp_name(void **state)
+{
+	struct run *r = run_new(&bridge_ops, TIC_MODE_UNKNOWN);
+	struct bridge b = {.send = "standard-mono-base-01.tic"};
+
+	(void) state;
+	bridge_open(r, &b, 0);
+	run_start_source(r, tcp_source("localhost", b.port));
+	assert_int_equal(last_status(r)->state, LINE_OPENING);
+	run_until(r, one_frame, 3000);
+	bridge_close(r, &b);
+	run_free(r);
+}
+
+/* A bridge reading the meter at the wrong speed: garbage, reported, and no reconnect for it. */
+static void
+test_tcp_garbage(void **state)
+{
+	static const char noise[] = "\x7f\x7f garbage garbage \x7f";
+	struct run *r = run_new(&bridge_ops, TIC_MODE_UNKNOWN);
+	struct bridge b = {0};
+
+	(void) state;
+	r->cfg.probe_ms = 100;
+	r->cfg.silence_ms = 1000;
+	bridge_open(r, &b, 0);
+	run_start_source(r, tcp_source("127.0.0.1", b.port));
+	run_until(r, detecting, 1000);
+	for (int i = 0; i < 10; i++) {
+		write_all(b.client, noise, sizeof(noise) - 1);
+		run_for(r, 100);
+	}
+	assert_true(last_status(r)->garbage);
+	assert_int_equal(b.accepted, 1);
+	bridge_close(r, &b);
+	run_free(r);
+}
+
 int
 main(void)
 {
@@ -525,8 +749,13 @@ main(void)
 	    cmocka_unit_test(test_silence),
 	    cmocka_unit_test(test_connecting),
 	    cmocka_unit_test(test_push),
+	    cmocka_unit_test(test_tcp_frames_and_drop),
+	    cmocka_unit_test(test_tcp_refused_then_up),
+	    cmocka_unit_test(test_tcp_silent_reconnects),
+	    cmocka_unit_test(test_tcp_name),
+	    cmocka_unit_test(test_tcp_garbage),
 	};
 
-	log_init(-1);
+	log_init(getenv("LINE_DEBUG") ? 2 : -1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
