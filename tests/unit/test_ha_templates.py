@@ -177,6 +177,22 @@ def reading_loads(payload):
     return json.loads(payload, object_hook=Reading)
 
 
+def domoticz_reads(template):
+    """The expression Domoticz's MQTT Auto Discovery keeps of a value template and reads the
+    value with (domoticz hardware/MQTTAutoDiscover.cpp, CleanValueTemplate(): braces and quotes
+    out, cut at the first "|", ".split(" and "if value_json.", a leading "(" taken for a
+    calculation and cut at its first operator; its {% if %}...{% endif %} branch is for
+    templates linkyd does not write)."""
+    assert "endif" not in template
+    text = re.sub(r"[{}'\"]", "", template)
+    for cut in ("|", ".split(", "if value_json."):
+        text = text.split(cut, 1)[0]
+    text = text.strip()
+    if text.startswith("("):
+        text = re.split(r"[/+-]", text[1:], 1)[0].strip()
+    return text
+
+
 def slug_of(config):
     return re.sub(r"^linkyd_[^_]+_", "", config["unique_id"])
 
@@ -301,6 +317,20 @@ class Templates(unittest.TestCase):
             if got != want:
                 self.assertEqual(entity.observable()[i], before[i],
                                  f"{where}: {entity.kind} rendered {got!r}")
+
+    def test_domoticz_reads_the_same(self):
+        """Domoticz reads linkyd's discovery too (README): it must find the same key in each
+        value template as before."""
+        configs = {}
+        for capture in sorted(glob.glob(os.path.join(DATA, "*.tic"))):
+            for topic, payload in messages(capture):
+                if topic.startswith(PREFIX + "/") and payload:
+                    config = json.loads(payload)
+                    configs[slug_of(config)] = config["value_template"]
+        for slug, template in configs.items():
+            if slug in self.before:
+                self.assertEqual(domoticz_reads(template),
+                                 domoticz_reads(self.before[slug]["value_template"]), slug)
 
     def test_captures(self):
         captures = sorted(glob.glob(os.path.join(DATA, "*.tic")))
