@@ -114,9 +114,10 @@ ha_guarded(char *buf, size_t size, const char *const *keys, size_t n, const char
 		bool dot = is_identifier(keys[i]);
 
 		text_add(&r, dot ? ".%s" : "['%s']", keys[i]);
-		/* Domoticz takes what comes before the first "if value_json." for the value
-		 * (MQTTAutoDiscover.cpp, CleanValueTemplate()), so the test must start with a dot
-		 * even when the label needs brackets. No label's value is ever null. */
+		/* Domoticz reads the value from what comes before the first "if value_json."
+		 * (MQTTAutoDiscover.cpp, CleanValueTemplate()), so the condition starts with
+		 * "value_json." even for a label in brackets: get() is None only for a missing
+		 * label, as no label's value is null. */
 		if (i == 0 && !dot)
 			text_add(&d, "value_json.get('%s') is not none", keys[i]);
 		else

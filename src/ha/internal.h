@@ -16,8 +16,9 @@
 /* What to render without the value. Home Assistant's rules (tests/unit/test_ha_templates.py
  * cites its code): a sensor that expects a number, a binary sensor and last_reset ignore an
  * empty rendering, at debug level; a text, enum or timestamp sensor takes any rendering for its
- * new state, so it is given its own state back, or "None" (unknown) when it has none yet: an
- * enum's options and a timestamp's parser would reject "unknown" with a warning. */
+ * new state, so it is given its own state back, or "None" (unknown) when it has none (unknown,
+ * or unavailable once expired): an enum's options and a timestamp's parser would reject
+ * "unknown" with a warning. */
 #define HA_ABSENT_IGNORED "''"
 #define HA_ABSENT_KEEP    "this.state if this.state not in ['unknown', 'unavailable'] else 'None'"
 
