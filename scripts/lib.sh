@@ -18,9 +18,9 @@ LINKYD_BUILD_PACKAGES=(build-essential cmake pkg-config libcjson-dev libcmocka-d
 LINKYD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # The whole suite: the style test needs clang-format (without it CTest has no style test); the
 # broker, the clients, socat (fake serial lines) and valgrind are for the daemon's tests; nodejs
-# runs the Node-RED example's JavaScript.
+# runs the Node-RED example's JavaScript; python3-jinja2 renders the Home Assistant templates.
 LINKYD_TEST_PACKAGES=("${LINKYD_BUILD_PACKAGES[@]}" "${LINKYD_FUZZ_PACKAGES[@]}" clang-format
-	mosquitto mosquitto-clients socat valgrind python3 openssl nodejs)
+	mosquitto mosquitto-clients socat valgrind python3 python3-jinja2 openssl nodejs)
 # The demo: a broker, a subscriber, a pseudo-terminal pair, and python3 to pace the replay.
 LINKYD_DEMO_PACKAGES=("${LINKYD_BUILD_PACKAGES[@]}" mosquitto mosquitto-clients socat python3)
 

@@ -49,7 +49,9 @@ size_t ha_slug(const char *label, char *buf);
  * under it). buf has size bytes. Returns the length, or -ENOBUFS. */
 int ha_unique_id(const char *serial, const char *slug, char *buf, size_t size);
 
-/* The Jinja value_template of a label in the typed JSON format. Returns the length or -ENOBUFS. */
+/* The Jinja value_template of a label in the typed JSON format. Without the label in a frame it
+ * renders what makes Home Assistant keep the entity's state and log nothing (0 for an alarm).
+ * Returns the length or -ENOBUFS. */
 int ha_value_template(const struct ha_label *l, char *buf, size_t size);
 
 /* Publish the config(s) of a label (STGE has several), or with remove their empty retained

@@ -5,17 +5,18 @@
  * Topics: <prefix>/<component>/linkyd_<serial>/<slug>/config, one HA device per meter.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "internal.h"
 #include "linkyd/ha.h"
 
-#define ORIGIN_URL    "https://github.com/linkyd/linkyd"
-#define TOPIC_SIZE    512
-#define TEMPLATE_SIZE 256
+#define ORIGIN_URL "https://github.com/linkyd/linkyd"
+#define TOPIC_SIZE 512
 
 size_t
 ha_slug(const char *label, char *buf)
@@ -48,51 +49,123 @@ ha_unique_id(const char *serial, const char *slug, char *buf, size_t size)
 	return n < 0 || (size_t) n >= size ? -ENOBUFS : n;
 }
 
-/* value_json.X, or value_json['X'] when X is not a Jinja identifier ("NJOURF+1" would parse as
- * an addition). */
-static int
-json_ref(const char *label, char *buf, size_t size)
-{
-	bool ident = label[0] && !(label[0] >= '0' && label[0] <= '9');
+/* ---- templates ---------------------------------------------------------------------------- */
 
-	for (const char *s = label; *s; s++)
-		ident &= (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		         (*s >= '0' && *s <= '9') || *s == '_';
-	return snprintf(buf, size, ident ? "value_json.%s" : "value_json['%s']", label);
+/* Appending to a fixed buffer; a write that does not fit marks it full. */
+struct text {
+	char *buf;
+	size_t size, len;
+	bool full;
+};
+
+__attribute__((format(printf, 2, 3))) static void
+text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t) n >= t->size - t->len)
+		t->full = true;
+	else
+		t->len += (size_t) n;
 }
 
+/* A Jinja identifier can follow a dot; "NJOURF+1" would parse as an addition and "1" as a
+ * number, so they go in brackets. */
 static bool
-is_text(const struct tic_label *def)
+is_identifier(const char *key)
 {
-	return !def || (!def->ha_class && !def->ha_unit && !def->ha_state);
+	if (!key[0] || (key[0] >= '0' && key[0] <= '9'))
+		return false;
+	for (const char *s = key; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+const char *
+ha_absent(const char *device_class, const char *state_class, const char *unit)
+{
+	static const char *const non_numeric[] = {"timestamp", "date", "enum"};
+
+	for (size_t i = 0; device_class && i < sizeof(non_numeric) / sizeof(non_numeric[0]); i++)
+		if (strcmp(device_class, non_numeric[i]) == 0)
+			return HA_ABSENT_KEEP;
+	return state_class || unit || device_class ? HA_ABSENT_IGNORED : HA_ABSENT_KEEP;
+}
+
+int
+ha_guarded(char *buf, size_t size, const char *const *keys, size_t n, const char *pre,
+           const char *post, const char *absent)
+{
+	char ref[HA_TEMPLATE_SIZE], defined[HA_TEMPLATE_SIZE];
+	struct text r = {.buf = ref, .size = sizeof(ref)};
+	struct text d = {.buf = defined, .size = sizeof(defined)};
+	struct text out = {.buf = buf, .size = size};
+
+	text_add(&r, "value_json");
+	for (size_t i = 0; i < n; i++) {
+		bool dot = is_identifier(keys[i]);
+
+		text_add(&r, dot ? ".%s" : "['%s']", keys[i]);
+		/* Domoticz reads the value from what comes before the first "if value_json."
+		 * (MQTTAutoDiscover.cpp, CleanValueTemplate()), so the condition starts with
+		 * "value_json." even for a label in brackets: get() is None only for a missing
+		 * label, as no label's value is null. */
+		if (i == 0 && !dot)
+			text_add(&d, "value_json.get('%s') is not none", keys[i]);
+		else
+			text_add(&d, "%s%s is defined", i > 0 ? " and " : "", ref);
+	}
+	text_add(&out, "%s%s%s if %s else %s", pre, ref, post, defined, absent);
+	return r.full || d.full || out.full ? -ENOBUFS : (int) out.len;
+}
+
+int
+ha_template(char *buf, size_t size, const char *const *keys, size_t n, const char *pre,
+            const char *post, const char *absent)
+{
+	char expr[HA_TEMPLATE_SIZE];
+	int r = ha_guarded(expr, sizeof(expr), keys, n, pre, post, absent);
+
+	if (r < 0)
+		return r;
+	r = snprintf(buf, size, "{{ %s }}", expr);
+	return r < 0 || (size_t) r >= size ? -ENOBUFS : r;
 }
 
 int
 ha_value_template(const struct ha_label *l, char *buf, size_t size)
 {
 	const struct tic_label *def = l->def;
-	char ref[TIC_LABEL_MAX + 16];
-	int n;
+	/* An unknown label is text; DATE (TIC_FMT_EMPTY) a timestamp, see ha_publish_label(). */
+	const char *absent = !def || def->format == TIC_FMT_EMPTY
+	                         ? HA_ABSENT_KEEP
+	                         : ha_absent(def->ha_class, def->ha_state, def->ha_unit);
+	const char *keys[2] = {l->label}, *post = "";
+	char scale[16];
+	size_t n = 1;
 
-	(void) json_ref(l->label, ref, sizeof(ref));
-	if (def && def->format == TIC_FMT_EMPTY)
-		n = snprintf(buf, size, "{{ %s.date }}", ref);
-	else if (def && (def->format == TIC_FMT_STGE || def->format == TIC_FMT_PROFILE))
-		n = snprintf(buf, size, "{{ %s.raw }}", ref);
-	else if (l->horodated || (def && def->format == TIC_FMT_RELAIS))
-		n = snprintf(buf, size, "{{ %s.value }}", ref);
-	else if (def && def->ha_scale > 1)
-		n = snprintf(buf, size, "{{ %s * %u }}", ref, (unsigned) def->ha_scale);
-	else if (def && (def->flags & TIC_LF_ALARM))
-		/* Absent means no alarm: 0, not an unknown state. */
-		n = snprintf(buf, size, "{{ %s | default(0) }}", ref);
-	else if (is_text(def))
-		/* A short frame (ADIRx) lacks most labels: keep the text. Numeric sensors need no
-		 * such guard: HA ignores an empty rendering for them. */
-		n = snprintf(buf, size, "{{ %s | default(this.state) }}", ref);
-	else
-		n = snprintf(buf, size, "{{ %s }}", ref);
-	return n < 0 || (size_t) n >= size ? -ENOBUFS : n;
+	if (def && def->format == TIC_FMT_EMPTY) {
+		keys[n++] = "date";
+	} else if (def && (def->format == TIC_FMT_STGE || def->format == TIC_FMT_PROFILE)) {
+		keys[n++] = "raw";
+	} else if (l->horodated || (def && def->format == TIC_FMT_RELAIS)) {
+		keys[n++] = "value";
+	} else if (def && def->ha_scale > 1) {
+		snprintf(scale, sizeof(scale), " * %u", (unsigned) def->ha_scale);
+		post = scale;
+	} else if (def && (def->flags & TIC_LF_ALARM)) {
+		/* Absent means no alarm: 0, not the last overload's current. */
+		absent = "0";
+	}
+	return ha_template(buf, size, keys, n, "", post, absent);
 }
 
 /* ---- payloads ----------------------------------------------------------------------------- */
@@ -192,15 +265,19 @@ publish_stge_fields(const struct ha_device *dev, bool remove, ha_publish_fn fn, 
 
 	for (size_t i = 0; i < sizeof(stge_fields) / sizeof(stge_fields[0]); i++) {
 		const struct stge_field *f = &stge_fields[i];
-		cJSON *o = entity(dev, f->slug, f->name, dev->topic);
-		char tpl[TEMPLATE_SIZE];
-		int r;
+		const char *keys[] = {"STGE", f->field};
+		cJSON *o;
+		char tpl[HA_TEMPLATE_SIZE];
+		int r = f->binary ? ha_template(tpl, sizeof(tpl), keys, 2, "('ON' if ",
+		                                " else 'OFF')", HA_ABSENT_IGNORED)
+		                  : ha_template(tpl, sizeof(tpl), keys, 2, "", "", HA_ABSENT_KEEP);
 
-		if (f->binary)
-			snprintf(tpl, sizeof(tpl), "{{ 'ON' if value_json.STGE.%s else 'OFF' }}",
-			         f->field);
-		else
-			snprintf(tpl, sizeof(tpl), "{{ value_json.STGE.%s }}", f->field);
+		if (r < 0) {
+			if (first == 0)
+				first = r;
+			continue;
+		}
+		o = entity(dev, f->slug, f->name, dev->topic);
 		add_str(o, "value_template", tpl);
 		add_str(o, "device_class", f->device_class);
 		if (f->diagnostic)
@@ -218,17 +295,25 @@ int
 ha_publish_label(const struct ha_device *dev, const struct ha_label *l, bool remove,
                  ha_publish_fn fn, void *ctx)
 {
+	static const char *const stge[] = {"STGE"};
 	const struct tic_label *def = l->def;
-	char slug[HA_SLUG_SIZE], tpl[TEMPLATE_SIZE];
+	char slug[HA_SLUG_SIZE], tpl[HA_TEMPLATE_SIZE], attrs[HA_TEMPLATE_SIZE];
 	cJSON *o;
 	int r;
 
+	if (ha_value_template(l, tpl, sizeof(tpl)) < 0)
+		return -ENOBUFS;
+	/* HA replaces the attributes with whatever this renders: without STGE, the ones it has. */
+	if (def && def->format == TIC_FMT_STGE) {
+		char expr[HA_TEMPLATE_SIZE];
+
+		if (ha_guarded(expr, sizeof(expr), stge, 1, "", "", "this.attributes") < 0 ||
+		    snprintf(attrs, sizeof(attrs), "{{ (%s) | tojson }}", expr) >=
+		        (int) sizeof(attrs))
+			return -ENOBUFS;
+	}
 	(void) ha_slug(l->label, slug);
 	o = entity(dev, slug, def ? def->description : l->label, dev->topic);
-	if (ha_value_template(l, tpl, sizeof(tpl)) < 0) {
-		cJSON_Delete(o);
-		return -ENOBUFS;
-	}
 	add_str(o, "value_template", tpl);
 	if (def && def->format == TIC_FMT_EMPTY) {
 		add_str(o, "device_class", "timestamp");
@@ -239,7 +324,7 @@ ha_publish_label(const struct ha_device *dev, const struct ha_label *l, bool rem
 	}
 	if (def && def->format == TIC_FMT_STGE) {
 		add_str(o, "json_attributes_topic", dev->topic);
-		add_str(o, "json_attributes_template", "{{ value_json.STGE | tojson }}");
+		add_str(o, "json_attributes_template", attrs);
 	}
 	if (def && (def->flags & TIC_LF_DIAGNOSTIC))
 		add_str(o, "entity_category", "diagnostic");
@@ -297,12 +382,13 @@ ha_publish_entity(const struct ha_device *dev, const struct ha_entity *e, bool r
 int
 ha_publish_diagnostics(const struct ha_device *dev, bool remove, ha_publish_fn fn, void *ctx)
 {
-	char topic[TOPIC_SIZE], tpl[TEMPLATE_SIZE];
+	char topic[TOPIC_SIZE], tpl[HA_TEMPLATE_SIZE];
 	int first = 0;
 
 	snprintf(topic, sizeof(topic), "%s/diagnostics", dev->topic);
 	for (size_t i = 0; i < sizeof(diags) / sizeof(diags[0]); i++) {
 		const struct diag *g = &diags[i];
+		const char *keys[] = {g->field};
 		/* No expire_after: published once a minute, and availability covers a dead daemon.
 		 */
 		struct ha_entity e = {.component = "sensor",
@@ -314,10 +400,11 @@ ha_publish_diagnostics(const struct ha_device *dev, bool remove, ha_publish_fn f
 		                      .state_class = g->state_class,
 		                      .unit = g->unit,
 		                      .diagnostic = true};
-		int r;
+		int r = ha_template(tpl, sizeof(tpl), keys, 1, "", "",
+		                    ha_absent(g->device_class, g->state_class, g->unit));
 
-		snprintf(tpl, sizeof(tpl), "{{ value_json.%s }}", g->field);
-		r = ha_publish_entity(dev, &e, remove, fn, ctx);
+		if (r >= 0)
+			r = ha_publish_entity(dev, &e, remove, fn, ctx);
 		if (r < 0 && first == 0)
 			first = r;
 	}

@@ -7,7 +7,7 @@ subscriber. The configs are checked key by key against HA's MQTT sensor / binary
 applied to the frames that arrived, and re-discovery (HA's "online", a broker restart) and the
 removal of a vanished label are exercised. Run by CTest, or by hand:
 LINKYD=build/linkyd python3 tests/integration/test_homeassistant.py [-k NAME]. Exits 77 (skipped)
-when mosquitto is not installed.
+when mosquitto or jinja2 (python3-jinja2) is not installed.
 """
 import json
 import os
@@ -16,7 +16,14 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit"))
 import harness as h  # noqa: E402
+
+try:
+    import ha_emulation as ha  # noqa: E402
+except ImportError:
+    print("skipped: jinja2 (python3-jinja2) not installed", file=sys.stderr)
+    sys.exit(77)
 
 PREFIX = "homeassistant"
 
@@ -37,31 +44,14 @@ BINARY_CLASSES = {"problem", "safety", "power", "running"}
 
 
 def render(template, obj, this_state="kept"):
-    """Evaluate the template forms linkyd emits, as Jinja would on value_json = obj."""
-    expr = re.fullmatch(r"\{\{ (.*) \}\}", template).group(1)
-    binary = re.fullmatch(r"'ON' if (.*) else 'OFF'", expr)
-    if binary:
-        expr = binary.group(1)
-    m = re.fullmatch(r"value_json((?:\.\w+|\['[^']+'\])+)(?: \* (\d+)| \| default\((.*)\)"
-                     r"| \| tojson)?", expr)
-    if not m:
-        raise AssertionError(f"unexpected template {template!r}")
-    value = obj
-    for part in re.findall(r"\.(\w+)|\['([^']+)'\]", m.group(1)):
-        key = part[0] or part[1]
-        if not isinstance(value, dict) or key not in value:
-            value = None
-            break
-        value = value[key]
-    if binary:
-        return "ON" if value else "OFF"
-    if value is None and m.group(3) is not None:
-        return 0 if m.group(3) == "0" else this_state
-    if m.group(2):
-        return value * int(m.group(2))
-    if expr.endswith("| tojson"):
-        return json.dumps(value)
-    return value
+    """What Home Assistant's template renders for value_json = obj and an entity whose state is
+    this_state (tests/unit/ha_emulation.py), failing if HA would log anything: the text, or None
+    for the empty rendering HA ignores."""
+    log = ha.Log()
+    text = ha.render(ha.environment(log), template, json.dumps(obj), ha.ThisState(this_state, {}))
+    if log:
+        raise AssertionError(f"Home Assistant logs {list(log)} rendering {template!r}")
+    return text if text != "" else None
 
 
 class Discovery(unittest.TestCase):
@@ -141,7 +131,7 @@ class Discovery(unittest.TestCase):
                 self.assertEqual(c.get("state_class"), state_class)
                 self.assertEqual(c.get("unit_of_measurement"), unit)
                 if value is not None:
-                    self.assertEqual(render(c["value_template"], frames[-1]), value)
+                    self.assertEqual(render(c["value_template"], frames[-1]), str(value))
         return rig, by_slug, frames
 
     def test_historique_mono(self):
@@ -167,8 +157,8 @@ class Discovery(unittest.TestCase):
             c = by_slug[slug][1]
             self.assertEqual(c["state_topic"], rig.topic + "/diagnostics")
             self.assertEqual(c["entity_category"], "diagnostic")
-            self.assertEqual(render(c["value_template"], diag), value)
-        self.assertIn(render(by_slug["diag_speed"][1]["value_template"], diag), (1200, 9600))
+            self.assertEqual(render(c["value_template"], diag), str(value))
+        self.assertIn(render(by_slug["diag_speed"][1]["value_template"], diag), ("1200", "9600"))
         self.assertRegex(render(by_slug["diag_last_frame"][1]["value_template"], diag),
                          r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertEqual(by_slug["diag_last_frame"][1]["device_class"], "timestamp")
@@ -189,7 +179,7 @@ class Discovery(unittest.TestCase):
             }, repeat=1)
         self.assertNotIn("adps", by_slug)
         short = next(f for f in frames if "ADIR1" in f)
-        self.assertEqual(render(by_slug["adir1"][1]["value_template"], short), 1)
+        self.assertEqual(render(by_slug["adir1"][1]["value_template"], short), "1")
         self.assertEqual(render(by_slug["optarif"][1]["value_template"], short), "kept")
         self.assertIsNone(render(by_slug["hchc"][1]["value_template"], short))
 
@@ -249,13 +239,13 @@ class Discovery(unittest.TestCase):
                 "njourf_plus_1": (None, None, None, None),
             })
         last = next(f for f in reversed(frames) if "EAST" in f and "STGE" in f)
-        self.assertEqual(render(by_slug["east"][1]["value_template"], last), last["EAST"])
+        self.assertEqual(render(by_slug["east"][1]["value_template"], last), str(last["EAST"]))
         self.assertEqual(render(by_slug["smaxsn_minus_1"][1]["value_template"], last),
-                         last["SMAXSN-1"]["value"])
+                         str(last["SMAXSN-1"]["value"]))
         self.assertEqual(render(by_slug["date"][1]["value_template"], last),
                          last["DATE"]["date"])
         self.assertEqual(render(by_slug["njourf_plus_1"][1]["value_template"], last),
-                         last["NJOURF+1"])
+                         str(last["NJOURF+1"]))
         stge = by_slug["stge"][1]
         self.assertEqual(render(stge["value_template"], last), "003AC701")
         self.assertEqual(stge["json_attributes_topic"], rig.topic)
