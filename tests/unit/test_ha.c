@@ -149,11 +149,11 @@ test_rule(void **state)
 	feed(d, no_adco, 3);
 	assert_int_equal(r.configs, 0);
 	assert_string_equal(ha_discovery_serial(d), "");
-	/* The serial: 4 labels, ADPS (mono, from IINST), 7 diagnostics. */
+	/* The serial: 4 labels, ADPS (mono, from IINST), 9 diagnostics. */
 	feed(d, full, 4);
 	assert_string_equal(ha_discovery_serial(d), "012345678910");
 	assert_int_equal(ha_discovery_count(d), 5);
-	assert_int_equal(r.configs, 5 + 7);
+	assert_int_equal(r.configs, 5 + 9);
 	/* Alarm frames do not count; nine frames without HHPHC are not enough. */
 	for (int i = 0; i < 20; i++)
 		feed(d, alarm, 3);
@@ -171,7 +171,7 @@ test_rule(void **state)
 	/* Republish: every declared config again, diagnostics too. */
 	r.configs = 0;
 	ha_discovery_republish(d);
-	assert_int_equal(r.configs, 4 + 7);
+	assert_int_equal(r.configs, 4 + 9);
 	ha_discovery_free(d);
 }
 
