@@ -29,16 +29,15 @@
 #include "linkyd/publisher.h"
 #include "linkyd/serial.h"
 
-#define PROBE_MS_9600  4000  /* a standard frame lasts ~1.3 s at most */
-#define PROBE_MS_1200  8000  /* a historique frame up to ~3 s */
-#define SILENCE_MS     15000 /* locked, no valid frame: re-detect (auto) or warn (fixed) */
-#define REOPEN_MIN_MS  1000
-#define REOPEN_MAX_MS  30000
-#define BATCH_MARGIN   24 /* bytes left to read through epoll at the end of a frame */
-#define READ_SIZE      4096
-#define CLIENT_ID_SIZE 24 /* MQTT 3.1.1 servers must accept 23 characters */
-#define DIAG_MS        60000
-#define DIAG_SIZE      384
+#define PROBE_MS_9600 4000  /* a standard frame lasts ~1.3 s at most */
+#define PROBE_MS_1200 8000  /* a historique frame up to ~3 s */
+#define SILENCE_MS    15000 /* locked, no valid frame: re-detect (auto) or warn (fixed) */
+#define REOPEN_MIN_MS 1000
+#define REOPEN_MAX_MS 30000
+#define BATCH_MARGIN  24 /* bytes left to read through epoll at the end of a frame */
+#define READ_SIZE     4096
+#define DIAG_MS       60000
+#define DIAG_SIZE     384
 
 struct meter {
 	struct loop *loop;
@@ -66,7 +65,6 @@ struct meter {
 
 	struct tic_parser parser;
 	struct mqtt *mqtt;
-	char client_id[CLIENT_ID_SIZE];
 	char *status_topic, *mode_topic, *diag_topic;
 
 	struct loop_timer diag;
@@ -279,7 +277,7 @@ static void
 line_lost(struct meter *m, int err)
 {
 	log_errno(LOG_WARNING, err, "meter '%s': lost %s, waiting for it to come back",
-	          m->cfg->name, m->cfg->device);
+	          m->cfg->name, m->cfg->input.path);
 	close_line(m);
 	m->locked = false;
 	m->open_error = err;
@@ -376,7 +374,7 @@ static void
 open_line(struct meter *m)
 {
 	unsigned baud = initial_baud(m);
-	int r = serial_open(m->cfg->device, baud, &m->serial);
+	int r = serial_open(m->cfg->input.path, baud, &m->serial);
 
 	if (r == 0)
 		r = loop_add(m->loop, &m->io, serial_fd(m->serial), EPOLLIN, line_ready);
@@ -385,13 +383,13 @@ open_line(struct meter *m)
 		if (r != m->open_error)
 			log_errno(LOG_WARNING, r,
 			          "meter '%s': cannot open %s, retrying every %d s at most",
-			          m->cfg->name, m->cfg->device, REOPEN_MAX_MS / 1000);
+			          m->cfg->name, m->cfg->input.path, REOPEN_MAX_MS / 1000);
 		m->open_error = r;
 		(void) loop_timer_arm(&m->reopen, m->reopen_ms, 0);
 		m->reopen_ms = m->reopen_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : m->reopen_ms * 2;
 		return;
 	}
-	log_notice("meter '%s': reading %s at %u Bd (%s)", m->cfg->name, m->cfg->device, baud,
+	log_notice("meter '%s': reading %s at %u Bd (%s)", m->cfg->name, m->cfg->input.path, baud,
 	           m->cfg->mode == TIC_MODE_UNKNOWN ? "auto-detecting the mode" : "fixed mode");
 	m->baud = baud;
 	m->open_error = 0;
@@ -419,30 +417,6 @@ on_mqtt_state(enum mqtt_state state, void *userdata)
 static const struct mqtt_callbacks mqtt_cbs = {.on_state = on_mqtt_state,
                                                .on_message = on_mqtt_message};
 
-/* Stable across restarts, unique per host and device, short enough for any broker. */
-static void
-make_client_id(struct meter *m)
-{
-	char host[256] = "";
-	uint32_t h = 2166136261u;
-	const char *id = m->global->mqtt.client_id;
-
-	if (id && m->global->n_meters == 1) {
-		snprintf(m->client_id, sizeof(m->client_id), "%s", id);
-		return;
-	}
-	if (id) {
-		snprintf(m->client_id, sizeof(m->client_id), "%s-%s", id, m->cfg->name);
-		return;
-	}
-	(void) gethostname(host, sizeof(host) - 1);
-	for (const char *s = host; *s; s++)
-		h = (h ^ (uint8_t) *s) * 16777619u;
-	for (const char *s = m->cfg->device; *s; s++)
-		h = (h ^ (uint8_t) *s) * 16777619u;
-	snprintf(m->client_id, sizeof(m->client_id), "linkyd-%08x", h);
-}
-
 int
 meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd_config *global,
           const struct meter_callbacks *cb, void *userdata, struct meter **ret_meter)
@@ -454,7 +428,7 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 		return -ENOMEM;
 	m->loop = loop;
 	m->cfg = cfg;
-	m->global = global;
+	m->global = config_ref(global);
 	m->cb = cb;
 	m->userdata = userdata;
 	m->io.fd = m->reopen.io.fd = m->watch.io.fd = m->flush.io.fd = m->diag.io.fd = -1;
@@ -486,8 +460,7 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 		m->diag_topic = NULL;
 		goto out_free;
 	}
-	make_client_id(m);
-	r = mqtt_new(loop, &global->mqtt, m->client_id, m->status_topic, &mqtt_cbs, m, &m->mqtt);
+	r = mqtt_new(loop, &global->mqtt, cfg->client_id, m->status_topic, &mqtt_cbs, m, &m->mqtt);
 	if (r < 0)
 		goto out_free;
 	if (global->anonymise) {
@@ -511,14 +484,6 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 out_free:
 	meter_free(m);
 	return r;
-}
-
-void
-meter_rebind(struct meter *m, const struct meter_config *cfg, const struct linkyd_config *global)
-{
-	m->cfg = cfg;
-	m->global = global;
-	publisher_rebind(m->publisher, cfg, global);
 }
 
 void
@@ -589,6 +554,7 @@ meter_free(struct meter *m)
 	free(m->status_topic);
 	free(m->mode_topic);
 	free(m->diag_topic);
+	config_unref(m->global);
 	free(m);
 	return NULL;
 }

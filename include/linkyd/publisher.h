@@ -23,10 +23,6 @@ struct publisher;
 int publisher_new(const struct meter_config *cfg, const struct linkyd_config *global,
                   struct mqtt *mqtt, const struct anon_key *anon, struct publisher **ret);
 
-/* An equal configuration replaced the one publisher_new() had (reload). */
-void publisher_rebind(struct publisher *p, const struct meter_config *cfg,
-                      const struct linkyd_config *global);
-
 /* A frame arrived at now_ms (loop_now_ms()). */
 void publisher_frame(struct publisher *p, const struct tic_frame *frame, uint64_t now_ms);
 

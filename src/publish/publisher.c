@@ -265,14 +265,6 @@ out_free:
 	return r;
 }
 
-void
-publisher_rebind(struct publisher *p, const struct meter_config *cfg,
-                 const struct linkyd_config *global)
-{
-	p->cfg = cfg;
-	p->global = global;
-}
-
 /* A label as a topic level: '+' and '#' are wildcards and '/' a separator, which no topic
  * published may hold as such: "PJOURF+1" is published on "<topic>/PJOURF_1". */
 static void
