@@ -42,13 +42,13 @@ check_meter(const struct linkyd_config *c, size_t i, struct problem *p)
 	for (size_t j = 0; j < i; j++) {
 		const struct meter_config *o = &c->meters[j];
 
-		if (strcmp(m->name, o->name) == 0)
-			return cfg_blame(p, member(key, path, "name"),
-			                 "'%s' is already the name of meters[%zu]", m->name, j);
 		if (input_same(&m->input, &o->input))
 			return cfg_blame(p, member(key, path, "input"),
 			                 "'%s' is already the input of meters[%zu]",
 			                 input_key(&m->input), j);
+		if (strcmp(m->name, o->name) == 0)
+			return cfg_blame(p, member(key, path, "name"),
+			                 "'%s' is already the name of meters[%zu]", m->name, j);
 		/* Its status, mode, diagnostics, derived values and labels go below each topic. */
 		if (strcmp(m->topic, o->topic) == 0)
 			return cfg_blame(p, member(key, path, "topic"),

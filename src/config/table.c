@@ -81,41 +81,51 @@ cfg_list_default(const struct cfg_row *row, void *base)
 	return 0;
 }
 
+/* One row's default. */
+static int
+default_value(const struct cfg_row *row, void *base)
+{
+	void *v = CFG_AT(base, row->offset);
+
+	switch (row->type) {
+	case CFG_BOOL:
+		*(bool *) v = row->def;
+		return 0;
+	case CFG_INT:
+	case CFG_ENUM:
+		cfg_int_set(v, row->size, row->def);
+		return 0;
+	case CFG_STRING:
+	case CFG_SECRET:
+		return row->def_str && !(*(char **) v = strdup(row->def_str)) ? -ENOMEM : 0;
+	case CFG_STRV:
+	case CFG_INPUT:
+		return 0; /* none */
+	case CFG_GROUP:
+	case CFG_MERGE:
+		return cfg_defaults(row->sub, v);
+	case CFG_LIST:
+		return cfg_list_default(row, base);
+	}
+	return 0;
+}
+
 int
 cfg_defaults(const struct cfg_table *t, void *base)
 {
-	for (size_t k = 0; k < t->n_rows; k++) {
-		const struct cfg_row *row = &t->rows[k];
-		void *v = CFG_AT(base, row->offset);
-		int r = 0;
+	/* Late rows last, as when reading: the default meter starts from the global publish
+	 * group's defaults. */
+	for (int late = 0; late < 2; late++)
+		for (size_t k = 0; k < t->n_rows; k++) {
+			const struct cfg_row *row = &t->rows[k];
+			int r;
 
-		switch (row->type) {
-		case CFG_BOOL:
-			*(bool *) v = row->def;
-			break;
-		case CFG_INT:
-		case CFG_ENUM:
-			cfg_int_set(v, row->size, row->def);
-			break;
-		case CFG_STRING:
-		case CFG_SECRET:
-			if (row->def_str && !(*(char **) v = strdup(row->def_str)))
-				r = -ENOMEM;
-			break;
-		case CFG_STRV:
-		case CFG_INPUT:
-			break; /* none */
-		case CFG_GROUP:
-		case CFG_MERGE:
-			r = cfg_defaults(row->sub, v);
-			break;
-		case CFG_LIST:
-			r = cfg_list_default(row, base);
-			break;
+			if (!(row->flags & CFG_LATE) != !late)
+				continue;
+			r = default_value(row, base);
+			if (r < 0)
+				return r;
 		}
-		if (r < 0)
-			return r;
-	}
 	return 0;
 }
 
