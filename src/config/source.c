@@ -349,8 +349,13 @@ read_file(struct cfg_source *src, const char *path, unsigned depth, const char *
 		len += (size_t) n;
 	}
 	if (len > budget) {
-		r = fail(p, path, 0, "", "expected at most %d bytes, its @include files included",
-		         SOURCE_MAX);
+		/* Blame the line where the bound was crossed. */
+		unsigned line = 1;
+
+		for (size_t i = 0; i < budget; i++)
+			line += buf[i] == '\n';
+		r = fail(p, path, line, "",
+		         "expected at most %d bytes, its @include files included", SOURCE_MAX);
 		goto out_free;
 	}
 	src->read += len;

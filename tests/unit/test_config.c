@@ -579,7 +579,7 @@ test_bounds(void **state)
 	text[size - 1] = '\n';
 	write_bytes(&t, names[0], text, size, 0600, path, sizeof(path));
 	snprintf(want, sizeof(want),
-	         "%s: expected at most 262144 bytes, its @include files included", path);
+	         "%s:1: expected at most 262144 bytes, its @include files included", path);
 	t0 = seconds();
 	expect_error(path, -EINVAL, want);
 	assert_true(seconds() - t0 < 1.0);
