@@ -23,7 +23,8 @@ topic_within(const char *t, const char *base)
 static const char *
 member(char *key, const char *path, const char *name)
 {
-	(void) snprintf(key, PATH_SIZE, "%s.%s", path, name);
+	(void) snprintf(key, PATH_SIZE, "%s", path);
+	cfg_path_push(key, PATH_SIZE, name);
 	return key;
 }
 

@@ -261,6 +261,12 @@ test_full(void **state)
 	assert_string_equal(c->meters[2].input.path, "/dev/ttyUSB1");
 	assert_int_equal(c->meters[2].mode, TIC_MODE_UNKNOWN);
 	assert_string_equal(c->meters[2].topic, "home/linky/\"third\"");
+	assert_int_equal(c->meters[2].n_tariff_names, 2);
+	assert_string_equal(c->meters[2].tariff_names[0], "HEURES CREUSES");
+	assert_string_equal(c->meters[2].tariff_names[1], "");
+	assert_int_equal(c->meters[2].n_distributor_names, 1);
+	assert_string_equal(c->meters[2].distributor_names[0], "HC Enedis");
+	assert_int_equal(c->meters[1].n_tariff_names, 0);
 	assert_string_equal(c->mqtt.url, "mqtts://broker.example.org:8884");
 	assert_string_equal(c->mqtt.client_id, "linkyd-test");
 	assert_string_equal(c->mqtt.username, "linky");
@@ -287,6 +293,11 @@ test_full(void **state)
 	assert_true(c->publish.label_topics);
 	assert_true(c->publish.label_retain);
 	assert_int_equal(c->publish.n_labels, 1);
+	assert_false(c->publish.derived);
+	assert_false(c->publish.index_guard);
+	assert_true(c->anonymise);
+	assert_string_equal(c->anonymise_key, "k3y");
+	assert_string_equal(c->state_dir, "/tmp/linkyd-state");
 	/* The labels start from the group's policy, wherever they stand in it. */
 	assert_int_equal(config_label_policy(&c->publish, "PJOURF+1")->kind, PUBLISH_ON_CHANGE);
 	assert_int_equal(config_label_policy(&c->publish, "PJOURF+1")->heartbeat, 3600);
