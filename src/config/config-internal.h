@@ -122,9 +122,6 @@ const struct cfg_row *cfg_lookup(const struct cfg_table *t, void *base, const ch
 long long cfg_int_get(const void *p, size_t size);
 void cfg_int_set(void *p, size_t size, long long v);
 
-/* "expected X": the row's words (the input kinds' for an input). */
-const char *cfg_row_expect(const struct cfg_row *row, char *buf, size_t size);
-
 /* Check a string against its row: length, UTF-8, valid(). Returns 0 or -EINVAL (*p on path). */
 int cfg_check_string(const struct cfg_row *row, const char *s, const char *path, struct problem *p);
 
@@ -170,6 +167,7 @@ bool cfg_url_valid(const char *url, bool *ret_tls);
  * of memory. */
 char *cfg_default_topic(const char *base, const char *name, size_t n_meters);
 
+/* Wipe a secret (a password) before freeing it. */
 void cfg_free_secret(char *s);
 
 /* ---- inputs (input.c) --------------------------------------------------------------------- */
@@ -210,9 +208,6 @@ struct snapshot {
 
 /* Record that path was set at where. Returns 0 or -ENOMEM. */
 int cfg_origin_add(struct snapshot *s, const char *path, const char *where);
-
-/* Forget the origins of path and what is under it (-i replaces the meters). */
-void cfg_origin_drop(struct snapshot *s, const char *path);
 
 /* ---- reading the file (source.c, read.c) -------------------------------------------------- */
 

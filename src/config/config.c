@@ -54,8 +54,9 @@ under(const char *path, const char *prefix)
 	return strncmp(path, prefix, n) == 0 && (!path[n] || path[n] == '.' || path[n] == '[');
 }
 
-void
-cfg_origin_drop(struct snapshot *s, const char *path)
+/* Forget the origins of path and what is under it (-i replaces the meters). */
+static void
+origin_drop(struct snapshot *s, const char *path)
 {
 	size_t kept = 0;
 
@@ -144,7 +145,7 @@ set_inputs(struct snapshot *s, char *const *specs, size_t n, struct problem *p)
 	struct meter_config *meters;
 	int r = 0;
 
-	cfg_origin_drop(s, "meters");
+	origin_drop(s, "meters");
 	if (cfg_origin_add(s, "meters", "-i") < 0)
 		return -ENOMEM;
 	meters = cfg_list_new(row, base, n);

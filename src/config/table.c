@@ -371,8 +371,9 @@ cfg_lookup(const struct cfg_table *t, void *base, const char *path, void **ret_b
 
 /* ---- checks ------------------------------------------------------------------------------- */
 
-const char *
-cfg_row_expect(const struct cfg_row *row, char *buf, size_t size)
+/* "expected X": the row's words (the input kinds' for an input). */
+static const char *
+row_expect(const struct cfg_row *row, char *buf, size_t size)
 {
 	return row->type == CFG_INPUT ? input_expect(buf, size) : row->expect;
 }
@@ -394,6 +395,16 @@ cfg_check_string(const struct cfg_row *row, const char *s, const char *path, str
 	return 0;
 }
 
+static long long
+names_count(const char *const *names)
+{
+	long long n = 0;
+
+	while (names[n])
+		n++;
+	return n;
+}
+
 static int
 check_value(const struct cfg_row *row, const void *base, const char *path, struct problem *p)
 {
@@ -406,9 +417,13 @@ check_value(const struct cfg_row *row, const void *base, const char *path, struc
 
 	switch (row->type) {
 	case CFG_INT:
+		n = cfg_int_get(v, row->size);
+		if (n < row->min || n > row->max)
+			return cfg_blame(p, path, "expected %s", row->expect);
+		return 0;
 	case CFG_ENUM:
 		n = cfg_int_get(v, row->size);
-		if (row->type == CFG_INT ? n < row->min || n > row->max : n < 0 || !row->names[n])
+		if (n < 0 || n >= names_count(row->names))
 			return cfg_blame(p, path, "expected %s", row->expect);
 		return 0;
 	case CFG_STRING:
@@ -429,7 +444,7 @@ check_value(const struct cfg_row *row, const void *base, const char *path, struc
 	case CFG_INPUT:
 		if (!((const struct input_config *) v)->spec)
 			return cfg_blame(p, path, "expected %s",
-			                 cfg_row_expect(row, expect, sizeof(expect)));
+			                 row_expect(row, expect, sizeof(expect)));
 		return 0;
 	case CFG_GROUP:
 	case CFG_MERGE:
