@@ -224,7 +224,9 @@ struct cfg_source {
 	size_t n_spans, spans_size;
 	unsigned settings; /* '=' and ':' outside strings and comments */
 	unsigned includes;
-	int state; /* the scanner's: in a comment, a string, or neither */
+	int state;          /* the scanner's: in a comment, a string, or neither */
+	size_t string_file; /* where the last string opened */
+	unsigned string_line;
 };
 
 /* Read path and what it includes. Returns 0; -ENOENT when path itself does not exist; -EINVAL

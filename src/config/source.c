@@ -218,6 +218,14 @@ include(struct scan *s, size_t skip)
 	return r;
 }
 
+static void
+string_opens(struct scan *s)
+{
+	s->src->state = SCAN_STRING;
+	s->src->string_file = s->file;
+	s->src->string_line = s->line;
+}
+
 /* One byte (or escape) of code, comment or string at s->i. */
 static int
 scan_byte(struct scan *s)
@@ -238,7 +246,7 @@ scan_byte(struct scan *s)
 		if (b[0] == '#')
 			s->src->state = SCAN_LINE_COMMENT;
 		else if (b[0] == '"')
-			s->src->state = SCAN_STRING;
+			string_opens(s);
 		else if ((b[0] == '=' || b[0] == ':') && ++s->src->settings > SETTINGS_MAX)
 			return fail(s->p, file, s->line, "", "expected at most %d settings",
 			            SETTINGS_MAX);
@@ -371,8 +379,15 @@ out_close:
 int
 cfg_source_read(struct cfg_source *src, const char *path, struct problem *p)
 {
+	int r;
+
 	*src = (struct cfg_source){.line = 1};
-	return read_file(src, path, 0, NULL, p);
+	r = read_file(src, path, 0, NULL, p);
+	/* libconfig would say "syntax error" at the end, and leak the string. */
+	if (r == 0 && src->state == SCAN_STRING)
+		r = fail(p, src->files[src->string_file], src->string_line, "",
+		         "expected the closing quote of this string");
+	return r;
 }
 
 void
