@@ -474,6 +474,8 @@ test_bad_texts(void **state)
 	     "1: meters[0].tariff_names: 11 entries: expected a list of at most 10 strings"},
 	    {"meters = (\n\t{ client_id = \"x\"; } );\n",
 	     "2: meters[0].client_id: unknown setting"},
+	    /* libconfig: "syntax error" at the end of the file (and the string leaked). */
+	    {"mqtt = {\n\tusername = \"abc;\n};\n", "2: expected the closing quote of this string"},
 	};
 	static const char *const names[] = {"linkyd.conf"};
 	char path[128], want[CONFIG_ERROR_SIZE];
