@@ -41,10 +41,9 @@ struct options {
 struct daemon {
 	struct loop *loop;
 	const struct options *opt;
-	struct linkyd_config cfg;
-	struct linkyd_config fresh; /* a reload waiting for the changed meters to close */
-	bool fresh_pending;
-	struct state_store *store; /* the latest of every meter */
+	const struct linkyd_config *cfg;   /* the running configuration, for meters to start */
+	const struct linkyd_config *fresh; /* a reload waiting for the changed meters to close */
+	struct state_store *store;         /* the latest of every meter */
 	struct meter **meters;
 	size_t n_meters;
 	size_t closing;
@@ -94,65 +93,50 @@ usage(FILE *out)
 	    "rest are set in the configuration file: see its comments and the README.\n");
 }
 
-/* Defaults, then the file, then the command line. Prints the error; returns 0 or EX_CONFIG. */
+/* Defaults, then the file, then the command line, into *ret (config_unref() it). Prints the
+ * error; returns 0 or EX_CONFIG. */
 static int
-load_config(const struct options *opt, struct linkyd_config *c)
+load_config(const struct options *opt, const struct linkyd_config **ret)
 {
-	char err[CONFIG_ERROR_SIZE] = "";
-	int r = config_defaults(c);
+	char err[CONFIG_ERROR_SIZE] = "", host[256] = "";
+	struct config_args args = {
+	    .path = opt->config_path,
+	    .optional = !opt->config_explicit,
+	    .inputs = opt->inputs,
+	    .n_inputs = opt->n_inputs,
+	    .mqtt_url = opt->mqtt_url,
+	    .topic = opt->topic,
+	    .format = opt->format,
+	    .verbosity = opt->verbosity,
+	    .hostname = host,
+	};
+	const struct linkyd_config *c;
+	int r;
 
-	if (r == 0) {
-		r = config_load(c, opt->config_path, err, sizeof(err));
-		if (r == -ENOENT && !opt->config_explicit)
-			r = 0;
-	}
-	if (r == 0 && opt->n_inputs)
-		r = config_set_inputs(c, opt->inputs, opt->n_inputs, err, sizeof(err));
-	if (r == 0 && opt->mqtt_url) {
-		free(c->mqtt.url);
-		c->mqtt.url = strdup(opt->mqtt_url);
-		r = c->mqtt.url ? 0 : -ENOMEM;
-	}
-	for (size_t i = 0; r == 0 && opt->topic && i < c->n_meters; i++) {
-		char *t;
-
-		if (c->n_meters == 1)
-			t = strdup(opt->topic);
-		else if (asprintf(&t, "%s/%s", opt->topic, c->meters[i].name) < 0)
-			t = NULL;
-		free(c->meters[i].topic);
-		c->meters[i].topic = t;
-		r = t ? 0 : -ENOMEM;
-	}
-	if (r == 0 && opt->format && json_format_parse(opt->format, &c->format) < 0) {
-		snprintf(err, sizeof(err), "--format: expected typed or raw, not '%s'",
-		         opt->format);
-		r = -EINVAL;
-	}
-	if (r == 0)
-		r = config_validate(c, err, sizeof(err));
+	(void) gethostname(host, sizeof(host) - 1);
+	r = config_load(&args, &c, err, sizeof(err));
 	if (r == 0 && c->anonymise && !c->anonymise_key) {
 		struct anon_key key;
+		const char *where = config_where(c, "publish.anonymise");
 		int k = anon_key_load(NULL, &key);
 
 		/* Better not to start than to publish the real identifiers. */
 		if (k < 0) {
-			snprintf(err, sizeof(err),
-			         "publish.anonymise: no key: %s: %s (set publish.anonymise_key)",
-			         ANON_MACHINE_ID,
-			         k == -EINVAL ? "no machine id in it" : strerror(-k));
+			snprintf(
+			    err, sizeof(err),
+			    "%s%spublish.anonymise: no key: %s: %s (set publish.anonymise_key)",
+			    where ? where : "", where ? ": " : "", ANON_MACHINE_ID,
+			    k == -EINVAL ? "no machine id in it" : strerror(-k));
+			c = config_unref(c);
 			r = -EINVAL;
 		}
 	}
-	if (opt->verbosity > c->verbosity)
-		c->verbosity = opt->verbosity;
-	if (r == 0)
-		return 0;
-	if (r == -ENOMEM)
-		snprintf(err, sizeof(err), "out of memory");
-	fprintf(stderr, "linkyd: %s\n", err);
-	config_done(c);
-	return EX_CONFIG;
+	if (r < 0) {
+		fprintf(stderr, "linkyd: %s\n", err);
+		return EX_CONFIG;
+	}
+	*ret = c;
+	return 0;
 }
 
 /* ---- the daemon -------------------------------------------------------------------------- */
@@ -188,7 +172,7 @@ apply_fresh_deferred(void *userdata)
 	struct daemon *d = userdata;
 
 	if (d->stopping)
-		return; /* d->fresh is freed at exit (fresh_pending) */
+		return; /* d->fresh is dropped at exit */
 	apply_fresh(d);
 }
 
@@ -217,7 +201,7 @@ on_meter_closed(struct meter *m, void *userdata)
 		return;
 	if (d->stopping)
 		loop_quit(d->loop, 0);
-	else if (d->fresh_pending && loop_defer(d->loop, apply_fresh_deferred, d) < 0)
+	else if (d->fresh && loop_defer(d->loop, apply_fresh_deferred, d) < 0)
 		apply_fresh(d); /* out of memory: at once, from here, rather than never */
 }
 
@@ -230,30 +214,30 @@ static const struct meter_callbacks meter_cbs = {
 static bool
 kept(const struct daemon *d, const struct meter *m)
 {
-	return config_meter_kept(&d->cfg, &d->fresh, meter_config(m));
+	return config_meter_kept(d->cfg, d->fresh, meter_config(m));
 }
 
 static int
 start_meters(struct daemon *d, size_t first)
 {
-	struct meter **all = realloc(d->meters, d->cfg.n_meters * sizeof(*all));
+	struct meter **all = realloc(d->meters, d->cfg->n_meters * sizeof(*all));
 
 	if (!all)
 		return -ENOMEM;
 	d->meters = all;
-	for (size_t j = 0; j < d->cfg.n_meters; j++) {
+	for (size_t j = 0; j < d->cfg->n_meters; j++) {
 		bool running = false;
 		int r;
 
 		for (size_t i = 0; i < first; i++)
-			running |= strcmp(meter_name(d->meters[i]), d->cfg.meters[j].name) == 0;
+			running |= strcmp(meter_name(d->meters[i]), d->cfg->meters[j].name) == 0;
 		if (running)
 			continue;
-		r = meter_new(d->loop, &d->cfg.meters[j], &d->cfg, d->store, &meter_cbs, d,
+		r = meter_new(d->loop, &d->cfg->meters[j], d->cfg, d->store, &meter_cbs, d,
 		              &d->meters[d->n_meters]);
 		if (r < 0)
 			return log_errno(LOG_ERR, r, "cannot start meter '%s'",
-			                 d->cfg.meters[j].name);
+			                 d->cfg->meters[j].name);
 		d->n_meters++;
 	}
 	return 0;
@@ -265,17 +249,12 @@ apply_fresh(struct daemon *d)
 {
 	size_t kept = d->n_meters;
 
-	/* Bound to d->cfg, which holds the fresh configuration from here on: d->fresh is
-	 * overwritten by the next reload, and zeroed when it fails. */
-	for (size_t i = 0; i < kept; i++)
-		for (size_t j = 0; j < d->fresh.n_meters; j++)
-			if (strcmp(meter_name(d->meters[i]), d->fresh.meters[j].name) == 0)
-				meter_rebind(d->meters[i], &d->fresh.meters[j], &d->cfg);
-	config_done(&d->cfg);
+	/* The meters kept hold a reference to the snapshot they started with, equal to the fresh
+	 * one in all they use (config_meter_kept()): they carry on with it. */
+	config_unref(d->cfg);
 	d->cfg = d->fresh;
-	d->fresh = (struct linkyd_config){0};
-	d->fresh_pending = false;
-	log_init(d->cfg.verbosity);
+	d->fresh = NULL;
+	log_init(d->cfg->verbosity);
 	if (start_meters(d, kept) < 0)
 		log_err("reload: some meters could not start; fix the configuration and reload");
 	notify_ready();
@@ -324,7 +303,7 @@ close_meters(struct daemon *d, bool (*which)(const struct daemon *, const struct
 static void
 reload(struct daemon *d)
 {
-	if (d->fresh_pending || d->stopping)
+	if (d->fresh || d->stopping)
 		return;
 	notify_reloading();
 	if (load_config(d->opt, &d->fresh) != 0) {
@@ -332,7 +311,6 @@ reload(struct daemon *d)
 		notify_ready();
 		return;
 	}
-	d->fresh_pending = true;
 	/* Close what changed first, so that its "offline" precedes the new client's "online". */
 	if (close_meters(d, changed, SHUTDOWN_MS) == 0)
 		apply_fresh(d);
@@ -397,7 +375,7 @@ run_daemon(const struct options *opt)
 	r = load_config(opt, &d.cfg);
 	if (r != 0)
 		return r;
-	log_init(d.cfg.verbosity);
+	log_init(d.cfg->verbosity);
 	d.sig.fd = d.watchdog.io.fd = d.deadline.io.fd = -1;
 
 	/* Before any library starts a thread (paho does): threads inherit the mask, so signals
@@ -430,7 +408,7 @@ run_daemon(const struct options *opt)
 		(void) loop_timer_arm(&d.watchdog, wd_ms / 2, wd_ms / 2);
 
 	log_notice("linkyd %s starting: %zu meter(s), broker %s, %s JSON", LINKYD_VERSION,
-	           d.cfg.n_meters, d.cfg.mqtt.url, json_format_name(d.cfg.format));
+	           d.cfg->n_meters, d.cfg->mqtt.url, json_format_name(d.cfg->format));
 	if (start_meters(&d, 0) < 0) {
 		status = EX_SOFTWARE;
 		goto out_meters;
@@ -448,8 +426,7 @@ out_meters:
 	for (size_t i = 0; i < d.n_meters; i++)
 		meter_free(d.meters[i]);
 	free(d.meters);
-	if (d.fresh_pending)
-		config_done(&d.fresh);
+	config_unref(d.fresh);
 out_loop:
 	loop_timer_done(d.loop, &d.watchdog);
 	loop_timer_done(d.loop, &d.deadline);
@@ -460,7 +437,7 @@ out_loop:
 	loop_free(d.loop);
 	state_store_free(d.store);
 out_config:
-	config_done(&d.cfg);
+	config_unref(d.cfg);
 	return status;
 }
 
@@ -469,13 +446,17 @@ out_config:
 static int
 check_config(const struct options *opt)
 {
-	struct linkyd_config c;
+	const struct linkyd_config *c;
 	int r = load_config(opt, &c);
 
 	if (r != 0)
 		return r;
-	config_print(&c, stdout);
-	config_done(&c);
+	r = config_print(c, stdout);
+	config_unref(c);
+	if (r < 0) {
+		fprintf(stderr, "linkyd: %s\n", strerror(-r));
+		return EX_OSERR;
+	}
 	return EX_OK;
 }
 

@@ -84,7 +84,7 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 		return -ENOMEM;
 	m->loop = loop;
 	m->cfg = cfg;
-	m->global = global;
+	m->global = config_ref(global);
 	m->cb = cb;
 	m->userdata = userdata;
 	m->line_cfg = (struct line_config){.name = cfg->name, .mode = cfg->mode};
@@ -116,16 +116,6 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 out_free:
 	meter_free(m);
 	return r;
-}
-
-void
-meter_rebind(struct meter *m, const struct meter_config *cfg, const struct linkyd_config *global)
-{
-	m->cfg = cfg;
-	m->global = global;
-	m->line_cfg.name = cfg->name;
-	pipeline_rebind(m->pipeline, cfg, global);
-	mqtt_sink_rebind(m->sinks[SINK_MQTT], cfg, global);
 }
 
 void
@@ -165,6 +155,7 @@ meter_free(struct meter *m)
 		m->sinks[i] = sink_free(m->sinks[i]);
 	m->pipeline = pipeline_free(m->pipeline);
 	m->line = line_free(m->line);
+	config_unref(m->global);
 	free(m);
 	return NULL;
 }

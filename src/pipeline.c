@@ -102,13 +102,6 @@ out_free:
 	return r;
 }
 
-void
-pipeline_rebind(struct pipeline *p, const struct meter_config *m, const struct linkyd_config *c)
-{
-	p->m = m;
-	p->c = c;
-}
-
 int
 pipeline_add_sink(struct pipeline *p, struct sink *s)
 {

@@ -22,15 +22,12 @@ struct meter_callbacks {
 	void (*on_closed)(struct meter *m, void *userdata);
 };
 
-/* Start reading cfg's input and connecting to the broker; keep the latest records in store.
- * cfg, global and store must outlive the meter. Returns 0 or -errno. */
+/* Start reading cfg's input and connecting to the broker; keep the latest records in store,
+ * which must outlive the meter. cfg is one of global's meters; the meter keeps a reference to
+ * global (config_ref()) until meter_free(). Returns 0 or -errno. */
 int meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd_config *global,
               struct state_store *store, const struct meter_callbacks *cb, void *userdata,
               struct meter **ret_meter);
-
-/* Point a kept meter at an equal configuration that replaced its own (reload). */
-void meter_rebind(struct meter *m, const struct meter_config *cfg,
-                  const struct linkyd_config *global);
 
 /* Stop reading, publish offline, flush, disconnect within timeout_ms; then on_closed, maybe
  * from inside this call. */

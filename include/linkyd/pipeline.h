@@ -29,10 +29,6 @@ struct pipeline;
 int pipeline_new(const struct meter_config *m, const struct linkyd_config *c,
                  const struct anon_key *anon, struct pipeline **ret);
 
-/* An equal configuration replaced the one pipeline_new() had (reload). */
-void pipeline_rebind(struct pipeline *p, const struct meter_config *m,
-                     const struct linkyd_config *c);
-
 /* Hand the records to s too (not owned), after the sinks added before. Returns 0 or -ENOSPC. */
 int pipeline_add_sink(struct pipeline *p, struct sink *s);
 

@@ -86,8 +86,6 @@ sink_free(struct sink *s)
  * the broker comes or goes. Returns 0 or -errno. */
 int mqtt_sink_new(struct loop *loop, const struct meter_config *m, const struct linkyd_config *c,
                   void (*on_change)(void *userdata), void *userdata, struct sink **ret);
-/* An equal configuration replaced the one mqtt_sink_new() had (reload). */
-void mqtt_sink_rebind(struct sink *s, const struct meter_config *m, const struct linkyd_config *c);
 bool mqtt_sink_connected(const struct sink *s);
 struct mqtt_stats mqtt_sink_stats(const struct sink *s);
 

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "linkyd/ha.h"
 #include "linkyd/json.h"
@@ -29,7 +28,6 @@
 #define ENERGY_MIN_MS        60000 /* <topic>/energy at most this often */
 #define DIAG_MS              60000 /* <topic>/diagnostics while frames arrive */
 #define DIAG_SIZE            512
-#define CLIENT_ID_SIZE       24 /* MQTT 3.1.1 servers must accept 23 characters */
 #define LABEL_TOPIC_SIZE     (TIC_LABEL_MAX + 2)
 
 struct mqtt_sink {
@@ -40,7 +38,6 @@ struct mqtt_sink {
 	void (*on_change)(void *userdata);
 	void *userdata;
 	struct mqtt *mqtt;
-	char client_id[CLIENT_ID_SIZE];
 	char *status_topic, *mode_topic, *diag_topic, *derived_topic, *energy_topic;
 	char *label_topic; /* room for "<topic>/<LABEL>" */
 	size_t label_topic_size;
@@ -345,30 +342,6 @@ ha_start(struct mqtt_sink *ms)
 	return r;
 }
 
-/* Stable across restarts, unique per host and device, short enough for any broker. */
-static void
-make_client_id(struct mqtt_sink *ms)
-{
-	char host[256] = "";
-	uint32_t h = 2166136261u;
-	const char *id = ms->c->mqtt.client_id;
-
-	if (id && ms->c->n_meters == 1) {
-		snprintf(ms->client_id, sizeof(ms->client_id), "%s", id);
-		return;
-	}
-	if (id) {
-		snprintf(ms->client_id, sizeof(ms->client_id), "%s-%s", id, ms->m->name);
-		return;
-	}
-	(void) gethostname(host, sizeof(host) - 1);
-	for (const char *s = host; *s; s++)
-		h = (h ^ (uint8_t) *s) * 16777619u;
-	for (const char *s = ms->m->device; *s; s++)
-		h = (h ^ (uint8_t) *s) * 16777619u;
-	snprintf(ms->client_id, sizeof(ms->client_id), "linkyd-%08x", h);
-}
-
 /* ---- the sink ---------------------------------------------------------------------------------
  */
 
@@ -441,8 +414,7 @@ mqtt_sink_new(struct loop *loop, const struct meter_config *m, const struct link
 	r = loop_timer_init(loop, &ms->diag, diag_due);
 	if (r < 0)
 		goto out_free;
-	make_client_id(ms);
-	r = mqtt_new(loop, &c->mqtt, ms->client_id, ms->status_topic, &mqtt_cbs, ms, &ms->mqtt);
+	r = mqtt_new(loop, &c->mqtt, m->client_id, ms->status_topic, &mqtt_cbs, ms, &ms->mqtt);
 	if (r == 0)
 		r = ha_start(ms);
 	if (r < 0)
@@ -453,15 +425,6 @@ mqtt_sink_new(struct loop *loop, const struct meter_config *m, const struct link
 out_free:
 	on_free(&ms->sink);
 	return r;
-}
-
-void
-mqtt_sink_rebind(struct sink *s, const struct meter_config *m, const struct linkyd_config *c)
-{
-	struct mqtt_sink *ms = mqtt_sink_of(s);
-
-	ms->m = m;
-	ms->c = c;
 }
 
 bool

@@ -449,7 +449,7 @@ source_serial_new(const struct meter_config *m, struct source **ret)
 
 	if (!ss)
 		return -ENOMEM;
-	ss->path = strdup(m->device);
+	ss->path = strdup(m->input.path);
 	if (!ss->path) {
 		free(ss);
 		return -ENOMEM;

@@ -7,7 +7,11 @@
 int
 source_new(const struct meter_config *m, struct source **ret)
 {
-	return source_serial_new(m, ret);
+	switch (m->input.kind) {
+	case INPUT_SERIAL:
+		return source_serial_new(m, ret);
+	}
+	return -EINVAL;
 }
 
 struct source *

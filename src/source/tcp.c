@@ -49,7 +49,7 @@ struct tcp_source {
 	struct source source;
 	char *host, *port, *name;
 	enum stage stage;
-	int fd;    /* RESOLVING: the pipe's read end; CONNECTING, OPEN: the socket */
+	int fd; /* RESOLVING: the pipe's read end; CONNECTING, OPEN: the socket */
 	struct lookup *lookup;
 	struct addrinfo *addrs, *next; /* the addresses, and the next one to try */
 	int last_error;                /* the last address's failure, for when none is left */

@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -42,6 +44,21 @@ struct run {
 	char
 	    json[DERIVE_ENERGY_JSON_MAX > JSON_FRAME_MAX ? DERIVE_ENERGY_JSON_MAX : JSON_FRAME_MAX];
 };
+
+/* The fuzzer's own directory, removed at exit. */
+static char dir[] = "/dev/shm/fuzz_publish-XXXXXX";
+
+static void
+remove_dir(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s/linkyd.conf", dir);
+	(void) unlink(path);
+	snprintf(path, sizeof(path), "%s/meter.state", dir);
+	(void) unlink(path);
+	(void) rmdir(dir);
+}
 
 static void
 check_json(const char *buf, int n, size_t max)
@@ -167,29 +184,39 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct tic_parser_callbacks cbs = {.on_frame = parser_frame};
-	static struct linkyd_config c;
+	static const struct linkyd_config *c;
 	static struct anon_key key;
 	static struct tic_parser parser;
 	static struct run run = {.sink = {.ops = &check_ops}};
 
 	if (size < 1)
 		return 0;
-	if (!c.meters) {
+	if (!c) {
 		/* The daemon's defaults (guard and derived values on), the policy that keeps state,
-		 * identifiers anonymised; no state file. */
+		 * identifiers anonymised; the state file in memory (/dev/shm), as the fuzz clock
+		 * ends periods all the time. */
+		char path[64], err[CONFIG_ERROR_SIZE];
+		struct config_args args = {.path = path};
+		FILE *f;
+
+		CHECK(mkdtemp(dir));
+		(void) atexit(remove_dir);
+		snprintf(path, sizeof(path), "%s/linkyd.conf", dir);
+		CHECK((f = fopen(path, "w")));
+		fprintf(f,
+		        "publish = { policy = \"on_change\"; deadband = 10; heartbeat = 60; };\n"
+		        "state_dir = \"%s\";\n",
+		        dir);
+		CHECK(fclose(f) == 0);
 		log_init(-1);
-		CHECK(config_defaults(&c) == 0);
-		c.meters[0].publish.policy =
-		    (struct policy){.kind = PUBLISH_ON_CHANGE, .deadband = 10, .heartbeat = 60};
-		free(c.state_dir);
-		c.state_dir = NULL;
+		CHECK(config_load(&args, &c, err, sizeof(err)) == 0);
 		CHECK(anon_key_from_secret("fuzz", &key) == 0);
 	}
 	run.frames = 0;
 	run.step_ms = ((uint64_t) data[0] + 1) * 997;
 	run.mono_ms = 0;
 	run.wall = 1767222000; /* 2025-12-31T23:00:00Z: a new year, day and month an hour later */
-	CHECK(pipeline_new(&c.meters[0], &c, &key, &run.p) == 0);
+	CHECK(pipeline_new(&c->meters[0], c, &key, &run.p) == 0);
 	CHECK(pipeline_add_sink(run.p, &run.sink) == 0);
 	tic_parser_init(&parser, &cbs, &run);
 	(void) tic_parser_feed(&parser, data + 1, size - 1);

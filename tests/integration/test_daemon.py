@@ -173,6 +173,18 @@ class Configuration(unittest.TestCase):
         ("bad-url", 'meters = ( { input = "/dev/ttyUSB0"; } );\n\n'
                     'mqtt = { url = "tcp://localhost:1883"; };\n', 3),
         ("unknown-group", 'log = { level = "info"; };\nbroker = { url = "mqtt://x"; };\n', 2),
+        # libconfig's scanner called exit(2) on a directory, with no file or line.
+        ("include-dir", 'log = { level = "info"; };\n@include "/tmp"\n', 2),
+        # What libconfig would silently cut: "a<NUL>b" was "a", "t\x00u" was "tu".
+        ("nul-byte", 'mqtt = {\n\tusername = "a\0b";\n};\n', 2),
+        ("nul-escape", 'mqtt = {\n\tusername = "t\\x00u";\n};\n', 2),
+        # 42 s of CPU in libconfig for a single 10 MB line; refused at once now.
+        ("huge-line", "# " + "a" * 10_000_000 + "\n", 1),
+        # Strings MQTT cannot carry, which failed at every connection.
+        ("long-topic", 'meters = ( {\n\ttopic = "' + "t" * 70_000 + '"; } );\n', 2),
+        # B's frames would land on A's availability topic.
+        ("topic-below", 'meters = ( { name = "a"; input = "/dev/a"; topic = "x"; },\n'
+                        '\t{ name = "b"; input = "/dev/b"; topic = "x/status"; } );\n', 2),
     ]
 
     GOOD = ('meters = ( { name = "home"; input = "serial:/dev/ttyUSB0"; mode = "standard";'
@@ -192,7 +204,9 @@ class Configuration(unittest.TestCase):
                 path.write_text(text)
                 for args in (["-c", str(path)], ["--check-config", "-c", str(path)]):
                     with self.subTest(file=name, args=args[:-2]):
+                        t0 = time.monotonic()
                         r = self.run_linkyd(*args)
+                        self.assertLess(time.monotonic() - t0, 5)
                         self.assertEqual(r.returncode, h.EX_CONFIG, r.stderr)
                         self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
                         self.assertRegex(r.stderr, rf"^linkyd: {re.escape(str(path))}:{line}: ")
@@ -206,9 +220,9 @@ class Configuration(unittest.TestCase):
             self.assertEqual((r.returncode, r.stderr), (0, ""))
             self.assertIn('password = "********";', r.stdout)
             self.assertNotIn("hunter2", r.stdout)
-            for s in ('name = "home"', 'input = "/dev/ttyUSB0"', 'mode = "standard"',
+            for s in ('name = "home"', 'input = "serial:/dev/ttyUSB0"', 'mode = "standard"',
                       'topic = "home/linky"', 'url = "mqtt://127.0.0.1:1884"', "qos = 2;",
-                      'format = "raw"'):
+                      'format = "raw"', '# client_id: "linkyd-'):
                 self.assertIn(s, r.stdout)
             # What it prints is a configuration file that says the same thing.
             printed = Path(tmp) / "printed.conf"
@@ -281,6 +295,36 @@ class Signals(unittest.TestCase):
         got, expected = rig.feed(h.frames(h.standard_frame, 2, 2), "raw")
         self.assertEqual(got, expected)
         self.assertEqual(h.retained(rig.broker, rig.topic), got[-1])
+
+    def test_failed_reload_include_directory(self):
+        """A reload of a file that libconfig's scanner could not read (an @include of a
+        directory: it called exit(2)), or that it would take seconds to read (a 10 MB line),
+        fails at once; the daemon carries on with its running configuration."""
+        rig = h.Rig(self)
+        rig.allowed_errors = [r"reload failed", r"linkyd\.conf:\d+"]
+        got, expected = rig.feed(h.frames(h.standard_frame, 0, 2))
+        self.assertEqual(got, expected)
+        good = rig.daemon.conf.read_text()
+        for bad, error in (('@include "/tmp"\n', r"linkyd\.conf:\d+: @include: '/tmp': Is a "
+                                                  r"directory"),
+                           ("# " + "a" * 10_000_000 + "\n", r"linkyd\.conf:\d+: expected at "
+                                                          r"most \d+ bytes")):
+            with self.subTest(error=error):
+                mark = rig.daemon.mark()
+                rig.daemon.conf.write_text(good + bad)
+                t0 = time.monotonic()
+                rig.daemon.signal(signal.SIGHUP)
+                rig.daemon.wait_log(r"reload failed", 5, after=mark)
+                self.assertLess(time.monotonic() - t0, 2)
+                rig.daemon.wait_log(error, 5, after=mark)
+        self.assertTrue(rig.daemon.alive())
+        got, expected = rig.feed(h.frames(h.standard_frame, 2, 2))
+        self.assertEqual(got, expected)
+        mark = rig.daemon.mark()
+        rig.daemon.conf.write_text(good)
+        rig.daemon.signal(signal.SIGHUP)
+        rig.daemon.wait_log(r"configuration reloaded \(1 meter\(s\), 0 restarted\)", 5,
+                            after=mark)
 
     def test_hup_and_term_at_once(self):
         """SIGHUP and SIGTERM in one read of the signalfd, the broker away (the meter closes at

@@ -149,7 +149,7 @@ on_closed(struct sink *s, void *owner)
 }
 
 struct fixture {
-	struct linkyd_config c;
+	const struct linkyd_config *c;
 	struct pipeline *p;
 	struct recording a, b;
 	unsigned order;
@@ -162,12 +162,6 @@ static void
 fixture_init(struct fixture *f)
 {
 	memset(f, 0, sizeof(*f));
-	assert_int_equal(config_defaults(&f->c), 0);
-	/* Tests set what they need: nothing published but frames, no state file. */
-	f->c.meters[0].publish.derived = false;
-	f->c.meters[0].publish.index_guard = false;
-	free(f->c.state_dir);
-	f->c.state_dir = NULL;
 	f->a = (struct recording){
 	    .sink = {.ops = &full_ops, .on_closed = on_closed}, .name = "a", .order = &f->order};
 	f->b = (struct recording){
@@ -176,10 +170,35 @@ fixture_init(struct fixture *f)
 	f->wall = 1767222000;
 }
 
+/* The configuration: the publish group given (nothing but frames unless it says so), the state
+ * files in f->dir if there is one. */
 static void
-fixture_start(struct fixture *f, const struct anon_key *anon)
+fixture_config(struct fixture *f, const char *publish)
 {
-	assert_int_equal(pipeline_new(&f->c.meters[0], &f->c, anon, &f->p), 0);
+	char path[] = "/tmp/linkyd-test-pipeline-conf-XXXXXX", err[CONFIG_ERROR_SIZE];
+	struct config_args args = {.path = path};
+	int fd = mkstemp(path);
+	FILE *out = fdopen(fd, "w");
+
+	assert_non_null(out);
+	fprintf(out,
+	        "meters = ( { input = \"/dev/null\"; } );\n"
+	        "publish = { %s %s %s };\n"
+	        "state_dir = \"%s\";\n",
+	        strstr(publish, "derived") ? "" : "derived = false;",
+	        strstr(publish, "index_guard") ? "" : "index_guard = false;", publish,
+	        f->dir[0] ? f->dir : "/nonexistent");
+	assert_int_equal(fclose(out), 0);
+	if (config_load(&args, &f->c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	(void) unlink(path);
+}
+
+static void
+fixture_start(struct fixture *f, const char *publish, const struct anon_key *anon)
+{
+	fixture_config(f, publish);
+	assert_int_equal(pipeline_new(&f->c->meters[0], f->c, anon, &f->p), 0);
 	assert_int_equal(pipeline_add_sink(f->p, &f->a.sink), 0);
 	assert_int_equal(pipeline_add_sink(f->p, &f->b.sink), 0);
 }
@@ -188,7 +207,7 @@ static void
 fixture_done(struct fixture *f)
 {
 	pipeline_free(f->p);
-	config_done(&f->c);
+	config_unref(f->c);
 	if (f->dir[0]) {
 		char path[128];
 
@@ -252,7 +271,7 @@ test_every_frame_to_every_sink(void **state)
 
 	(void) state;
 	fixture_init(&f);
-	fixture_start(&f, NULL);
+	fixture_start(&f, "", NULL);
 	feed_capture(&f, "historique-hchp-mono-01.tic", 1);
 	assert_int_equal(count(&f.a, REC_FRAME), 82);
 	assert_int_equal(count(&f.b, REC_FRAME), 82);
@@ -279,8 +298,7 @@ test_guard_holds_first_indexes(void **state)
 
 	(void) state;
 	fixture_init(&f);
-	f.c.meters[0].publish.index_guard = true;
-	fixture_start(&f, NULL);
+	fixture_start(&f, "index_guard = true;", NULL);
 	feed_capture(&f, "standard-mono-base-01.tic", 4);
 	assert_int_equal(count(&f.a, REC_FRAME), 4);
 	for (unsigned k = 0; k < 4; k++) {
@@ -302,8 +320,7 @@ test_policy_decides_publish(void **state)
 
 	(void) state;
 	fixture_init(&f);
-	f.c.meters[0].publish.policy = (struct policy){.kind = PUBLISH_ON_CHANGE, .heartbeat = 60};
-	fixture_start(&f, NULL);
+	fixture_start(&f, "policy = \"on_change\"; heartbeat = 60;", NULL);
 	feed_capture(&f, "standard-mono-base-01.tic", 3);
 	assert_true(nth(&f.a, REC_FRAME, 0)->publish);
 	assert_false(nth(&f.a, REC_FRAME, 1)->publish);
@@ -326,7 +343,7 @@ test_anonymised_before_sinks(void **state)
 	(void) state;
 	fixture_init(&f);
 	assert_int_equal(anon_key_from_secret("test", &key), 0);
-	fixture_start(&f, &key);
+	fixture_start(&f, "", &key);
 	feed_capture(&f, "standard-mono-base-01.tic", 1);
 	assert_int_equal(strlen(nth(&f.a, REC_FRAME, 0)->adsc), 12);
 	assert_string_not_equal(nth(&f.a, REC_FRAME, 0)->adsc, "012345678910");
@@ -345,11 +362,9 @@ test_derived_and_close(void **state)
 
 	(void) state;
 	fixture_init(&f);
-	f.c.meters[0].publish.derived = true;
 	strcpy(f.dir, "/tmp/linkyd-test-pipeline-XXXXXX");
 	assert_non_null(mkdtemp(f.dir));
-	f.c.state_dir = strdup(f.dir);
-	fixture_start(&f, NULL);
+	fixture_start(&f, "derived = true;", NULL);
 	feed_capture(&f, "historique-hchp-mono-03.tic", 5);
 	assert_int_equal(count(&f.a, REC_DERIVED), 5);
 	assert_int_equal(count(&f.b, REC_DERIVED), 0);
@@ -376,7 +391,7 @@ test_line_status(void **state)
 
 	(void) state;
 	fixture_init(&f);
-	fixture_start(&f, NULL);
+	fixture_start(&f, "", NULL);
 	pipeline_line(f.p, &st);
 	assert_int_equal(count(&f.a, REC_LINE), 1);
 	assert_int_equal(nth(&f.a, REC_LINE, 0)->line_state, LINE_SILENT);
