@@ -62,13 +62,16 @@ struct publish_config {
 /* Where a meter's bytes come from: a kind and its fields, parsed from the meter's "input"
  * string (src/config/input.c, one row per kind). */
 enum input_kind {
-	INPUT_SERIAL, /* , INPUT_TCP, INPUT_D2L: next issue */
+	INPUT_SERIAL, /* serial:DEVICE, or a bare device path */
+	INPUT_TCP,    /* tcp:HOST:PORT, a serial bridge's raw stream */
 };
 
 struct input_config {
 	enum input_kind kind;
-	char *spec; /* as configured, for logs: "serial:/dev/ttyUSB0" */
-	char *path; /* INPUT_SERIAL: the device */
+	char *spec;    /* as configured, for logs: "serial:/dev/ttyUSB0" */
+	char *path;    /* INPUT_SERIAL: the device */
+	char *host;    /* INPUT_TCP: a name, an IPv4 address or an IPv6 one (without brackets) */
+	unsigned port; /* INPUT_TCP: 1 to 65535 */
 };
 
 struct meter_config {

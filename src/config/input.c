@@ -18,7 +18,8 @@ struct input_kind_row {
 	const char *expect; /* its form, for errors: "serial:DEVICE" */
 	/* Fill in's fields from what follows the prefix. Returns 0, -EINVAL or -ENOMEM. */
 	int (*parse)(const char *rest, struct input_config *in);
-	/* What the kind needs of its meter (meters[i] at path). Returns 0 or -EINVAL (*p). */
+	/* What the kind needs of its meter (meters[i] at path), NULL: nothing. Returns 0 or
+	 * -EINVAL (*p). */
 	int (*check)(const struct meter_config *m, const char *path, struct problem *p);
 	/* What identifies the source: two inputs of a kind are the same when theirs are. */
 	const char *(*key)(const struct input_config *in);
@@ -51,9 +52,44 @@ serial_key(const struct input_config *in)
 	return in->path;
 }
 
+/* HOST:PORT, HOST a name or an IPv4 address, or [IPv6]:PORT. */
+static int
+tcp_parse(const char *rest, struct input_config *in)
+{
+	const char *colon = strrchr(rest, ':'), *host = rest;
+	size_t len = colon ? (size_t) (colon - rest) : 0;
+	char *end;
+	unsigned long port;
+
+	if (!colon || !colon[1])
+		return -EINVAL;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || errno || port < 1 || port > 65535 || colon[1] == '+' || colon[1] == '-')
+		return -EINVAL;
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	} else if (memchr(host, ':', len) || memchr(host, '[', len) || memchr(host, ']', len)) {
+		return -EINVAL; /* an IPv6 address needs its brackets */
+	}
+	if (len == 0 || memchr(host, '/', len) || memchr(host, ' ', len))
+		return -EINVAL;
+	in->port = (unsigned) port;
+	return (in->host = strndup(host, len)) ? 0 : -ENOMEM;
+}
+
+/* "HOST:PORT", as written: also what a meter given with -i is named after. */
+static const char *
+tcp_key(const struct input_config *in)
+{
+	return in->spec + strlen("tcp:");
+}
+
 /* The first row also reads bare paths. */
 static const struct input_kind_row kinds[] = {
     {INPUT_SERIAL, "serial:", "serial:DEVICE", serial_parse, serial_check, serial_key},
+    {INPUT_TCP, "tcp:", "tcp:HOST:PORT", tcp_parse, NULL, tcp_key},
 };
 
 static const struct input_kind_row *
@@ -128,15 +164,18 @@ input_key(const struct input_config *in)
 int
 input_check(const struct meter_config *m, const char *path, struct problem *p)
 {
-	return kind_of(&m->input)->check(m, path, p);
+	const struct input_kind_row *row = kind_of(&m->input);
+
+	return row->check ? row->check(m, path, p) : 0;
 }
 
 int
 input_copy(struct input_config *dst, const struct input_config *src)
 {
-	*dst = (struct input_config){.kind = src->kind};
+	*dst = (struct input_config){.kind = src->kind, .port = src->port};
 	if ((src->spec && !(dst->spec = strdup(src->spec))) ||
-	    (src->path && !(dst->path = strdup(src->path)))) {
+	    (src->path && !(dst->path = strdup(src->path))) ||
+	    (src->host && !(dst->host = strdup(src->host)))) {
 		input_free(dst);
 		return -ENOMEM;
 	}
@@ -148,5 +187,6 @@ input_free(struct input_config *in)
 {
 	free(in->spec);
 	free(in->path);
+	free(in->host);
 	*in = (struct input_config){0};
 }

@@ -10,6 +10,8 @@ source_new(const struct meter_config *m, struct source **ret)
 	switch (m->input.kind) {
 	case INPUT_SERIAL:
 		return source_serial_new(m, ret);
+	case INPUT_TCP:
+		return source_tcp_new(m->input.host, m->input.port, ret);
 	}
 	return -EINVAL;
 }

@@ -377,16 +377,18 @@ static const struct bad_file bad_files[] = {
     {"bad-level.conf", "2: log.level: expected \"notice\", \"info\" or \"debug\""},
     {"bad-url.conf", "3: mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]"},
     {"bad-url-port.conf", "3: mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]"},
-    {"bad-input.conf", "2: meters[0].input: expected serial:DEVICE or a device path such as "
-                       "/dev/ttyUSB0"},
+    {"bad-input.conf",
+     "2: meters[0].input: expected serial:DEVICE, tcp:HOST:PORT or a device path such as "
+     "/dev/ttyUSB0"},
     {"empty-name.conf", "3: meters[0].name: expected a non-empty string"},
     {"empty-meters.conf", "2: meters: 0 entries: expected 1 to 64"},
     {"dup-name.conf", "6: meters[1].name: 'home' is already the name of meters[0]"},
     {"dup-default-name.conf", "4: meters[1].name: 'meter1' is already the name of meters[0]"},
     {"dup-topic.conf", "4: meters[1].topic: 'linky' is already the topic of meters[0]"},
     {"dup-input.conf", "4: meters[1].input: '/dev/ttyUSB0' is already the input of meters[0]"},
-    {"no-input.conf", "4: meters[1].input: expected serial:DEVICE or a device path such as "
-                      "/dev/ttyUSB0 (only a lone meter defaults to /dev/serial0)"},
+    {"no-input.conf",
+     "4: meters[1].input: expected serial:DEVICE, tcp:HOST:PORT or a device path such as "
+     "/dev/ttyUSB0 (only a lone meter defaults to /dev/serial0)"},
     {"wildcard-topic.conf",
      "2: meters[0].topic: expected a non-empty topic without wildcards (+, #)"},
     {"cert-no-key.conf", "4: mqtt.cert_file: expected mqtt.key_file too"},
@@ -755,7 +757,10 @@ test_command_line(void **state)
 {
 	char *two[] = {"serial:/dev/ttyAMA0", "/dev/ttyUSB0"};
 	char *one[] = {"/dev/serial/by-id/usb-FTDI_FT230X_Basic_UART_DJ00XXXX-if00-port0"};
-	char *scheme[] = {"tcp:192.168.1.20:3000"};
+	char *scheme[] = {"ftp:192.168.1.20:3000"};
+	char *bridges[] = {"tcp:192.168.1.20:3000", "tcp:[fe80::1]:23", "tcp:linky.local:8888"};
+	char *bad_bridges[] = {"tcp:192.168.1.20", "tcp:host:0",   "tcp:host:65536", "tcp::23",
+	                       "tcp:fe80::1:23",   "tcp:host:23x", "tcp:a/b:1"};
 	char *twice[] = {"/dev/ttyUSB0", "serial:/dev/ttyUSB0"};
 	char *same_name[] = {"/dev/ttyUSB0", "/dev/serial/ttyUSB0"};
 	char *empty_dev[] = {"serial:"};
@@ -803,11 +808,35 @@ test_command_line(void **state)
 	assert_string_equal(c->meters[1].topic, "home/linky/ttyUSB0");
 	config_unref(c);
 
+	/* Serial bridges: host and port, an IPv6 address without its brackets; named HOST:PORT. */
+	args = (struct config_args){.inputs = bridges, .n_inputs = 3};
+	c = load_args(&args);
+	assert_int_equal(c->meters[0].input.kind, INPUT_TCP);
+	assert_string_equal(c->meters[0].input.host, "192.168.1.20");
+	assert_int_equal(c->meters[0].input.port, 3000);
+	assert_string_equal(c->meters[0].name, "192.168.1.20:3000");
+	assert_string_equal(c->meters[1].input.host, "fe80::1");
+	assert_int_equal(c->meters[1].input.port, 23);
+	assert_string_equal(c->meters[2].input.host, "linky.local");
+	assert_string_equal(c->meters[2].input.spec, "tcp:linky.local:8888");
+	config_unref(c);
+
 	/* Errors give nothing. */
 	args = (struct config_args){.inputs = scheme, .n_inputs = 1};
 	expect_args_error(&args, -EINVAL,
-	                  "-i: meters[0].input: 'tcp:192.168.1.20:3000': expected serial:DEVICE "
-	                  "or a device path such as /dev/ttyUSB0");
+	                  "-i: meters[0].input: 'ftp:192.168.1.20:3000': expected serial:DEVICE, "
+	                  "tcp:HOST:PORT or a device path such as /dev/ttyUSB0");
+	for (size_t i = 0; i < sizeof(bad_bridges) / sizeof(bad_bridges[0]); i++) {
+		char want[CONFIG_ERROR_SIZE];
+
+		snprintf(
+		    want, sizeof(want),
+		    "-i: meters[0].input: '%s': expected serial:DEVICE, tcp:HOST:PORT or a device "
+		    "path such as /dev/ttyUSB0",
+		    bad_bridges[i]);
+		args = (struct config_args){.inputs = &bad_bridges[i], .n_inputs = 1};
+		expect_args_error(&args, -EINVAL, want);
+	}
 	args = (struct config_args){.inputs = twice, .n_inputs = 2};
 	expect_args_error(&args, -EINVAL,
 	                  "-i: meters[1].input: '/dev/ttyUSB0' is already the input of meters[0]");
@@ -815,9 +844,10 @@ test_command_line(void **state)
 	expect_args_error(&args, -EINVAL,
 	                  "-i: meters[1].name: 'ttyUSB0' is already the name of meters[0]");
 	args = (struct config_args){.inputs = empty_dev, .n_inputs = 1};
-	expect_args_error(&args, -EINVAL,
-	                  "-i: meters[0].input: 'serial:': expected serial:DEVICE or a device "
-	                  "path such as /dev/ttyUSB0");
+	expect_args_error(
+	    &args, -EINVAL,
+	    "-i: meters[0].input: 'serial:': expected serial:DEVICE, tcp:HOST:PORT or "
+	    "a device path such as /dev/ttyUSB0");
 	args = (struct config_args){.topic = "a/#"};
 	expect_args_error(&args, -EINVAL,
 	                  "--topic: meters[0].topic: expected a non-empty topic without wildcards "
