@@ -559,7 +559,8 @@ open_source(struct line *l)
 	int r = l->src->ops->open(l->src, baud);
 	bool connecting = r == -EINPROGRESS;
 
-	if (r == 0 || connecting) {
+	/* A source without an fd pushes what it gets (line_push()). */
+	if ((r == 0 || connecting) && l->src->ops->fd) {
 		r = loop_add(l->loop, &l->io, l->src->ops->fd(l->src),
 		             connecting ? EPOLLIN | EPOLLOUT : EPOLLIN, source_ready);
 		if (r < 0)
@@ -577,6 +578,12 @@ open_source(struct line *l)
 	}
 	l->st.state = LINE_OPENING;
 	status_changed(l);
+}
+
+static void
+push(void *ctx, const void *bytes, size_t n)
+{
+	line_push(ctx, bytes, n);
 }
 
 int
@@ -597,6 +604,8 @@ line_new(struct loop *loop, struct source *src, const struct line_config *cfg,
 	l->userdata = userdata;
 	l->io.fd = l->reopen.io.fd = l->watch.io.fd = l->flush.io.fd = -1;
 	l->reopen_ms = REOPEN_MIN_MS;
+	src->push = push;
+	src->push_ctx = l;
 	l->st = (struct line_status){
 	    .state = LINE_ABSENT, .source = src->name, .stats = tic_parser_stats(&l->parser)};
 	tic_parser_init(&l->parser, &parser_cbs, l);

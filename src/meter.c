@@ -101,7 +101,7 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 	    (r = mqtt_sink_new(loop, cfg, global, changed, m, &m->sinks[SINK_MQTT])) < 0 ||
 	    (r = state_sink_new(store, cfg->name, m->sinks[SINK_MQTT], &m->sinks[SINK_STATE])) <
 	        0 ||
-	    (r = source_new(cfg, &src)) < 0 ||
+	    (r = source_new(loop, cfg, &src)) < 0 ||
 	    (r = line_new(loop, src, &m->line_cfg, &line_cbs, m, &m->line)) < 0)
 		goto out_free;
 	for (int i = 0; i < N_SINKS; i++) {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "linkyd/config.h"
+#include "linkyd/loop.h"
 
 struct source;
 
@@ -28,7 +29,9 @@ struct source_ops {
 	 * -EINPROGRESS when more is to come (the fd may have changed), or -errno. NULL for sources
 	 * whose open() never returns -EINPROGRESS. */
 	int (*finish_open)(struct source *s);
-	/* The fd to watch while open, non-blocking and close-on-exec; owned by the source. */
+	/* The fd to watch while open, non-blocking and close-on-exec; owned by the source. NULL
+	 * for a source whose bytes come from elsewhere (a server's connection): it hands them
+	 * over through push(). */
 	int (*fd)(const struct source *s);
 	/* Read what is waiting, up to size bytes: the count, 0 when nothing is waiting, -ENODEV
 	 * when the source is gone (unplugged, peer closed) or another -errno. */
@@ -49,11 +52,15 @@ struct source {
 	/* A network stream: silence means a dead connection (a bridge whose Wi-Fi dropped stays
 	 * "connected"), so the line reconnects rather than waits. */
 	bool network;
+	/* Set by the line: what a source without an fd calls with the bytes it received. */
+	void (*push)(void *ctx, const void *bytes, size_t n);
+	void *push_ctx;
 };
 
-/* A source for the meter's input (its strings are copied). Returns 0, -ENOMEM, or -EINVAL for
- * an input kind this build cannot read. */
-int source_new(const struct meter_config *m, struct source **ret);
+/* A source for the meter's input (its strings are copied); loop is for sources that serve
+ * connections of their own. Returns 0, -ENOMEM, or -EINVAL for an input kind this build cannot
+ * read. */
+int source_new(struct loop *loop, const struct meter_config *m, struct source **ret);
 
 /* NULL-safe; returns NULL. */
 struct source *source_free(struct source *s);

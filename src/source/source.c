@@ -5,8 +5,9 @@
 #include "linkyd/source.h"
 
 int
-source_new(const struct meter_config *m, struct source **ret)
+source_new(struct loop *loop, const struct meter_config *m, struct source **ret)
 {
+	(void) loop;
 	switch (m->input.kind) {
 	case INPUT_SERIAL:
 		return source_serial_new(m, ret);

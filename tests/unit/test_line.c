@@ -128,6 +128,27 @@ static const struct source_ops speed_ops = {
     .free = fake_free,
 };
 
+static int
+push_open(struct source *s, unsigned baud)
+{
+	(void) baud;
+	fake_of(s)->opens++;
+	return 0;
+}
+
+static void
+push_close(struct source *s)
+{
+	(void) s;
+}
+
+/* A source without an fd: a server hands it what a client sent. */
+static const struct source_ops push_ops = {
+    .open = push_open,
+    .close = push_close,
+    .free = push_close,
+};
+
 /* A network bridge: its speed is not ours. */
 static const struct source_ops bridge_ops = {
     .open = fake_open,
@@ -505,6 +526,25 @@ test_connecting(void **state)
 	run_free(r);
 }
 
+/* A source without an fd: open at once, nothing in the loop; what it pushes is parsed. */
+static void
+test_push_source(void **state)
+{
+	struct run *r = run_new(&push_ops, TIC_MODE_UNKNOWN);
+	size_t len;
+	char *data = read_fixture("standard-mono-base-01.tic", &len);
+
+	(void) state;
+	run_start(r);
+	assert_int_equal(last_status(r)->state, LINE_DETECTING);
+	assert_int_equal(last_status(r)->baud, 0);
+	r->fake.source.push(r->fake.source.push_ctx, data, len);
+	free(data);
+	assert_int_equal(r->frames, 1);
+	assert_int_equal(last_status(r)->state, LINE_OK);
+	run_free(r);
+}
+
 /* Bytes from elsewhere go through the same parser. */
 static void
 test_push(void **state)
@@ -749,6 +789,7 @@ main(void)
 	    cmocka_unit_test(test_silence),
 	    cmocka_unit_test(test_connecting),
 	    cmocka_unit_test(test_push),
+	    cmocka_unit_test(test_push_source),
 	    cmocka_unit_test(test_tcp_frames_and_drop),
 	    cmocka_unit_test(test_tcp_refused_then_up),
 	    cmocka_unit_test(test_tcp_silent_reconnects),
