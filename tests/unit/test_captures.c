@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "typed_check.h"
 
 /* What decoding a whole capture gives: struct tic_stats, field by field. */
 struct capture {
@@ -288,13 +289,15 @@ test_chunks(void **state)
  * Every split point of every capture. Going through JSON 38 000 times would dominate the run
  * (hchp-mono-01 alone is 14 110 splits x 82 frames), so this sink compares what the parser
  * delivers, from which the JSON is a pure function: each frame's mode and each group's label,
- * horodate, value and table entry, as they arrive, with a copy recorded from the whole feed.
+ * horodate, value, table entry and typed fields, as they arrive, with a copy recorded from the
+ * whole feed (whose typed fields are checked against the string parsers).
  */
 struct recorded_group {
 	char label[TIC_LABEL_MAX + 1];
 	char horodate[TIC_HORODATE_LEN + 1]; /* "" when the group has none */
 	char value[TIC_VALUE_MAX + 1];
 	const struct tic_label *def;
+	struct tic_group typed; /* the group, its strings the copies above */
 };
 
 struct recorded_frame {
@@ -328,6 +331,12 @@ record_frame(struct frames_sink *s, const struct tic_frame *f)
 		strcpy(r->horodate, g->horodate ? g->horodate : "");
 		strcpy(r->value, g->value);
 		r->def = g->def;
+		r->typed = *g;
+		r->typed.label = r->label;
+		r->typed.horodate = g->horodate ? r->horodate : NULL;
+		r->typed.value = r->value;
+		if (typed_check(&r->typed))
+			fail_msg("%s: typed %s wrong", g->label, typed_check(&r->typed));
 	}
 }
 
@@ -347,7 +356,8 @@ same_frame(const struct frames_sink *s, const struct tic_frame *f)
 
 		if (g->def != rg->def || strcmp(g->label, rg->label) != 0 ||
 		    strcmp(g->value, rg->value) != 0 ||
-		    strcmp(g->horodate ? g->horodate : "", rg->horodate) != 0)
+		    strcmp(g->horodate ? g->horodate : "", rg->horodate) != 0 ||
+		    !typed_same(g, &rg->typed))
 			return false;
 	}
 	return true;

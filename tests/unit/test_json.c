@@ -282,6 +282,7 @@ test_label_payloads(void **state)
 		};
 
 		print_message("%s %s\n", c->label, c->value);
+		assert_int_equal(tic_group_type(&g), 0);
 		assert_payload(&g, JSON_FORMAT_TYPED, c->typed);
 		assert_payload(&g, JSON_FORMAT_RAW, c->raw);
 	}
@@ -467,10 +468,21 @@ test_escapes_like_cjson(void **state)
 	memcpy(value + n, "\"a\\b/\x7f\xc3\xa9z", 9);
 	n += 9;
 	value[n] = '\0';
-	groups[0] = (struct tic_group){"X\"Y\\", value, NULL, NULL, 4, (uint8_t) n};
-	groups[1] = (struct tic_group){"Q", "\"\"", "H240210121355", NULL, 1, 2};
-	groups[2] = (struct tic_group){"EAST", "003519702", NULL, tic_label_find("EAST", 4), 4, 9};
+	groups[0] = (struct tic_group){
+	    .label = "X\"Y\\", .value = value, .label_len = 4, .value_len = (uint8_t) n};
+	groups[1] = (struct tic_group){.label = "Q",
+	                               .value = "\"\"",
+	                               .horodate = "H240210121355",
+	                               .label_len = 1,
+	                               .value_len = 2};
+	groups[2] = (struct tic_group){.label = "EAST",
+	                               .value = "003519702",
+	                               .def = tic_label_find("EAST", 4),
+	                               .label_len = 4,
+	                               .value_len = 9};
 	assert_non_null(groups[2].def);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tic_group_type(&groups[i]), 0);
 
 	cJSON_AddStringToObject(ref[0], "_mode", "standard");
 	cJSON_AddStringToObject(ref[0], groups[0].label, value);
