@@ -39,7 +39,7 @@ fb_init(struct fb *b, enum tic_mode mode)
 	b->f = (struct tic_frame){.mode = mode, .groups = b->g};
 }
 
-static void
+__attribute__((format(printf, 3, 4))) static void
 fb_add(struct fb *b, const char *label, const char *fmt, ...)
 {
 	unsigned i = b->f.n_groups++;
