@@ -257,7 +257,7 @@ enum tic_state {
 	TIC_S_GROUP, /* inside a group, collecting bytes up to CR */
 };
 
-/* The parser lives in caller storage (about 9 KiB); its fields are private. */
+/* The parser lives in caller storage (about 13 KiB); its fields are private. */
 struct tic_parser {
 	enum tic_state state;
 	enum tic_mode mode;   /* of the current frame, set by its first valid group */
