@@ -2,8 +2,9 @@
 /*
  * What the parser takes inline from labels.c, check.c and value.c: the label lookup, the check of
  * the most common value format (plain digits) and the horodate check, which run for most groups
- * and would lose a good part of their time to a call each. Private to src/tic/: other modules
- * see linkyd/tic.h.
+ * and would lose a good part of their time to a call each; and the same for the typing of each
+ * delivered group (numbers, horodate fields). Private to src/tic/: other modules see
+ * linkyd/tic.h.
  */
 #ifndef LINKYD_TIC_INTERNAL_H
 #define LINKYD_TIC_INTERNAL_H
@@ -198,7 +199,8 @@ tic_horodate_check(const char *h, unsigned f[6])
 	       f[2] - 1 < tic_days_in_month(f[0], f[1]) && f[3] < 24 && f[4] < 60 && f[5] < 60;
 }
 
-/* The date of a horodate h that tic_horodate_check() passed, with the fields it set. */
+/* The date of a horodate h that tic_horodate_check() passed, from its fields f
+ * (tic_horodate_fields()). */
 static inline struct tic_datetime
 tic_datetime_of(const char *h, const unsigned f[6])
 {
