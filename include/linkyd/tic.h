@@ -125,11 +125,12 @@ tic_label_id(const struct tic_label *def)
 	return def ? (enum tic_label_id)(def - tic_labels + 1) : TIC_L_UNKNOWN;
 }
 
-/* The row of a label's identity, or NULL for TIC_L_UNKNOWN. */
+/* The row of a label's identity, or NULL for TIC_L_UNKNOWN (and any number that is no identity,
+ * as an untyped group's may be). */
 static inline const struct tic_label *
 tic_label_of(enum tic_label_id id)
 {
-	return id != TIC_L_UNKNOWN ? &tic_labels[id - 1] : NULL;
+	return id > TIC_L_UNKNOWN && id < TIC_L_COUNT ? &tic_labels[id - 1] : NULL;
 }
 
 /* Find a label of either mode by name (len bytes, not NUL-terminated); NULL if unknown. */

@@ -89,7 +89,7 @@ state_of(struct policy_engine *e, const struct tic_group *g)
 {
 	struct label_state *st = NULL;
 
-	if (g->id != TIC_L_UNKNOWN)
+	if (tic_label_of((enum tic_label_id) g->id))
 		st = &e->known[g->id];
 	for (size_t i = 0; !st && i < e->n_unknown; i++)
 		if (strcmp(e->unknown[i].name, g->label) == 0)
