@@ -258,32 +258,29 @@ put_plain(struct out *o, const char *s, size_t n)
 	}
 }
 
-/* ",\"KEY\":" or "\"KEY\":" for the first member. The table's names need no escaping
- * (test_labels.c pins their characters); any other label, which the parser limits to [A-Z0-9+-],
- * is checked all the same: no label may ever break the JSON. */
+/* Each table label's key after a member, ",\"NAME\":" (13 bytes at most, SMAXSN1-1's; the
+ * compiler refuses one over 16), by identity, NUL-padded so that a whole key is one fixed-size
+ * copy. The table's names need no escaping: test_labels.c pins their characters. */
+static const char keys[TIC_L_COUNT][16] = {
+#define TIC_LABEL(id, kind, name, ...) [TIC_L_##id] = ",\"" name "\":",
+#include "linkyd/tic_labels.h"
+#undef TIC_LABEL
+};
+
+/* ",\"KEY\":" or "\"KEY\":" for the first member. A key from keys[] when there is room for all
+ * of it, its padding overwritten by what follows. Any other label, which the parser limits to
+ * [A-Z0-9+-], is checked all the same: no label may ever break the JSON. */
 static inline void
 put_key(struct out *o, bool comma, const struct tic_group *g)
 {
-	const struct tic_label *def = g->def;
-	size_t n;
-	char *p;
+	const struct tic_label *def = tic_label_of((enum tic_label_id) g->id);
 
-	if (!def) {
-		put_string2(o, comma ? ',' : 0, g->label, g->label_len, 0, NULL, 0, ':');
+	if (def && comma && (size_t) (o->end - o->p) >= sizeof(keys[0])) {
+		memcpy(o->p, keys[g->id], sizeof(keys[0]));
+		o->p += def->name_len + 4u;
 		return;
 	}
-	n = comma + def->name_len + 3u;
-	if (!room(o, n))
-		return;
-	p = o->p;
-	*p = ',';
-	p += comma;
-	*p++ = '"';
-	(void) copy_scan(p, def->name, def->name_len);
-	p += def->name_len;
-	*p++ = '"';
-	*p++ = ':';
-	o->p = p;
+	put_string2(o, comma ? ',' : 0, g->label, g->label_len, 0, NULL, 0, ':');
 }
 
 /* ---- Numbers ------------------------------------------------------------------------------ */
