@@ -107,7 +107,7 @@ publish_mode(struct meter *m)
 	const char *name = m->mode == TIC_MODE_STANDARD ? "standard" : "historique";
 
 	log_notice("meter '%s': %s mode at %u Bd", m->cfg->name, name, m->baud);
-	(void) mqtt_publish(m->mqtt, m->mode_topic, name, strlen(name), true);
+	(void) mqtt_publish_state(m->mqtt, m->mode_topic, name, strlen(name), true);
 	changed(m);
 }
 
@@ -141,7 +141,7 @@ publish_diagnostics(struct meter *m)
 	m->diag_frames = st->frames;
 	m->diag_ms = now;
 	m->diag_sent = true;
-	(void) mqtt_publish(m->mqtt, m->diag_topic, buf, (size_t) n, false);
+	(void) mqtt_publish_state(m->mqtt, m->diag_topic, buf, (size_t) n, false);
 }
 
 static void

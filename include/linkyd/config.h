@@ -73,6 +73,7 @@ struct mqtt_config {
 	char *client_id; /* NULL = derived from the host name and the first device */
 	char *username;
 	char *password;  /* from "password" or read from "password_file" */
+	char *password_file; /* read by mqtt_new() (mqtt_password_load()); overrides password */
 	char *ca_file;   /* NULL = the system's trust store (mqtts only) */
 	char *cert_file; /* client certificate (optional, with key_file) */
 	char *key_file;
