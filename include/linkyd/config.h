@@ -73,7 +73,6 @@ struct mqtt_config {
 	char *client_id; /* NULL = derived from the host name and the first device */
 	char *username;
 	char *password;  /* from "password" or read from "password_file" */
-	char *password_file; /* read by mqtt_new() (mqtt_password_load()); overrides password */
 	char *ca_file;   /* NULL = the system's trust store (mqtts only) */
 	char *cert_file; /* client certificate (optional, with key_file) */
 	char *key_file;
@@ -82,6 +81,8 @@ struct mqtt_config {
 	int qos;       /* 0, 1 or 2 */
 	bool retain;   /* retain frame messages */
 	unsigned queue_frames;
+	/* Read by mqtt_new() (mqtt_password_load()) when set, instead of password. */
+	char *password_file;
 };
 
 /* Home Assistant MQTT discovery (src/ha/). */

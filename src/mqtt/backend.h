@@ -30,8 +30,8 @@ struct backend_message {
 struct backend_options {
 	const char *username, *password; /* NULL: none */
 	int keepalive;                   /* seconds */
-	int connect_timeout;             /* seconds, from the first packet to the broker's CONNACK */
-	struct backend_message will;     /* the last will; topic NULL: none */
+	int connect_timeout;         /* seconds, from the first packet to the broker's CONNACK */
+	struct backend_message will; /* the last will; topic NULL: none */
 	/* mqtts:// only. ca_file NULL: the system's trust store. */
 	const char *ca_file, *cert_file, *key_file;
 	bool verify_hostname;

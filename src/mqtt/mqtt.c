@@ -168,25 +168,28 @@ describe_failure(const struct mqtt *m, const struct backend_event *ev, char *buf
 		snprintf(buf, size, "host unreachable (%s)", strerror(ev->code));
 		break;
 	case BACKEND_FAIL_TIMEOUT:
-		snprintf(buf, size, "the host does not answer (down, or a firewall drops the packets)");
+		snprintf(buf, size,
+		         "the host does not answer (down, or a firewall drops the packets)");
 		break;
 	case BACKEND_FAIL_NO_CONNACK:
 		if (tls)
-			snprintf(buf, size,
-			         "no TLS handshake or CONNACK within %d s: not an MQTT broker over TLS",
-			         CONNECT_TIMEOUT);
+			snprintf(
+			    buf, size,
+			    "no TLS handshake or CONNACK within %d s: not an MQTT broker over TLS",
+			    CONNECT_TIMEOUT);
 		else
-			snprintf(buf, size,
-			         "no CONNACK within %d s: not an MQTT broker, or a TLS port reached "
-			         "with mqtt://",
-			         CONNECT_TIMEOUT);
+			snprintf(
+			    buf, size,
+			    "no CONNACK within %d s: not an MQTT broker, or a TLS port reached "
+			    "with mqtt://",
+			    CONNECT_TIMEOUT);
 		break;
 	case BACKEND_FAIL_CLOSED:
-		snprintf(buf, size,
-		         "the connection was closed before the broker's CONNACK: %s",
-		         tls ? "not an MQTT broker, or a CONNECT it could not accept"
-		             : "a TLS port reached with mqtt://, not an MQTT broker, or a CONNECT it "
-		               "could not accept");
+		snprintf(
+		    buf, size, "the connection was closed before the broker's CONNACK: %s",
+		    tls ? "not an MQTT broker, or a CONNECT it could not accept"
+		        : "a TLS port reached with mqtt://, not an MQTT broker, or a CONNECT it "
+		          "could not accept");
 		break;
 	case BACKEND_FAIL_TLS:
 		snprintf(buf, size,
@@ -559,8 +562,7 @@ mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
 }
 
 int
-mqtt_publish_state(struct mqtt *m, const char *topic, const void *payload, size_t len,
-                   bool retain)
+mqtt_publish_state(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
 {
 	return enqueue(m, topic, payload, len, retain, m->cfg->qos, MSG_STATE);
 }

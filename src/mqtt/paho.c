@@ -45,8 +45,8 @@ struct paho_api {
 struct backend {
 	const struct paho_api *api; /* the library the client was created by */
 	MQTTAsync client;
-	char *url;                /* paho's form: tcp://host:port or ssl://host:port */
-	char *host, *port;        /* for the probe */
+	char *url;         /* paho's form: tcp://host:port or ssl://host:port */
+	char *host, *port; /* for the probe */
 	bool tls;
 	int efd;
 
@@ -168,9 +168,8 @@ push(struct backend *b, struct backend_event ev)
 	/* An ack nobody waits for is taken at the loop's next wake-up, whatever woke it: at line
 	 * rate a wake-up less per QoS 1 message. Written under the lock, so that the loop, which
 	 * reads the eventfd under it when armed, always finds what armed promises. */
-	if (!b->armed &&
-	    (!queued || b->wake_on_ack ||
-	     (ev.type != BACKEND_SENT && ev.type != BACKEND_SEND_FAILED))) {
+	if (!b->armed && (!queued || b->wake_on_ack ||
+	                  (ev.type != BACKEND_SENT && ev.type != BACKEND_SEND_FAILED))) {
 		b->armed = true;
 		(void) !write(b->efd, &one, sizeof(one));
 	}
@@ -361,7 +360,8 @@ backend_new(const char *url, const char *client_id, struct backend **ret_backend
 	}
 	r = paho_url(b, url);
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "%s: expected mqtt://host[:port] or mqtts://host[:port]", url);
+		log_errno(LOG_ERR, r, "%s: expected mqtt://host[:port] or mqtts://host[:port]",
+		          url);
 		goto out_free;
 	}
 	b->api = load(b->tls, url);

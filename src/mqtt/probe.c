@@ -22,8 +22,8 @@ try_connect(const struct addrinfo *ai, int timeout_ms)
 	socklen_t len = sizeof(int);
 	int err = 0, r;
 
-	pfd.fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	                ai->ai_protocol);
+	pfd.fd =
+	    socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (pfd.fd < 0)
 		return errno;
 	if (connect(pfd.fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A stand-in for the MQTT backend (src/mqtt/backend.h), linked instead of src/mqtt/paho.c the
- * way mosquitto's test/unit/*_stubs.c stand in for its library: it records what the front end
+ * way the stubs of mosquitto's test/unit/ stand in for its library: it records what the front end
  * (src/mqtt/mqtt.c) hands over and lets a test play the broker's part by injecting events.
  * Link tests/unit/mqtt_stub.c with the linkyd_mqtt library.
  *
