@@ -58,6 +58,7 @@ struct backend {
 	bool armed;       /* efd written and not read yet */
 	bool wake_on_ack; /* something waits on acks: they wake the loop too */
 	bool probing;     /* prober runs, or ended and is not joined yet */
+	bool destroyed;   /* no prober may start any more */
 	pthread_t prober;
 	bool probe_timed_out; /* what paho said, for the prober */
 };
@@ -275,7 +276,7 @@ on_connect_fail(void *context, MQTTAsync_failureData *response)
 	/* Under the lock: the prober's event may reach the loop (which joins it) before
 	 * pthread_create() returns here. */
 	pthread_mutex_lock(&b->lock);
-	started = pthread_create(&b->prober, NULL, probe_run, b) == 0;
+	started = !b->destroyed && pthread_create(&b->prober, NULL, probe_run, b) == 0;
 	b->probing = started;
 	pthread_mutex_unlock(&b->lock);
 	if (!started)
@@ -391,13 +392,19 @@ struct backend *
 backend_free(struct backend *b)
 {
 	struct backend_event ev;
+	bool probing;
 
 	if (!b)
 		return NULL;
 	if (b->client)
 		b->api->destroy(&b->client);
-	/* paho calls back no more; the prober may still be connecting. */
-	if (b->probing)
+	/* paho calls back no more, but for a callback already running: it finds destroyed set.
+	 * The prober may still be connecting. */
+	pthread_mutex_lock(&b->lock);
+	b->destroyed = true;
+	probing = b->probing;
+	pthread_mutex_unlock(&b->lock);
+	if (probing)
 		(void) pthread_join(b->prober, NULL);
 	while (backend_next_event(b, &ev))
 		backend_event_done(&ev);
