@@ -291,7 +291,8 @@ handle(struct mqtt *m, const struct backend_event *ev)
 		connected(m);
 		break;
 	case BACKEND_MESSAGE:
-		if (m->cb && m->cb->on_message)
+		/* Closing: the owner is winding down and publishes nothing more. */
+		if (!m->closing && m->cb && m->cb->on_message)
 			m->cb->on_message(ev->topic, ev->payload, ev->len, ev->retained,
 			                  m->userdata);
 		break;

@@ -24,10 +24,15 @@ push(struct queue *q, const char *topic, int n, enum msg_kind kind)
 	assert_int_equal(queue_push(q, topic, payload, strlen(payload), false, 1, kind), 0);
 }
 
+/* Payloads are bytes, not strings: the queue keeps no NUL after them. */
 static int
 payload_at(const struct queue *q, size_t i)
 {
-	return atoi(queue_at(q, i)->payload);
+	const struct msg *msg = queue_at(q, i);
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%.*s", (int) msg->len, msg->payload);
+	return atoi(buf);
 }
 
 /* Hand the first n messages over with tokens 1.., as mqtt.c's pump() does. */
