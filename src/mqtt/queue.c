@@ -99,7 +99,9 @@ queue_ack(struct queue *q, int token, bool ok)
 {
 	bool done = false;
 
-	for (size_t i = 0; i < q->sent_upto; i++) {
+	/* The whole queue, not only up to sent_upto: after a refusal sent_upto goes back, and the
+	 * messages behind it are still in flight, their answers still to come. */
+	for (size_t i = 0; i < q->count; i++) {
 		struct msg *msg = queue_at(q, i);
 
 		if (!msg->inflight || msg->token != token)
@@ -109,7 +111,7 @@ queue_ack(struct queue *q, int token, bool ok)
 		if (ok) {
 			msg->done = true;
 			done = true;
-		} else {
+		} else if (i < q->sent_upto) {
 			/* Refused while connected: send it again from there, keeping the order. */
 			q->sent_upto = i;
 		}
@@ -123,7 +125,7 @@ queue_ack(struct queue *q, int token, bool ok)
 void
 queue_requeue_inflight(struct queue *q)
 {
-	for (size_t i = 0; i < q->sent_upto; i++)
+	for (size_t i = 0; i < q->count; i++)
 		queue_at(q, i)->inflight = false;
 	q->inflight = 0;
 	q->sent_upto = 0;

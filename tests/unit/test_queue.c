@@ -125,6 +125,33 @@ test_acks_out_of_order(void **state)
 	queue_done(&q);
 }
 
+/* A broker that stalls: paho fails every publish in flight, one after the other. The answers
+ * behind the first refusal must still be found (they were not: the window stayed full for good,
+ * and after the loss those messages were never sent again, lost without a word). */
+static void
+test_refusals_behind_a_refusal(void **state)
+{
+	struct queue q;
+	(void) state;
+
+	assert_int_equal(queue_init(&q, 8), 0);
+	for (int i = 0; i < 4; i++)
+		push(&q, "f", i, MSG_FRAME);
+	send_first(&q, 4);
+	assert_false(queue_ack(&q, 1, false));
+	assert_int_equal(q.sent_upto, 0);
+	assert_false(queue_ack(&q, 3, false)); /* behind sent_upto now */
+	assert_false(queue_ack(&q, 4, false));
+	assert_int_equal(q.sent_upto, 0); /* not moved forward by a later refusal */
+	assert_int_equal(q.inflight, 1);
+	/* The loss: everything is to be sent again, token 2 included. */
+	queue_requeue_inflight(&q);
+	assert_int_equal(q.inflight, 0);
+	for (size_t i = 0; i < q.count; i++)
+		assert_false(queue_at(&q, i)->inflight);
+	queue_done(&q);
+}
+
 static void
 test_requeue_and_drop_live(void **state)
 {
@@ -164,6 +191,7 @@ main(void)
 	    cmocka_unit_test(test_order_and_kinds),
 	    cmocka_unit_test(test_remove_anywhere_wraps),
 	    cmocka_unit_test(test_acks_out_of_order),
+	    cmocka_unit_test(test_refusals_behind_a_refusal),
 	    cmocka_unit_test(test_requeue_and_drop_live),
 	};
 
