@@ -185,9 +185,13 @@ describe_failure(const struct mqtt *m, const struct backend_event *ev, char *buf
 			    CONNECT_TIMEOUT);
 		break;
 	case BACKEND_FAIL_CLOSED:
+		/* TLS 1.3 refuses a missing client certificate after the client's handshake is
+		 * over, when the CONNECT is on its way: it ends here, not as a handshake failure.
+		 */
 		snprintf(
 		    buf, size, "the connection was closed before the broker's CONNACK: %s",
-		    tls ? "not an MQTT broker, or a CONNECT it could not accept"
+		    tls ? "the broker refused the TLS session (a client certificate it "
+		          "requires) or the CONNECT, or it is not an MQTT broker"
 		        : "a TLS port reached with mqtt://, not an MQTT broker, or a CONNECT it "
 		          "could not accept");
 		break;
