@@ -30,7 +30,8 @@ struct loop *loop_free(struct loop *loop);
 /* Watch fd for events (EPOLLIN, ...); cb runs in the loop. Returns 0 or -errno. */
 int loop_add(struct loop *loop, struct loop_io *io, int fd, uint32_t events, loop_io_cb cb);
 int loop_set_events(struct loop *loop, struct loop_io *io, uint32_t events);
-/* Stop watching (before the owner closes the fd). No-op if io->fd < 0. */
+/* Stop watching (before the owner closes the fd); an event of the current batch not handled yet
+ * is dropped. No-op if io->fd < 0. */
 void loop_del(struct loop *loop, struct loop_io *io);
 
 /* Call cb(userdata) once the events of the current epoll_wait() batch are all handled: the way

@@ -27,6 +27,9 @@ struct loop {
 	size_t n_deferred, cap_deferred;
 	struct loop_hook *hooks;
 	struct loop_hook *hook_next; /* the next hook to call while they run */
+	/* The batch of the last epoll_wait(), and the one being handled. */
+	struct epoll_event evs[16];
+	int n_evs, cur;
 };
 
 struct loop *
@@ -84,6 +87,11 @@ loop_del(struct loop *loop, struct loop_io *io)
 	 * the registration alive and deliver events for a record that no longer exists. */
 	if (io->fd >= 0)
 		(void) epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	/* The batch being handled may still hold an event for it (a serial line's hang-up behind
+	 * the timer that found it gone and closed it): dropped, its owner has let go of it. */
+	for (int i = loop->cur + 1; i < loop->n_evs; i++)
+		if (loop->evs[i].data.ptr == io)
+			loop->evs[i].data.ptr = NULL;
 }
 
 int
@@ -164,20 +172,22 @@ before_wait(struct loop *loop)
 int
 loop_turn(struct loop *loop, int timeout_ms)
 {
-	struct epoll_event evs[16];
 	int n;
 
 	before_wait(loop);
 	if (loop->quit)
 		return 0;
-	n = epoll_wait(loop->epfd, evs, 16, timeout_ms);
+	n = epoll_wait(loop->epfd, loop->evs, 16, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	for (int i = 0; i < n && !loop->quit; i++) {
-		struct loop_io *io = evs[i].data.ptr;
+	loop->n_evs = n;
+	for (loop->cur = 0; loop->cur < n && !loop->quit; loop->cur++) {
+		struct loop_io *io = loop->evs[loop->cur].data.ptr;
 
-		io->cb(io, evs[i].events);
+		if (io)
+			io->cb(io, loop->evs[loop->cur].events);
 	}
+	loop->n_evs = loop->cur = 0;
 	run_deferred(loop);
 	return n;
 }

@@ -185,6 +185,41 @@ test_defer_after_batch(void **state)
 	assert_string_equal(f->order + 2, "dddd");
 }
 
+/* Two fds ready in one batch; whichever comes first drops the other, the way a timer finds the
+ * serial line gone and closes it while its hang-up is still in the batch. */
+static struct fixture *pair_fixture;
+static struct loop_io pair[2];
+static unsigned pair_calls;
+
+static void
+drop_other(struct loop_io *io, uint32_t events)
+{
+	(void) events;
+	pair_calls++;
+	loop_del(pair_fixture->loop, &pair[io == &pair[0]]);
+}
+
+static void
+test_del_drops_pending_event(void **state)
+{
+	struct fixture *f = *state;
+	int other[2];
+
+	pair_fixture = f;
+	pair_calls = 0;
+	assert_int_equal(pipe(other), 0);
+	assert_int_equal(loop_add(f->loop, &pair[0], f->pipe[0], EPOLLIN, drop_other), 0);
+	assert_int_equal(loop_add(f->loop, &pair[1], other[0], EPOLLIN, drop_other), 0);
+	assert_int_equal(write(f->pipe[1], "a", 1), 1);
+	assert_int_equal(write(other[1], "b", 1), 1);
+	assert_int_equal(loop_turn(f->loop, 1000), 2);
+	assert_int_equal(pair_calls, 1);
+	loop_del(f->loop, &pair[0]);
+	loop_del(f->loop, &pair[1]);
+	close(other[0]);
+	close(other[1]);
+}
+
 static void
 run_hook(struct loop_hook *h)
 {
@@ -287,6 +322,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_io, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_after_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_del_drops_pending_event, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hooks_before_each_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hook_removed_while_hooks_run, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hook_defers_and_quits, setup, teardown),
