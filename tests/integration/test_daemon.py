@@ -336,8 +336,10 @@ class QueueBound(unittest.TestCase):
         dropped = rig.daemon.wait_log(r"(\d+) frame\(s\) dropped while the broker was away",
                                       15, after=mark)
         # Room for 5 frames, whatever else waits in the queue (the mode, the diagnostics that
-        # a slow run may publish meanwhile): 15 of 20 dropped, counted as frames.
-        self.assertEqual(int(dropped.group(1)), 15)
+        # a slow run may publish meanwhile): 15 of the 20 dropped, counted as frames; plus,
+        # rarely, frames 0 and 1 if the kill swallowed their PUBACKs (in the queue still, they
+        # are the oldest).
+        self.assertIn(int(dropped.group(1)), (15, 16, 17))
         rig.sub.wait_for(lambda _: 119 in map(h.frame_index, rig.frames()), 15,
                          "the newest frame")
         late = [h.frame_index(p) for p in dict.fromkeys(rig.frames()) if h.frame_index(p) >= 100]
