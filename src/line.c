@@ -75,6 +75,8 @@ struct line {
 	uint32_t rate_us; /* ... coming at this many microseconds a byte */
 	bool batching;    /* out of epoll: the flush timer reads the line */
 	bool frame_ended;
+	unsigned etx_seen; /* ETXs in what the current wake-up read */
+	bool backlog;      /* it read more than a frame or a full buffer: bytes are waiting */
 
 	struct tic_parser parser;
 	struct anon_stream anon_stream; /* the raw log's identifiers, across reads */
@@ -227,7 +229,9 @@ frame_timing(struct line *l, uint64_t etx, uint64_t now_ms)
 		l->next_len = (l->next_len + 1) % RECENT_FRAMES;
 		if (l->n_lens < RECENT_FRAMES)
 			l->n_lens++;
-		if (l->anchored && l->anchor == l->last_etx && now_ms > l->anchor_ms) {
+		/* Not from frames read together: that is a backlog's pace, not the meter's. */
+		if (l->anchored && l->anchor == l->last_etx && now_ms > l->anchor_ms &&
+		    l->etx_seen == 0) {
 			uint64_t pace = (now_ms - l->anchor_ms) * 1000 / (etx - l->anchor);
 
 			l->pace_us[1] = l->pace_us[0];
@@ -243,6 +247,7 @@ frame_timing(struct line *l, uint64_t etx, uint64_t now_ms)
 	l->anchor = etx;
 	l->anchor_ms = now_ms;
 	l->rate_us = rate;
+	l->etx_seen++;
 }
 
 static void
@@ -289,9 +294,10 @@ update_batch(struct line *l, size_t n)
 		l->anchor = l->fed - n;
 		l->anchor_ms = now - n * l->rate_us / 1000;
 	}
-	/* Not when the ETX is overdue (a longer frame), nor for a wait shorter than the margin,
-	 * which would wake the loop as often as epoll does. */
-	if (l->anchored && expect && l->fed < l->anchor + expect) {
+	/* Not when the ETX is overdue (a longer frame), not while a backlog drains (a burst after
+	 * a pause, a bridge's buffer: the bytes are there already), nor for a wait shorter than
+	 * the margin, which would wake the loop as often as epoll does. */
+	if (l->anchored && expect && !l->backlog && l->fed < l->anchor + expect) {
 		due_ms = l->anchor_ms + expect * l->rate_us / 1000;
 		batch = due_ms > now + 2 * MARGIN_MS;
 		ms = batch ? due_ms - now - MARGIN_MS : 0;
@@ -364,11 +370,15 @@ read_source(struct line *l, uint32_t events)
 
 	/* A short read took all there was: no second read() just to hear EAGAIN (epoll is
 	 * level-triggered, and the flush timer reads again anyway). */
+	l->etx_seen = 0;
+	l->backlog = false;
 	do {
 		n = l->src->ops->read(l->src, buf, sizeof(buf));
 		if (n > 0)
 			feed(l, buf, (size_t) n);
+		l->backlog |= n == (long) sizeof(buf);
 	} while (n == (long) sizeof(buf) && l->open);
+	l->backlog |= l->etx_seen > 1;
 	if (n == -ENODEV || (n == 0 && (events & (EPOLLHUP | EPOLLERR)))) {
 		lost(l, n < 0 ? (int) n : -ENODEV);
 		return;

@@ -160,4 +160,7 @@ struct derive_info {
 /* What the derived topics carry so far. The strings live in d until its next update. */
 void derive_info(const struct derive *d, struct derive_info *ret);
 
+/* derive_info()'s generation alone, without building the rest. */
+unsigned derive_generation(const struct derive *d);
+
 #endif

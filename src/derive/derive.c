@@ -141,6 +141,12 @@ derive_frame(struct derive *d, const struct tic_frame *f, const bool *keep, uint
 		d->generation++;
 }
 
+unsigned
+derive_generation(const struct derive *d)
+{
+	return d->generation;
+}
+
 void
 derive_info(const struct derive *d, struct derive_info *ret)
 {

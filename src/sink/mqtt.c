@@ -46,6 +46,9 @@ struct mqtt_sink {
 	struct ha_discovery *ha; /* NULL: no discovery */
 	char *ha_status_topic;   /* where Home Assistant says it (re)started */
 	struct derive *derive;   /* the last derived values seen: their entities on republish */
+	bool derived_declared;   /* their sensors declared, as of ... */
+	unsigned derived_gen;    /* ... this generation of the derived values */
+	char derived_serial[HA_SERIAL_SIZE]; /* ... and this serial */
 
 	const struct line_status *line; /* NULL until the first status */
 	enum tic_mode mode_sent;        /* what <topic>/mode last said */
@@ -194,6 +197,30 @@ publish_energy(struct mqtt_sink *ms, struct derive *d, uint64_t now_ms)
  * when they changed, at most every DERIVED_MIN_MS, and every DERIVED_HEARTBEAT_MS anyway for
  * Home Assistant's expire_after; the energy, when it changed, at most every ENERGY_MIN_MS
  * (it stays marked changed until then). Two more messages per frame would triple the load. */
+/* Home Assistant's sensors for the derived values, when what they carry changed or the meter
+ * (its serial) did: derive_info() is not free, and this runs after every frame. */
+static void
+declare_derived(struct mqtt_sink *ms, const struct derive *d)
+{
+	const char *serial = ha_discovery_serial(ms->ha);
+	struct derive_info info;
+
+	if (ms->derived_declared && derive_generation(d) == ms->derived_gen &&
+	    strcmp(serial, ms->derived_serial) == 0)
+		return;
+	derive_info(d, &info);
+	ha_discovery_derived(ms->ha, &info, false);
+	ms->derived_declared = true;
+	ms->derived_gen = info.generation;
+	snprintf(ms->derived_serial, sizeof(ms->derived_serial), "%s", serial);
+}
+
+/* While connected only, like the label topics: the frames queued during an outage are what
+ * matters. The derived values change slowly (the power estimate spans a minute): they go out
+ * when they changed, at most every DERIVED_MIN_MS (so they are not even encoded before), and
+ * every DERIVED_HEARTBEAT_MS anyway for Home Assistant's expire_after; the energy, when it
+ * changed, at most every ENERGY_MIN_MS (it stays marked changed until then). Two more messages
+ * per frame would triple the load. */
 static void
 on_derived(struct sink *s, const struct sink_derived *d)
 {
@@ -203,24 +230,23 @@ on_derived(struct sink *s, const struct sink_derived *d)
 
 	ms->derive = d->derive;
 	ms->energy_pending |= d->energy_changed;
-	if (discovering(ms)) {
-		struct derive_info info;
-
-		derive_info(d->derive, &info);
-		ha_discovery_derived(ms->ha, &info, false);
-	}
+	if (discovering(ms))
+		declare_derived(ms, d->derive);
 	if (mqtt_state(ms->mqtt) != MQTT_CONNECTED)
 		return;
-	/* derive.h promises DERIVE_JSON_MAX is always enough: ms->derived has that room. */
-	n = derive_json(d->derive, ms->json, sizeof(ms->derived));
-	if (n >= 0 &&
-	    (!ms->derived_ms || since >= DERIVED_HEARTBEAT_MS ||
-	     (since >= DERIVED_MIN_MS &&
-	      ((size_t) n != ms->derived_len || memcmp(ms->json, ms->derived, ms->derived_len)))) &&
-	    mqtt_publish_live(ms->mqtt, ms->derived_topic, ms->json, (size_t) n, false, -1) == 0) {
-		ms->derived_ms = now_ms;
-		ms->derived_len = (size_t) n;
-		memcpy(ms->derived, ms->json, (size_t) n);
+	if (!ms->derived_ms || since >= DERIVED_MIN_MS) {
+		/* derive.h promises DERIVE_JSON_MAX is always enough: ms->derived has that room. */
+		n = derive_json(d->derive, ms->json, sizeof(ms->derived));
+		if (n >= 0 &&
+		    (!ms->derived_ms || since >= DERIVED_HEARTBEAT_MS ||
+		     (size_t) n != ms->derived_len ||
+		     memcmp(ms->json, ms->derived, ms->derived_len)) &&
+		    mqtt_publish_live(ms->mqtt, ms->derived_topic, ms->json, (size_t) n, false,
+		                      -1) == 0) {
+			ms->derived_ms = now_ms;
+			ms->derived_len = (size_t) n;
+			memcpy(ms->derived, ms->json, (size_t) n);
+		}
 	}
 	if (!ms->energy_ms || now_ms - ms->energy_ms >= ENERGY_MIN_MS)
 		publish_energy(ms, d->derive, now_ms);
