@@ -111,7 +111,9 @@ auto_speed(const struct line *l)
 static unsigned
 silence_ms(const struct line *l)
 {
-	return l->cfg->silence_ms ? l->cfg->silence_ms : LINE_SILENCE_MS;
+	if (l->cfg->silence_ms)
+		return l->cfg->silence_ms;
+	return l->src->silence_ms ? l->src->silence_ms : LINE_SILENCE_MS;
 }
 
 static unsigned

@@ -7,6 +7,7 @@
 #ifndef LINKYD_LOOP_H
 #define LINKYD_LOOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,11 @@ void loop_del(struct loop *loop, struct loop_io *io);
  * to free an object from inside one of its own callbacks, while the batch may still hold events
  * for its fds. Returns 0 or -ENOMEM. */
 int loop_defer(struct loop *loop, void (*cb)(void *userdata), void *userdata);
+
+/* Whether the loop is handling a batch of events: an object whose fd may have an event waiting
+ * in that batch must then be freed through loop_defer(), and may be freed at once otherwise
+ * (before loop_run(), after it returned), when deferred calls would never run. */
+bool loop_dispatching(const struct loop *loop);
 
 /* Run until loop_quit(); returns the status given to it. */
 int loop_run(struct loop *loop);

@@ -52,6 +52,9 @@ struct source {
 	/* A network stream: silence means a dead connection (a bridge whose Wi-Fi dropped stays
 	 * "connected"), so the line reconnects rather than waits. */
 	bool network;
+	/* How long without a valid frame is a silence, in ms; 0: the line's default. A source that
+	 * delivers frames at its own pace (a D2L module pushes one now and then) sets its own. */
+	unsigned silence_ms;
 	/* Set by the line: what a source without an fd calls with the bytes it received. */
 	void (*push)(void *ctx, const void *bytes, size_t n);
 	void *push_ctx;
@@ -76,5 +79,12 @@ int source_serial_new(const struct meter_config *m, struct source **ret);
 
 /* A raw TCP stream from host (a name, an IPv4 or IPv6 address) and port: a serial bridge. */
 int source_tcp_new(const char *host, unsigned port, struct source **ret);
+
+/* ---- d2l.c ------------------------------------------------------------------------------------
+ */
+
+/* An Eesmart D2L module, told apart by m's d2l_id, pushing its frames to a listener on
+ * m->input's address and port that linkyd serves on loop, shared by the meters that name it. */
+int source_d2l_new(struct loop *loop, const struct meter_config *m, struct source **ret);
 
 #endif

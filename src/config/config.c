@@ -222,16 +222,19 @@ apply_args(struct snapshot *s, const struct config_args *a, struct problem *p)
 
 /* ---- client ids --------------------------------------------------------------------------- */
 
-/* Stable across restarts and unique per host and input: "linkyd-" and 32 bits of FNV-1a. */
+/* Stable across restarts and unique per host and input (and module, for meters that share a D2L
+ * listener): "linkyd-" and 32 bits of FNV-1a. */
 static char *
-hashed_client_id(const char *host, const struct input_config *in)
+hashed_client_id(const char *host, const struct meter_config *m)
 {
 	uint32_t h = 2166136261u;
 	char *id;
 
 	for (const char *s = host ? host : ""; *s; s++)
 		h = (h ^ (uint8_t) *s) * 16777619u;
-	for (const char *s = input_key(in); *s; s++)
+	for (const char *s = input_key(&m->input); *s; s++)
+		h = (h ^ (uint8_t) *s) * 16777619u;
+	for (const char *s = m->d2l_id ? m->d2l_id : ""; *s; s++)
 		h = (h ^ (uint8_t) *s) * 16777619u;
 	return asprintf(&id, "linkyd-%08x", h) < 0 ? NULL : id;
 }
@@ -248,7 +251,7 @@ make_client_ids(struct linkyd_config *c, const char *host)
 
 		free(m->client_id);
 		if (!id)
-			m->client_id = hashed_client_id(host, &m->input);
+			m->client_id = hashed_client_id(host, m);
 		else if (c->n_meters == 1)
 			m->client_id = strdup(id);
 		else if (asprintf(&m->client_id, "%s-%s", id, m->name) < 0)

@@ -22,6 +22,7 @@ struct deferred {
 struct loop {
 	int epfd;
 	bool quit;
+	bool dispatching; /* inside loop_run()'s handling of a batch of events */
 	int status;
 	struct deferred *deferred;
 	size_t n_deferred, cap_deferred;
@@ -100,6 +101,12 @@ loop_defer(struct loop *loop, void (*cb)(void *userdata), void *userdata)
 	return 0;
 }
 
+bool
+loop_dispatching(const struct loop *loop)
+{
+	return loop->dispatching;
+}
+
 static void
 run_deferred(struct loop *loop)
 {
@@ -123,11 +130,13 @@ loop_run(struct loop *loop)
 				continue;
 			return -errno;
 		}
+		loop->dispatching = true;
 		for (int i = 0; i < n && !loop->quit; i++) {
 			struct loop_io *io = evs[i].data.ptr;
 
 			io->cb(io, evs[i].events);
 		}
+		loop->dispatching = false;
 		run_deferred(loop);
 	}
 	return loop->status;

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * AES-128-CBC for the D2L protocol, through OpenSSL's libcrypto: the only includer of an OpenSSL
+ * header.
+ *
+ * libcrypto is not linked but loaded when the first D2L cipher is made (RTLD_LOCAL, as
+ * src/mqtt/paho.c loads paho): linked, it cost every daemon, D2L or not, about 330 KiB of
+ * resident memory (its relocated data and what its constructors touch, measured with
+ * /proc/PID/smaps on a serial meter), for a library only D2L inputs use. A second loader
+ * (paho's TLS library for mqtts://) gets the same copy: the dynamic linker maps a soname once.
+ * The table is the module's one mutable global, set once from the loop's thread.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "linkyd/d2l.h"
+#include "linkyd/log.h"
+
+/* Debian 12's libssl3, then the OpenSSL 1.1 of older systems: the calls below are in both. */
+static const char *const sonames[] = {"libcrypto.so.3", "libcrypto.so.1.1"};
+
+static struct {
+	bool tried, loaded;
+	__typeof__(EVP_CIPHER_CTX_new) *ctx_new;
+	__typeof__(EVP_CIPHER_CTX_free) *ctx_free;
+	__typeof__(EVP_CIPHER_CTX_set_padding) *set_padding;
+	__typeof__(EVP_aes_128_cbc) *aes_128_cbc;
+	__typeof__(EVP_CipherInit_ex) *init;
+	__typeof__(EVP_CipherUpdate) *update;
+} evp;
+
+struct d2l_cipher {
+	EVP_CIPHER_CTX *ctx;
+	uint8_t key[D2L_KEY_SIZE], iv[D2L_KEY_SIZE];
+};
+
+#define RESOLVE(h, f, name) ((evp.f = (__typeof__(evp.f)) dlsym(h, name)) != NULL)
+
+static bool
+resolve(void *h)
+{
+	return RESOLVE(h, ctx_new, "EVP_CIPHER_CTX_new") &&
+	       RESOLVE(h, ctx_free, "EVP_CIPHER_CTX_free") &&
+	       RESOLVE(h, set_padding, "EVP_CIPHER_CTX_set_padding") &&
+	       RESOLVE(h, aes_128_cbc, "EVP_aes_128_cbc") &&
+	       RESOLVE(h, init, "EVP_CipherInit_ex") && RESOLVE(h, update, "EVP_CipherUpdate");
+}
+
+/* Load libcrypto once; said once when it cannot be. */
+static bool
+load(void)
+{
+	const char *why = "";
+
+	if (evp.tried)
+		return evp.loaded;
+	evp.tried = true;
+	for (size_t i = 0; i < sizeof(sonames) / sizeof(sonames[0]) && !evp.loaded; i++) {
+		void *h = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
+
+		if (!h) {
+			why = dlerror();
+			continue;
+		}
+		evp.loaded = resolve(h);
+		if (!evp.loaded) {
+			why = dlerror();
+			(void) dlclose(h);
+		}
+	}
+	if (!evp.loaded)
+		log_err(
+		    "cannot load OpenSSL's libcrypto for the D2L inputs: %s (is Debian's package "
+		    "libssl3 installed?)",
+		    why);
+	return evp.loaded;
+}
+
+int
+d2l_hex128(const char *hex, uint8_t ret[D2L_KEY_SIZE])
+{
+	uint8_t out[D2L_KEY_SIZE];
+
+	if (strlen(hex) != 2 * D2L_KEY_SIZE)
+		return -EINVAL;
+	for (size_t i = 0; i < 2 * D2L_KEY_SIZE; i++) {
+		char c = hex[i];
+		int v = c >= '0' && c <= '9'   ? c - '0'
+		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                               : -1;
+
+		if (v < 0)
+			return -EINVAL;
+		out[i / 2] = (uint8_t) (i % 2 ? out[i / 2] | v : v << 4);
+	}
+	memcpy(ret, out, sizeof(out));
+	return 0;
+}
+
+int
+d2l_cipher_new(const uint8_t key[D2L_KEY_SIZE], const uint8_t iv[D2L_KEY_SIZE],
+               struct d2l_cipher **ret)
+{
+	struct d2l_cipher *c;
+
+	if (!load())
+		return -ELIBACC;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->ctx = evp.ctx_new();
+	if (!c->ctx) {
+		free(c);
+		return -ENOMEM;
+	}
+	memcpy(c->key, key, D2L_KEY_SIZE);
+	memcpy(c->iv, iv, D2L_KEY_SIZE);
+	*ret = c;
+	return 0;
+}
+
+int
+d2l_cipher_run(struct d2l_cipher *c, bool encrypt, uint8_t *buf, size_t len)
+{
+	int out = 0;
+
+	/* Every frame starts from the IV: the module chains nothing across frames. The length
+	 * is a multiple of the block, so no final block is ever pending. */
+	if (len % 16 || len > INT32_MAX ||
+	    evp.init(c->ctx, evp.aes_128_cbc(), NULL, c->key, c->iv, encrypt) != 1 ||
+	    evp.set_padding(c->ctx, 0) != 1 || evp.update(c->ctx, buf, &out, buf, (int) len) != 1 ||
+	    (size_t) out != len)
+		return -EIO;
+	return 0;
+}
+
+struct d2l_cipher *
+d2l_cipher_free(struct d2l_cipher *c)
+{
+	if (c) {
+		evp.ctx_free(c->ctx);
+		/* The key is the module's secret: not left in freed memory. */
+		explicit_bzero(c, sizeof(*c));
+		free(c);
+	}
+	return NULL;
+}
