@@ -117,21 +117,26 @@ string(struct json *j, uint16_t *ret_off, uint16_t *ret_len)
 		return -EBADMSG;
 	j->at++;
 	while (j->at < j->len) {
-		unsigned char c = (unsigned char) j->s[j->at++];
+		size_t run = j->at;
+		unsigned char c;
 		const char *e;
 
+		/* Runs of plain characters in one copy: a D2L escapes nothing. */
+		while (run < j->len && (unsigned char) j->s[run] >= 0x20 && j->s[run] != '"' &&
+		       j->s[run] != '\\')
+			run++;
+		memcpy(j->text + j->used, j->s + j->at, run - j->at);
+		j->used += run - j->at;
+		j->at = run;
+		if (j->at == j->len)
+			break;
+		c = (unsigned char) j->s[j->at++];
 		if (c == '"') {
 			*ret_off = (uint16_t) start;
 			*ret_len = (uint16_t) (j->used - start);
 			return 0;
 		}
-		if (c < 0x20)
-			return -EBADMSG;
-		if (c != '\\') {
-			j->text[j->used++] = (char) c;
-			continue;
-		}
-		if (j->at >= j->len)
+		if (c < 0x20 || j->at >= j->len)
 			return -EBADMSG;
 		c = (unsigned char) j->s[j->at++];
 		if (c == 'u') {
