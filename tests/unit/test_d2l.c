@@ -221,18 +221,21 @@ cmp_lines(const void *a, const void *b)
 }
 
 /* "LABEL|HORODATE|VALUE" per group, sorted, one per line: a meter's order and the table's may
- * differ (shuffled captures), the groups may not. */
+ * differ (shuffled captures), the groups may not. groups: n structs of stride bytes, each with
+ * its label, horodate and value strings at those offsets (a tic_frame's, a rec_frame's). */
 static char *
-canonical(unsigned n, const char *const *labels, const char *const *horodates,
-          const char *const *values)
+canonical(unsigned n, const char *groups, size_t stride, size_t label, size_t horodate,
+          size_t value)
 {
 	char **lines = calloc(n ? n : 1, sizeof(*lines));
 	struct bytes b = {0};
 
 	assert_non_null(lines);
 	for (unsigned i = 0; i < n; i++) {
-		assert_true(asprintf(&lines[i], "%s|%s|%s", labels[i],
-		                     horodates[i] ? horodates[i] : "", values[i]) > 0);
+		const char *g = groups + i * stride, *h = *(const char *const *) (g + horodate);
+
+		assert_true(asprintf(&lines[i], "%s|%s|%s", *(const char *const *) (g + label),
+		                     h ? h : "", *(const char *const *) (g + value)) > 0);
 	}
 	qsort(lines, n, sizeof(*lines), cmp_lines);
 	for (unsigned i = 0; i < n; i++) {
@@ -246,31 +249,12 @@ canonical(unsigned n, const char *const *labels, const char *const *horodates,
 	return b.data;
 }
 
-static char *
-canonical_rec(const struct rec_frame *f)
-{
-	const char *l[TIC_FRAME_GROUPS], *h[TIC_FRAME_GROUPS], *v[TIC_FRAME_GROUPS];
-
-	for (unsigned i = 0; i < f->n_groups; i++) {
-		l[i] = f->groups[i].label;
-		h[i] = f->groups[i].horodate;
-		v[i] = f->groups[i].value;
-	}
-	return canonical(f->n_groups, l, h, v);
-}
-
-static char *
-canonical_frame(const struct tic_frame *f)
-{
-	const char *l[TIC_FRAME_GROUPS], *h[TIC_FRAME_GROUPS], *v[TIC_FRAME_GROUPS];
-
-	for (unsigned i = 0; i < f->n_groups; i++) {
-		l[i] = f->groups[i].label;
-		h[i] = f->groups[i].horodate;
-		v[i] = f->groups[i].value;
-	}
-	return canonical(f->n_groups, l, h, v);
-}
+/* Of a struct tic_frame or a struct rec_frame. Free with free(). */
+#define CANONICAL(f)                                                                               \
+	canonical((f)->n_groups, (const char *) (f)->groups, sizeof(*(f)->groups),                 \
+	          offsetof(__typeof__(*(f)->groups), label),                                       \
+	          offsetof(__typeof__(*(f)->groups), horodate),                                    \
+	          offsetof(__typeof__(*(f)->groups), value))
 
 /* ---- a D2L's JSON, from a decoded capture frame --------------------------------------------- */
 
@@ -396,8 +380,8 @@ test_rebuild_captures(void **state)
 			assert_int_equal(out.n_frames, 1);
 			assert_int_equal(out.stats.errors[TIC_ERR_INDEX(TIC_ERR_CHECKSUM)], 0);
 			assert_int_equal(out.stats.errors[TIC_ERR_INDEX(TIC_ERR_FORMAT)], 0);
-			want = canonical_rec(&in.frames[i]);
-			got = canonical_rec(&out.frames[0]);
+			want = CANONICAL(&in.frames[i]);
+			got = CANONICAL(&out.frames[0]);
 			assert_string_equal(got, want);
 			free(want);
 			free(got);
@@ -590,6 +574,7 @@ struct module {
 };
 
 struct meter {
+	struct run *r;
 	struct meter_config cfg;
 	struct line_config line_cfg;
 	struct line *line;
@@ -621,13 +606,11 @@ static void
 on_frame(const struct tic_frame *frame, void *userdata)
 {
 	struct meter *m = userdata;
-	struct run *r =
-	    (struct run *) m->cfg.topic; /* the run, smuggled in a field lines never read */
 
 	m->frames++;
 	free(m->last);
-	m->last = canonical_frame(frame);
-	check_until(r);
+	m->last = CANONICAL(frame);
+	check_until(m->r);
 }
 
 static void
@@ -637,7 +620,7 @@ on_status(const struct line_status *st, void *userdata)
 
 	m->status = *st;
 	m->n_status++;
-	check_until((struct run *) m->cfg.topic);
+	check_until(m->r);
 }
 
 static const struct line_callbacks line_cbs = {.on_frame = on_frame, .on_status = on_status};
@@ -689,11 +672,11 @@ add_meter(struct run *r, const char *name, uint64_t id, const uint8_t key[16], c
 	              .spec = strdup(spec),
 	              .host = strdup("127.0.0.1"),
 	              .port = r->port},
-	    .topic = (char *) r,
 	    .d2l_id = strdup(idstr),
 	    .d2l_key = strdup(k),
 	    .d2l_iv = strdup(v),
 	};
+	m->r = r;
 	m->line_cfg = (struct line_config){.name = m->cfg.name};
 	assert_int_equal(source_new(r->loop, &m->cfg, &src), 0);
 	assert_int_equal(line_new(r->loop, src, &m->line_cfg, &line_cbs, m, &m->line), 0);
@@ -888,7 +871,6 @@ run_free(struct run *r)
 
 		m->line = line_free(m->line);
 		free(m->last);
-		m->cfg.topic = NULL;
 		free(m->cfg.name);
 		free(m->cfg.input.spec);
 		free(m->cfg.input.host);
@@ -923,7 +905,7 @@ pushes_load(struct pushes *p, const char *capture, size_t most)
 
 		d2l_json(&b, &in.frames[i], "011601000001");
 		p->json[p->n] = b.data;
-		p->want[p->n] = canonical_rec(&in.frames[i]);
+		p->want[p->n] = CANONICAL(&in.frames[i]);
 	}
 	rec_free(&in);
 	free(data);
