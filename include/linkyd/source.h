@@ -52,9 +52,6 @@ struct source {
 	/* A network stream: silence means a dead connection (a bridge whose Wi-Fi dropped stays
 	 * "connected"), so the line reconnects rather than waits. */
 	bool network;
-	/* How long without a valid frame is a silence, in ms; 0: the line's default. A source that
-	 * delivers frames at its own pace (a D2L module pushes one now and then) sets its own. */
-	unsigned silence_ms;
 	/* Set by the line: what a source without an fd calls with the bytes it received. */
 	void (*push)(void *ctx, const void *bytes, size_t n);
 	void *push_ctx;

@@ -188,6 +188,9 @@ bool input_same(const struct input_config *a, const struct input_config *b);
  * them apart. */
 bool input_shared(const struct input_config *in);
 
+/* The default silence (seconds) of a meter of this input. */
+int input_default_silence(const struct input_config *in);
+
 /* What identifies the source (a serial device's path): for the default client id. */
 const char *input_key(const struct input_config *in);
 

@@ -220,6 +220,22 @@ apply_args(struct snapshot *s, const struct config_args *a, struct problem *p)
 	return r;
 }
 
+/* ---- defaults of the input's kind ---- */
+
+/* The settings a meter left unset whose default depends on its input: a silence is not the same
+ * for a meter sending a frame a second and for a D2L module pushing one a minute. */
+static void
+input_defaults(struct linkyd_config *c)
+{
+	char path[PATH_SIZE];
+
+	for (size_t i = 0; i < c->n_meters; i++) {
+		(void) snprintf(path, sizeof(path), "meters[%zu].silence", i);
+		if (!config_where(c, path))
+			c->meters[i].silence = input_default_silence(&c->meters[i].input);
+	}
+}
+
 /* ---- client ids --------------------------------------------------------------------------- */
 
 /* Stable across restarts and unique per host and input (and module, for meters that share a D2L
@@ -315,6 +331,8 @@ config_load(const struct config_args *args, const struct linkyd_config **ret_con
 		r = apply_args(s, args, &p);
 	if (r == 0)
 		r = make_client_ids(&s->c, args->hostname);
+	if (r == 0)
+		input_defaults(&s->c);
 	if (r == 0)
 		r = cfg_check_values(&cfg_root, &s->c, "", &p);
 	if (r == 0)

@@ -28,6 +28,8 @@ struct input_kind_row {
 	bool shared;
 	/* The kind takes the D2L settings (d2l_id, key, iv); the others refuse them. */
 	bool d2l;
+	/* Its meters' default silence, in seconds; 0: CONFIG_DEFAULT_SILENCE. */
+	int silence;
 };
 
 static int
@@ -149,10 +151,12 @@ d2l_key(const struct input_config *in)
 
 /* The first row also reads bare paths. */
 static const struct input_kind_row kinds[] = {
-    {INPUT_SERIAL, "serial:", "serial:DEVICE", serial_parse, serial_check, serial_key, false,
-     false},
-    {INPUT_TCP, "tcp:", "tcp:HOST:PORT", tcp_parse, NULL, tcp_key, false, false},
-    {INPUT_D2L, "d2l:", "d2l:[ADDR:]PORT", d2l_parse, d2l_check, d2l_key, true, true},
+    {INPUT_SERIAL, "serial:", "serial:DEVICE", serial_parse, serial_check, serial_key, false, false,
+     0},
+    {INPUT_TCP, "tcp:", "tcp:HOST:PORT", tcp_parse, NULL, tcp_key, false, false, 0},
+    /* How often a module pushes a frame is its setting (Eesmart's app), a minute or less. */
+    {INPUT_D2L, "d2l:", "d2l:[ADDR:]PORT", d2l_parse, d2l_check, d2l_key, true, true,
+     CONFIG_D2L_SILENCE},
 };
 
 static const struct input_kind_row *
@@ -222,6 +226,12 @@ const char *
 input_key(const struct input_config *in)
 {
 	return kind_of(in)->key(in);
+}
+
+int
+input_default_silence(const struct input_config *in)
+{
+	return kind_of(in)->silence ? kind_of(in)->silence : CONFIG_DEFAULT_SILENCE;
 }
 
 bool

@@ -52,9 +52,6 @@
 #define ACCEPTS_PER_WAKE 16
 #define UNKNOWN_IDS      16 /* unknown modules remembered, to say each once */
 #define BACKLOG          8
-/* How often a D2L pushes a frame is the module's setting (Eesmart's app), not documented: a
- * minute is common. The line calls a meter silent after this long without a frame. */
-#define SILENCE_MS 300000
 /* Keepalive, as src/source/tcp.c: a module gone without a word is noticed within a minute. */
 #define KEEPIDLE_S  20
 #define KEEPINTVL_S 10
@@ -808,7 +805,7 @@ source_d2l_new(struct loop *loop, const struct meter_config *m, struct source **
 		d2l_free(&s->source);
 		return -ENOMEM;
 	}
-	s->source = (struct source){.ops = &d2l_ops, .name = s->name, .silence_ms = SILENCE_MS};
+	s->source = (struct source){.ops = &d2l_ops, .name = s->name};
 	*ret = &s->source;
 	return 0;
 }

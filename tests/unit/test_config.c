@@ -380,7 +380,7 @@ static const struct bad_file bad_files[] = {
     {"bad-input.conf",
      "2: meters[0].input: expected serial:DEVICE, tcp:HOST:PORT, d2l:[ADDR:]PORT or a device "
      "path such as /dev/ttyUSB0"},
-    {"empty-name.conf", "3: meters[0].name: expected a non-empty string"},
+    {"empty-name.conf", "3: meters[0].name: expected a non-empty string without '/'"},
     {"empty-meters.conf", "2: meters: 0 entries: expected 1 to 64"},
     {"dup-name.conf", "6: meters[1].name: 'home' is already the name of meters[0]"},
     {"dup-default-name.conf", "4: meters[1].name: 'meter1' is already the name of meters[0]"},
@@ -455,6 +455,11 @@ test_bad_texts(void **state)
 	    {"homeassistant = { prefix = \"ha\"; };\nmeters = ( {\n\ttopic = \"ha\"; } );\n",
 	     "3: meters[0].topic: 'ha' is below homeassistant.prefix 'ha': expected a topic "
 	     "outside Home Assistant's discovery"},
+	    /* A name names the state file: no directory in it. */
+	    {"meters = ( {\n\tname = \"../etc/passwd\"; } );\n",
+	     "2: meters[0].name: expected a non-empty string without '/'"},
+	    {"meters = ( {\n\tsilence = 1; } );\n",
+	     "2: meters[0].silence: expected an integer from 2 to 3600 (seconds)"},
 	    /* MQTT strings: UTF-8. */
 	    {"mqtt = {\n\tusername = \"caf\\xe9\"; };\n",
 	     "2: mqtt.username: byte 4: expected UTF-8"},
@@ -513,9 +518,9 @@ test_mqtt_strings(void **state)
 		const char *before, *after, *error;
 	} cases[] = {
 	    {"meters = ( {\n\ttopic = \"", "\"; } );\n",
-	     "2: meters[0].topic: 70000 bytes: expected at most 65503"},
+	     "2: meters[0].topic: 70000 bytes: expected at most 200"},
 	    {"homeassistant = {\n\tprefix = \"", "\"; };\n",
-	     "2: homeassistant.prefix: 70000 bytes: expected at most 65407"},
+	     "2: homeassistant.prefix: 70000 bytes: expected at most 100"},
 	    {"mqtt = {\n\tusername = \"", "\"; };\n",
 	     "2: mqtt.username: 70000 bytes: expected at most 65535"},
 	    {"mqtt = { username = \"u\";\n\tpassword = \"", "\"; };\n",
@@ -1065,7 +1070,7 @@ test_d2l(void **state)
 	         " { name = \"a\"; input = \"d2l:8008\"; d2l_id = \"011601000001\"; key = \"%s\"; "
 	         "iv = \"%s\"; },\n"
 	         " { name = \"b\"; input = \"d2l:8008\"; d2l_id = \"011601000002\"; key = \"%s\"; "
-	         "iv = \"%s\"; },\n"
+	         "iv = \"%s\"; silence = 20; },\n"
 	         " { name = \"c\"; input = \"d2l:[::1]:9009\"; d2l_id = \"000000000123\"; "
 	         "key = \"%s\"; iv = \"%s\"; },\n"
 	         " { name = \"d\"; input = \"/dev/ttyUSB0\"; } );\n",
@@ -1081,6 +1086,10 @@ test_d2l(void **state)
 	assert_string_equal(c->meters[0].d2l_key, key);
 	assert_string_equal(c->meters[0].d2l_iv, iv);
 	assert_null(c->meters[3].d2l_id);
+	/* A module pushes a frame now and then: a longer silence by default, as set otherwise. */
+	assert_int_equal(c->meters[0].silence, CONFIG_D2L_SILENCE);
+	assert_int_equal(c->meters[1].silence, 20);
+	assert_int_equal(c->meters[3].silence, CONFIG_DEFAULT_SILENCE);
 	assert_string_not_equal(c->meters[0].client_id, c->meters[1].client_id);
 	/* Masked, and nothing of them for the serial meter. */
 	out = printed(c);
