@@ -91,6 +91,7 @@ struct listener {
 	struct conn *conns;
 	uint64_t unknown[UNKNOWN_IDS]; /* ids refused and said */
 	unsigned n_unknown;
+	int accept_error; /* the last accept() failure said, 0 since one succeeded */
 };
 
 struct d2l_source {
@@ -542,10 +543,19 @@ listener_ready(struct loop_io *io, uint32_t events)
 		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
 			continue;
 		if (fd < 0) {
-			if (errno != EAGAIN)
-				log_errno(LOG_WARNING, -errno, "%s: accept", l->name);
+			int e = -errno;
+
+			/* EMFILE and the like stay until a connection closes: said once. */
+			if (e != -EAGAIN && e != l->accept_error)
+				log_errno(LOG_WARNING, e,
+				          "%s: cannot accept a connection (said once until one is "
+				          "accepted)",
+				          l->name);
+			if (e != -EAGAIN)
+				l->accept_error = e;
 			break;
 		}
+		l->accept_error = 0;
 		accept_one(l, fd, &sa);
 	}
 	schedule(l);

@@ -1221,6 +1221,38 @@ test_reconnect(void **state)
 	run_free(r);
 }
 
+/* Connections are bounded (4, and 2 per module): silent ones that never sent a valid frame make
+ * room for newcomers, oldest first, and a module still gets through. */
+static void
+test_slots(void **state)
+{
+	struct run *r = run_start();
+	struct module *silent[7], *m;
+	uint8_t req[D2L_FRAME_MAX];
+	size_t n = make_request(req, ID_A, D2L_GET_HORLOGE, "", 0, key_a, iv_a);
+
+	(void) state;
+	for (int i = 0; i < 7; i++) {
+		silent[i] = module_connect(r);
+		/* Accepted one by one, so that their age is their order. */
+		run_for(r, 5);
+	}
+	/* Seven for one module's 4 + 2: the first is gone, the others stay. */
+	assert_true(silent[0]->closed);
+	for (int i = 1; i < 7; i++)
+		assert_false(silent[i]->closed);
+	memset(r->modules, 0, sizeof(r->modules));
+	for (int i = 0; i < 7; i++)
+		module_free(r, silent[i]);
+	m = module_connect(r);
+	module_send(m, req, n);
+	want_answers = 1;
+	run_until(r, until_answers, 2000);
+	answer(m, 0, ID_A, D2L_GET_HORLOGE, key_a, iv_a);
+	assert_int_equal(log_count(r, "which sent no valid frame, for a newer one"), 1);
+	run_free(r);
+}
+
 int
 main(void)
 {
@@ -1238,6 +1270,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_garbage_and_oversize, teardown),
 	    cmocka_unit_test_teardown(test_port_taken, teardown),
 	    cmocka_unit_test_teardown(test_reconnect, teardown),
+	    cmocka_unit_test_teardown(test_slots, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
