@@ -1221,6 +1221,46 @@ test_reconnect(void **state)
 	run_free(r);
 }
 
+/* "No internet" and a type no one knows are answered with the clock and said once; a firmware
+ * update request, which only Eesmart can answer, is said once and its connection closed. */
+static void
+test_other_requests(void **state)
+{
+	struct run *r = run_start();
+	uint8_t req[D2L_FRAME_MAX];
+	struct module *c = module_connect(r);
+	size_t n;
+
+	(void) state;
+	for (int i = 0; i < 2; i++) {
+		n = make_request(req, ID_A, D2L_NO_INTERNET, "", 0, key_a, iv_a);
+		module_send(c, req, n);
+		n = make_request(req, ID_A, 0x09, "x", 1, key_a, iv_a);
+		module_send(c, req, n);
+	}
+	want_answers = 4;
+	run_until(r, until_answers, 2000);
+	answer(c, 0, ID_A, D2L_NO_INTERNET, key_a, iv_a);
+	answer(c, 1, ID_A, 0x09, key_a, iv_a);
+	answer(c, 3, ID_A, 0x09, key_a, iv_a);
+	assert_int_equal(log_count(r, "reaches no Internet"), 1);
+	assert_int_equal(log_count(r, "unknown type 0x09"), 1);
+	n = make_request(req, ID_A, D2L_FIRMWARE, "abc", 3, key_a, iv_a);
+	for (int i = 0; i < 2; i++) {
+		if (i) {
+			module_free(r, c);
+			r->modules[0] = NULL;
+			c = module_connect(r);
+		}
+		module_send(c, req, n);
+		run_until(r, until_closed, 2000);
+		assert_int_equal(c->in_len, i ? 0 : 4 * 48);
+	}
+	assert_int_equal(log_count(r, "asks for a firmware update"), 1);
+	assert_int_equal(r->meters[0].frames, 0);
+	run_free(r);
+}
+
 /* Connections are bounded (4, and 2 per module): silent ones that never sent a valid frame make
  * room for newcomers, oldest first, and a module still gets through. */
 static void
@@ -1271,6 +1311,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_port_taken, teardown),
 	    cmocka_unit_test_teardown(test_reconnect, teardown),
 	    cmocka_unit_test_teardown(test_slots, teardown),
+	    cmocka_unit_test_teardown(test_other_requests, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
