@@ -466,8 +466,9 @@ make_room(struct listener *l)
 
 	if (l->n_conns < CONN_BASE + 2 * l->n_modules)
 		return true;
+	/* Newest first in the list: among those accepted in the same millisecond, the last. */
 	for (struct conn *c = l->conns; c; c = c->next)
-		if (!c->module && (!oldest || c->accepted_ms < oldest->accepted_ms))
+		if (!c->module && (!oldest || c->accepted_ms <= oldest->accepted_ms))
 			oldest = c;
 	if (!oldest)
 		return false;
