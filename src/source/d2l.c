@@ -16,11 +16,10 @@
  * Bounds, so that nothing a peer does can hold linkyd's memory or a slot for good: a frame is at
  * most D2L_FRAME_MAX bytes (the buffer of a connection); 4 connections plus 2 per module, the
  * oldest unidentified one closed for a newcomer; a new connection must bring a valid frame
- * within FIRST_FRAME_MS, a frame begun must be whole within FRAME_MS, a module's connection
- * silent for IDLE_MS is closed, and TCP keepalive finds a module gone without a word; a peer
- * that does not read its answers is dropped. A module that reconnects replaces its old
- * connection. Everything is non-blocking, in the loop; one timer per listener serves every
- * deadline.
+ * within 30 s, a frame begun must be whole within 30 s, a module's connection silent for 10
+ * minutes is closed, and TCP keepalive finds a module gone without a word; a peer that does not
+ * read its answers is dropped. A module that reconnects replaces its old connection. Everything
+ * is non-blocking, in the loop; one timer per listener serves every deadline.
  *
  * What the modules do wrong is logged once (until it changes): an id no meter has, a wrong key
  * or IV, a firmware update or "no internet" request, a payload that cannot be read.
@@ -45,13 +44,20 @@
 #include "linkyd/source.h"
 
 #define CONN_BASE        4                      /* connections beyond two per module */
-#define FIRST_FRAME_MS   30000                  /* for a new connection to bring a valid frame */
-#define FRAME_MS         30000                  /* for a frame begun to be whole */
-#define IDLE_MS          600000                 /* a module's connection without a frame */
 #define OUT_MAX          (4 * D2L_RESPONSE_LEN) /* answers a peer may leave unread */
 #define ACCEPTS_PER_WAKE 16
 #define UNKNOWN_IDS      16 /* unknown modules remembered, to say each once */
 #define BACKLOG          8
+/* Deadlines; tests/unit/test_d2l.c builds this file with shorter ones, as it cannot wait. */
+#ifndef D2L_FIRST_FRAME_MS
+#define D2L_FIRST_FRAME_MS 30000 /* for a new connection to bring a valid frame */
+#endif
+#ifndef D2L_FRAME_MS
+#define D2L_FRAME_MS 30000 /* for a frame begun to be whole */
+#endif
+#ifndef D2L_IDLE_MS
+#define D2L_IDLE_MS 600000 /* a module's connection without a frame */
+#endif
 /* Keepalive, as src/source/tcp.c: a module gone without a word is noticed within a minute. */
 #define KEEPIDLE_S  20
 #define KEEPINTVL_S 10
@@ -316,7 +322,7 @@ adopt(struct conn *c, struct d2l_source *s)
 		c->module = s;
 		s->conn = c;
 	}
-	c->idle_deadline = loop_now_ms() + IDLE_MS;
+	c->idle_deadline = loop_now_ms() + D2L_IDLE_MS;
 }
 
 /* Handle the whole frame at the start of c->in (size bytes, its header read). */
@@ -422,9 +428,9 @@ process(struct conn *c)
 		c->in_len -= h.size;
 		c->frame_deadline = 0;
 	}
-	/* A frame begun: whole within FRAME_MS of now, or of its first bytes. */
+	/* A frame begun: whole within D2L_FRAME_MS of now, or of its first bytes. */
 	if (c->in_len && !c->frame_deadline)
-		c->frame_deadline = loop_now_ms() + FRAME_MS;
+		c->frame_deadline = loop_now_ms() + D2L_FRAME_MS;
 }
 
 static void
@@ -519,7 +525,7 @@ accept_one(struct listener *l, int fd, const struct sockaddr_storage *sa)
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	c->accepted_ms = loop_now_ms();
-	c->idle_deadline = c->accepted_ms + FIRST_FRAME_MS;
+	c->idle_deadline = c->accepted_ms + D2L_FIRST_FRAME_MS;
 	c->next = l->conns;
 	l->conns = c;
 	l->n_conns++;

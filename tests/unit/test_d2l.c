@@ -1293,6 +1293,40 @@ test_slots(void **state)
 	run_free(r);
 }
 
+/* Nothing holds a slot for good: a connection that sends nothing, one whose frame never ends,
+ * a module that falls silent, each closed once its deadline passed (built in with 400, 400 and
+ * 1200 ms). */
+static void
+test_deadlines(void **state)
+{
+	struct run *r = run_start();
+	uint8_t req[D2L_FRAME_MAX];
+	struct module *quiet, *partial, *module;
+	size_t n = make_request(req, ID_A, D2L_GET_HORLOGE, "", 0, key_a, iv_a);
+	uint64_t t0 = loop_now_ms();
+
+	(void) state;
+	module = module_connect(r);
+	module_send(module, req, n);
+	want_answers = 1;
+	run_until(r, until_answers, 2000);
+	quiet = module_connect(r);
+	partial = module_connect(r);
+	module_send(partial, req, 20);
+	r->modules[0] = quiet;
+	r->modules[1] = partial;
+	r->modules[2] = NULL;
+	run_until(r, until_closed, 3000);
+	assert_false(module->closed);
+	assert_true(loop_now_ms() - t0 >= 400);
+	assert_int_equal(log_count(r, "no valid frame"), 1);
+	assert_int_equal(log_count(r, "a frame left unfinished"), 1);
+	r->modules[2] = module;
+	run_until(r, until_closed, 3000);
+	assert_int_equal(log_count(r, "silent for too long"), 1);
+	run_free(r);
+}
+
 int
 main(void)
 {
@@ -1312,6 +1346,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_reconnect, teardown),
 	    cmocka_unit_test_teardown(test_slots, teardown),
 	    cmocka_unit_test_teardown(test_other_requests, teardown),
+	    cmocka_unit_test_teardown(test_deadlines, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
