@@ -135,7 +135,7 @@ free_later(struct loop *loop, void *p)
 	if (!loop_dispatching(loop))
 		free(p);
 	else if (loop_defer(loop, free, p) < 0)
-		log_err("out of memory: a D2L connection's %zu bytes leak", sizeof(struct conn));
+		log_err("out of memory: a closed D2L connection or listener leaks");
 }
 
 /* ---- connections ---------------------------------------------------------------------------- */

@@ -31,8 +31,8 @@
 struct json {
 	const char *s;
 	size_t len, at;
-	char *text; /* unescaped strings go here */
-	size_t used, size;
+	char *text; /* unescaped strings go here: never longer than the JSON (checked first) */
+	size_t used;
 };
 
 static void
@@ -168,7 +168,7 @@ next_is(struct json *j, char c)
 static int
 parse_object(struct d2l_rebuild *rb, const char *s, size_t len)
 {
-	struct json j = {.s = s, .len = len, .text = rb->text, .size = sizeof(rb->text)};
+	struct json j = {.s = s, .len = len, .text = rb->text};
 
 	rb->n_members = 0;
 	if (len > sizeof(rb->text))
