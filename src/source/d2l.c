@@ -71,7 +71,6 @@ struct conn {
 	struct conn *next;
 	struct loop_io io;
 	struct d2l_source *module; /* set by its first valid frame */
-	bool closed;               /* gone; freed after the loop's batch */
 	bool want_out;             /* EPOLLOUT asked for */
 	uint64_t accepted_ms;
 	uint64_t idle_deadline;  /* for a valid frame: the first, or the next */
@@ -89,7 +88,6 @@ struct listener {
 	unsigned port;
 	char *name; /* "d2l:8008", for logs */
 	unsigned refs;
-	bool closed;
 	struct loop_io io;
 	struct loop_timer timer;
 	struct d2l_source *modules;
@@ -125,31 +123,17 @@ struct d2l_source {
  */
 static struct listener *listeners;
 
-/* ---- freeing what the loop may still hold an event for ------------------------------------- */
-
-static void
-free_later(struct loop *loop, void *p)
-{
-	/* Inside a batch of events, one may still be waiting for this object's fd (a connection
-	 * closed by another's frame, a listener by a reload): freed once the batch is done. */
-	if (!loop_dispatching(loop))
-		free(p);
-	else if (loop_defer(loop, free, p) < 0)
-		log_err("out of memory: a closed D2L connection or listener leaks");
-}
-
 /* ---- connections ---------------------------------------------------------------------------- */
 
 static void schedule(struct listener *l);
 
+/* Close and free c: whatever called this learns from what it returns that c is gone. An event
+ * the loop may still hold for it in its batch is dropped by loop_del(). */
 static void
 conn_close(struct conn *c)
 {
 	struct listener *l = c->l;
 
-	if (c->closed)
-		return;
-	c->closed = true;
 	loop_del(l->loop, &c->io);
 	(void) close(c->io.fd);
 	c->io.fd = -1;
@@ -161,7 +145,7 @@ conn_close(struct conn *c)
 	l->n_conns--;
 	if (c->module && c->module->conn == c)
 		c->module->conn = NULL;
-	free_later(l->loop, c);
+	free(c);
 }
 
 static uint64_t
@@ -219,8 +203,8 @@ nonce(uint8_t out[16])
 	memcpy(out + 8, &count, sizeof(count));
 }
 
-/* Answer a request of type with the clock. */
-static void
+/* Answer a request of type with the clock. Returns false when the connection was closed. */
+static bool
 answer(struct conn *c, struct d2l_source *s, uint8_t type)
 {
 	uint8_t n[16];
@@ -230,17 +214,17 @@ answer(struct conn *c, struct d2l_source *s, uint8_t type)
 		         "its answers",
 		         c->l->name, s->id_str, c->peer);
 		conn_close(c);
-		return;
+		return false;
 	}
 	nonce(n);
 	if (d2l_response(c->out + c->out_len, s->cipher, s->id, type, d2l_clock(time(NULL)), n) <
 	    0) {
 		log_err("meter '%s': cannot seal the answer to D2L module %s", s->meter, s->id_str);
 		conn_close(c);
-		return;
+		return false;
 	}
 	c->out_len += D2L_RESPONSE_LEN;
-	(void) flush(c);
+	return flush(c) == 0;
 }
 
 /* ---- requests ------------------------------------------------------------------------------ */
@@ -325,8 +309,9 @@ adopt(struct conn *c, struct d2l_source *s)
 	c->idle_deadline = loop_now_ms() + D2L_IDLE_MS;
 }
 
-/* Handle the whole frame at the start of c->in (size bytes, its header read). */
-static void
+/* Handle the whole frame at the start of c->in (size bytes, its header read). Returns false
+ * when the connection was closed. */
+static bool
 handle(struct conn *c, const struct d2l_header *h)
 {
 	struct d2l_source *s = module_find(c->l, h->id);
@@ -336,13 +321,13 @@ handle(struct conn *c, const struct d2l_header *h)
 	if (!s) {
 		refuse_unknown(c, h->id);
 		conn_close(c);
-		return;
+		return false;
 	}
 	if (c->module && c->module != s) {
 		log_info("%s: closing the connection from %s: D2L module %s then %s", c->l->name,
 		         c->peer, c->module->id_str, s->id_str);
 		conn_close(c);
-		return;
+		return false;
 	}
 	r = d2l_frame_open(c->in, h->size, s->cipher, &req);
 	if (r == -EBADMSG) {
@@ -354,13 +339,13 @@ handle(struct conn *c, const struct d2l_header *h)
 			    s->meter, s->id_str, c->peer);
 		s->said_key = true;
 		conn_close(c);
-		return;
+		return false;
 	}
 	if (r < 0) {
 		log_info("%s: closing the connection of D2L module %s from %s: %s", c->l->name,
 		         s->id_str, c->peer, r == -EIO ? "cannot decrypt" : "malformed frame");
 		conn_close(c);
-		return;
+		return false;
 	}
 	s->said_key = false;
 	adopt(c, s);
@@ -382,7 +367,7 @@ handle(struct conn *c, const struct d2l_header *h)
 			         s->meter, s->id_str);
 		s->said_firmware = true;
 		conn_close(c);
-		return;
+		return false;
 	case D2L_NO_INTERNET:
 		if (!s->said_internet)
 			log_notice(
@@ -400,30 +385,29 @@ handle(struct conn *c, const struct d2l_header *h)
 		break;
 	}
 	/* Both known servers answer every request with the clock: the module waits for it. */
-	answer(c, s, req.type);
+	return answer(c, s, req.type);
 }
 
-/* Handle the whole frames c->in holds. */
-static void
+/* Handle the whole frames c->in holds. Returns false when the connection was closed. */
+static bool
 process(struct conn *c)
 {
 	struct d2l_header h;
 	int r;
 
-	while (!c->closed && c->in_len >= D2L_CLEAR_SIZE) {
+	while (c->in_len >= D2L_CLEAR_SIZE) {
 		r = d2l_header_read(c->in, &h);
 		if (r < 0) {
 			log_info("%s: closing the connection from %s: %s", c->l->name, c->peer,
 			         r == -EMSGSIZE ? "a frame over the largest a D2L sends"
 			                        : "not a D2L frame");
 			conn_close(c);
-			return;
+			return false;
 		}
 		if (c->in_len < h.size)
 			break;
-		handle(c, &h);
-		if (c->closed)
-			return;
+		if (!handle(c, &h))
+			return false;
 		memmove(c->in, c->in + h.size, c->in_len - h.size);
 		c->in_len -= h.size;
 		c->frame_deadline = 0;
@@ -431,6 +415,7 @@ process(struct conn *c)
 	/* A frame begun: whole within D2L_FRAME_MS of now, or of its first bytes. */
 	if (c->in_len && !c->frame_deadline)
 		c->frame_deadline = loop_now_ms() + D2L_FRAME_MS;
+	return true;
 }
 
 static void
@@ -440,10 +425,10 @@ conn_ready(struct loop_io *io, uint32_t events)
 	struct listener *l = c->l;
 	ssize_t n;
 
-	if (c->closed)
+	if ((events & EPOLLOUT) && flush(c) < 0) {
+		schedule(l);
 		return;
-	if ((events & EPOLLOUT) && flush(c) < 0)
-		return;
+	}
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
 	do
@@ -459,7 +444,7 @@ conn_ready(struct loop_io *io, uint32_t events)
 		return;
 	}
 	c->in_len += (size_t) n;
-	process(c);
+	(void) process(c);
 	schedule(l);
 }
 
@@ -538,8 +523,6 @@ listener_ready(struct loop_io *io, uint32_t events)
 	struct listener *l = container_of(io, struct listener, io);
 
 	(void) events;
-	if (l->closed)
-		return;
 	/* A few at a time: a flood of connections must not starve the meters' lines. */
 	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
 		struct sockaddr_storage sa = {0};
@@ -707,14 +690,13 @@ listener_unref(struct listener *l)
 		}
 	while (l->conns)
 		conn_close(l->conns);
-	l->closed = true;
 	loop_del(l->loop, &l->io);
 	(void) close(l->io.fd);
 	loop_timer_done(l->loop, &l->timer);
 	log_info("%s: no longer listening", l->name);
 	free(l->addr);
 	free(l->name);
-	free_later(l->loop, l);
+	free(l);
 }
 
 /* ---- the source ----------------------------------------------------------------------------- */

@@ -57,11 +57,15 @@ resolve(void *h)
 	    !RESOLVE(h, aes_128_cbc, "EVP_aes_128_cbc") || !RESOLVE(h, init, "EVP_CipherInit_ex") ||
 	    !RESOLVE(h, update, "EVP_CipherUpdate"))
 		return false;
-	/* Neither openssl.cnf (its providers, engines, settings) nor the error strings: a
-	 * Raspberry Pi pays in resident memory for every page of them, and AES needs none. */
+	/* Without the error strings (about 100 KiB resident, which AES never uses), and without
+	 * the atexit() cleanup, which would race paho's exiting TLS thread (src/mqtt/paho.c says
+	 * why): OpenSSL initialises once per process, and a D2L input may come first. openssl.cnf
+	 * is still read, though skipping it would save about 570 KiB: mqtts:// in the same daemon
+	 * would then run without the system's TLS policy (Debian's minimum protocol and security
+	 * level). */
 	if (init_crypto)
-		(void) init_crypto(
-		    OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+		(void) init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ATEXIT,
+		                   NULL);
 	/* Fetched once: OpenSSL 3 would look EVP_aes_128_cbc() up again at every frame. */
 	evp.aes = fetch ? fetch(NULL, "AES-128-CBC", NULL) : NULL;
 	if (!evp.aes)
