@@ -26,6 +26,7 @@
 #define CONFIG_DEFAULT_INTERVAL  10  /* seconds, policy "interval" */
 #define CONFIG_DEFAULT_HEARTBEAT 60  /* seconds, policy "on_change": under expire_after */
 #define CONFIG_DEFAULT_SILENCE   15  /* seconds */
+#define CONFIG_D2L_SILENCE       300 /* seconds, a d2l: input's default */
 #define CONFIG_DEFAULT_STATE_DIR "/var/lib/linkyd" /* systemd's StateDirectory=linkyd */
 #define CONFIG_MQTT_STRING_MAX   65535             /* bytes: MQTT strings carry a 16-bit length */
 
@@ -65,14 +66,16 @@ struct publish_config {
 enum input_kind {
 	INPUT_SERIAL, /* serial:DEVICE, or a bare device path */
 	INPUT_TCP,    /* tcp:HOST:PORT, a serial bridge's raw stream */
+	INPUT_D2L, /* d2l:[ADDR:]PORT, a server for Eesmart D2L modules (several may share one) */
 };
 
 struct input_config {
 	enum input_kind kind;
 	char *spec;    /* as configured, for logs: "serial:/dev/ttyUSB0" */
 	char *path;    /* INPUT_SERIAL: the device */
-	char *host;    /* INPUT_TCP: a name, an IPv4 address or an IPv6 one (without brackets) */
-	unsigned port; /* INPUT_TCP: 1 to 65535 */
+	char *host;    /* INPUT_TCP: a name, an IPv4 address or an IPv6 one (without brackets);
+	                * INPUT_D2L: the numeric address to listen on, NULL for any */
+	unsigned port; /* INPUT_TCP, INPUT_D2L: 1 to 65535 */
 };
 
 struct meter_config {
@@ -91,6 +94,11 @@ struct meter_config {
 	size_t n_tariff_names;
 	char **distributor_names; /* the same for EASD01..04 */
 	size_t n_distributor_names;
+	/* INPUT_D2L only, and required there: the module's id (12 digits, as on its label), its
+	 * AES-128 key and IV (32 hexadecimal digits each, from Eesmart). NULL otherwise. */
+	char *d2l_id;
+	char *d2l_key;
+	char *d2l_iv;
 };
 
 struct mqtt_config {

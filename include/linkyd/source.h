@@ -77,4 +77,11 @@ int source_serial_new(const struct meter_config *m, struct source **ret);
 /* A raw TCP stream from host (a name, an IPv4 or IPv6 address) and port: a serial bridge. */
 int source_tcp_new(const char *host, unsigned port, struct source **ret);
 
+/* ---- d2l.c ------------------------------------------------------------------------------------
+ */
+
+/* An Eesmart D2L module, told apart by m's d2l_id, pushing its frames to a listener on
+ * m->input's address and port that linkyd serves on loop, shared by the meters that name it. */
+int source_d2l_new(struct loop *loop, const struct meter_config *m, struct source **ret);
+
 #endif

@@ -43,10 +43,14 @@ check_meter(const struct linkyd_config *c, size_t i, struct problem *p)
 	for (size_t j = 0; j < i; j++) {
 		const struct meter_config *o = &c->meters[j];
 
-		if (input_same(&m->input, &o->input))
+		if (input_same(&m->input, &o->input) && !input_shared(&m->input))
 			return cfg_blame(p, member(key, path, "input"),
 			                 "'%s' is already the input of meters[%zu]",
 			                 input_key(&m->input), j);
+		/* A frame is handed to the meter of the module's id: one meter per module. */
+		if (m->d2l_id && o->d2l_id && strcmp(m->d2l_id, o->d2l_id) == 0)
+			return cfg_blame(p, member(key, path, "d2l_id"),
+			                 "'%s' is already the d2l_id of meters[%zu]", m->d2l_id, j);
 		if (strcmp(m->name, o->name) == 0)
 			return cfg_blame(p, member(key, path, "name"),
 			                 "'%s' is already the name of meters[%zu]", m->name, j);

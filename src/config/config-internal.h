@@ -37,13 +37,15 @@ enum cfg_reload {
 };
 
 enum {
-	CFG_REQUIRED = 1 << 0, /* a string or input that may not stay unset */
-	CFG_UTF8 = 1 << 1,     /* strings that MQTT or JSON carry: valid UTF-8 */
-	CFG_LATE = 1 << 2,     /* read after the rest of its group, whatever the file's order */
-	CFG_APPEND = 1 << 3,   /* a list the file adds to, after what it inherited */
-	CFG_COMPUTED = 1 << 4, /* worked out, never read: printed as a comment */
-	CFG_INHERITS = 1 << 5, /* a group that starts as its list element's init() makes it: only
-	                        * what differs is printed */
+	CFG_REQUIRED = 1 << 0,   /* a string or input that may not stay unset */
+	CFG_UTF8 = 1 << 1,       /* strings that MQTT or JSON carry: valid UTF-8 */
+	CFG_LATE = 1 << 2,       /* read after the rest of its group, whatever the file's order */
+	CFG_APPEND = 1 << 3,     /* a list the file adds to, after what it inherited */
+	CFG_COMPUTED = 1 << 4,   /* worked out, never read: printed as a comment */
+	CFG_INHERITS = 1 << 5,   /* a group that starts as its list element's init() makes it: only
+	                          * what differs is printed */
+	CFG_HIDE_UNSET = 1 << 6, /* a string printed only when set: the settings of one kind of
+	                          * input, which would clutter every other meter */
 };
 
 struct cfg_table;
@@ -181,6 +183,13 @@ const char *input_expect(char *buf, size_t size);
 
 /* Whether a and b read the same source. */
 bool input_same(const struct input_config *a, const struct input_config *b);
+
+/* Whether several meters may name this input (a D2L listener): then their other settings tell
+ * them apart. */
+bool input_shared(const struct input_config *in);
+
+/* The default silence (seconds) of a meter of this input. */
+int input_default_silence(const struct input_config *in);
 
 /* What identifies the source (a serial device's path): for the default client id. */
 const char *input_key(const struct input_config *in);

@@ -220,18 +220,37 @@ apply_args(struct snapshot *s, const struct config_args *a, struct problem *p)
 	return r;
 }
 
+/* ---- defaults of the input's kind ---- */
+
+/* The settings a meter left unset whose default depends on its input: a silence is not the same
+ * for a meter sending a frame a second and for a D2L module pushing one a minute. */
+static void
+input_defaults(struct linkyd_config *c)
+{
+	char path[PATH_SIZE];
+
+	for (size_t i = 0; i < c->n_meters; i++) {
+		(void) snprintf(path, sizeof(path), "meters[%zu].silence", i);
+		if (!config_where(c, path))
+			c->meters[i].silence = input_default_silence(&c->meters[i].input);
+	}
+}
+
 /* ---- client ids --------------------------------------------------------------------------- */
 
-/* Stable across restarts and unique per host and input: "linkyd-" and 32 bits of FNV-1a. */
+/* Stable across restarts and unique per host and input (and module, for meters that share a D2L
+ * listener): "linkyd-" and 32 bits of FNV-1a. */
 static char *
-hashed_client_id(const char *host, const struct input_config *in)
+hashed_client_id(const char *host, const struct meter_config *m)
 {
 	uint32_t h = 2166136261u;
 	char *id;
 
 	for (const char *s = host ? host : ""; *s; s++)
 		h = (h ^ (uint8_t) *s) * 16777619u;
-	for (const char *s = input_key(in); *s; s++)
+	for (const char *s = input_key(&m->input); *s; s++)
+		h = (h ^ (uint8_t) *s) * 16777619u;
+	for (const char *s = m->d2l_id ? m->d2l_id : ""; *s; s++)
 		h = (h ^ (uint8_t) *s) * 16777619u;
 	return asprintf(&id, "linkyd-%08x", h) < 0 ? NULL : id;
 }
@@ -248,7 +267,7 @@ make_client_ids(struct linkyd_config *c, const char *host)
 
 		free(m->client_id);
 		if (!id)
-			m->client_id = hashed_client_id(host, &m->input);
+			m->client_id = hashed_client_id(host, m);
 		else if (c->n_meters == 1)
 			m->client_id = strdup(id);
 		else if (asprintf(&m->client_id, "%s-%s", id, m->name) < 0)
@@ -312,6 +331,8 @@ config_load(const struct config_args *args, const struct linkyd_config **ret_con
 		r = apply_args(s, args, &p);
 	if (r == 0)
 		r = make_client_ids(&s->c, args->hostname);
+	if (r == 0)
+		input_defaults(&s->c);
 	if (r == 0)
 		r = cfg_check_values(&cfg_root, &s->c, "", &p);
 	if (r == 0)

@@ -106,6 +106,8 @@ print_row(FILE *out, const struct cfg_row *row, const void *base, const void *pr
 	}
 	if (proto && cfg_value_equal(row, base, proto))
 		return 0;
+	if ((row->flags & CFG_HIDE_UNSET) && !*(char *const *) v)
+		return 0;
 	indent(out, depth);
 	switch (row->type) {
 	case CFG_BOOL:

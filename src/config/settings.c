@@ -5,6 +5,7 @@
  * defaults, copy, compare and free; read.c reads the file with them, print.c prints them. A new
  * setting is one row here (and its member in linkyd/config.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -102,6 +103,32 @@ label_valid(const char *s)
 		if (s[i] <= ' ' || s[i] > '~')
 			return false;
 	return true;
+}
+
+/* n characters, each accepted by ok(). */
+static bool
+all_of(const char *s, size_t n, int (*ok)(int))
+{
+	if (strlen(s) != n)
+		return false;
+	for (; *s; s++)
+		if (!ok((unsigned char) *s))
+			return false;
+	return true;
+}
+
+/* A D2L module's id as its label prints it, zeros included. */
+static bool
+d2l_id_valid(const char *s)
+{
+	return all_of(s, 12, isdigit);
+}
+
+/* An AES-128 key or IV: 16 bytes in hexadecimal. */
+static bool
+hex128_valid(const char *s)
+{
+	return all_of(s, 32, isxdigit);
 }
 
 /* A meter's name names its state file: no directory in it. */
@@ -235,6 +262,16 @@ static const struct cfg_row meter_rows[] = {
          "a list of at most 10 strings", RELOAD_METER),
     STRV("distributor_names", struct meter_config, distributor_names, n_distributor_names, 4,
          "a list of at most 4 strings", RELOAD_METER),
+    /* A d2l: input's module (input.c checks that it has all three and others none). */
+    STRING("d2l_id", struct meter_config, d2l_id, 12,
+           "the D2L module's id, 12 digits as on its label (leading zeros included)", RELOAD_METER,
+           .valid = d2l_id_valid, .flags = CFG_HIDE_UNSET),
+    SECRET("key", struct meter_config, d2l_key, 32,
+           "32 hexadecimal digits: the module's AES key, from Eesmart", RELOAD_METER,
+           .valid = hex128_valid, .flags = CFG_HIDE_UNSET),
+    SECRET("iv", struct meter_config, d2l_iv, 32,
+           "32 hexadecimal digits: the module's AES IV, from Eesmart", RELOAD_METER,
+           .valid = hex128_valid, .flags = CFG_HIDE_UNSET),
 };
 static const struct cfg_table meter_table =
     TABLE(meter_rows, .expect = "a group { name = ...; input = ...; }", .init = meter_init,

@@ -7,12 +7,13 @@
 int
 source_new(struct loop *loop, const struct meter_config *m, struct source **ret)
 {
-	(void) loop;
 	switch (m->input.kind) {
 	case INPUT_SERIAL:
 		return source_serial_new(m, ret);
 	case INPUT_TCP:
 		return source_tcp_new(m->input.host, m->input.port, ret);
+	case INPUT_D2L:
+		return source_d2l_new(loop, m, ret);
 	}
 	return -EINVAL;
 }

@@ -378,8 +378,8 @@ static const struct bad_file bad_files[] = {
     {"bad-url.conf", "3: mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]"},
     {"bad-url-port.conf", "3: mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]"},
     {"bad-input.conf",
-     "2: meters[0].input: expected serial:DEVICE, tcp:HOST:PORT or a device path such as "
-     "/dev/ttyUSB0"},
+     "2: meters[0].input: expected serial:DEVICE, tcp:HOST:PORT, d2l:[ADDR:]PORT or a device "
+     "path such as /dev/ttyUSB0"},
     {"empty-name.conf", "3: meters[0].name: expected a non-empty string without '/'"},
     {"empty-meters.conf", "2: meters: 0 entries: expected 1 to 64"},
     {"dup-name.conf", "6: meters[1].name: 'home' is already the name of meters[0]"},
@@ -387,8 +387,8 @@ static const struct bad_file bad_files[] = {
     {"dup-topic.conf", "4: meters[1].topic: 'linky' is already the topic of meters[0]"},
     {"dup-input.conf", "4: meters[1].input: '/dev/ttyUSB0' is already the input of meters[0]"},
     {"no-input.conf",
-     "4: meters[1].input: expected serial:DEVICE, tcp:HOST:PORT or a device path such as "
-     "/dev/ttyUSB0 (only a lone meter defaults to /dev/serial0)"},
+     "4: meters[1].input: expected serial:DEVICE, tcp:HOST:PORT, d2l:[ADDR:]PORT or a device "
+     "path such as /dev/ttyUSB0 (only a lone meter defaults to /dev/serial0)"},
     {"wildcard-topic.conf",
      "2: meters[0].topic: expected a non-empty topic without wildcards (+, #)"},
     {"cert-no-key.conf", "4: mqtt.cert_file: expected mqtt.key_file too"},
@@ -830,15 +830,14 @@ test_command_line(void **state)
 	args = (struct config_args){.inputs = scheme, .n_inputs = 1};
 	expect_args_error(&args, -EINVAL,
 	                  "-i: meters[0].input: 'ftp:192.168.1.20:3000': expected serial:DEVICE, "
-	                  "tcp:HOST:PORT or a device path such as /dev/ttyUSB0");
+	                  "tcp:HOST:PORT, d2l:[ADDR:]PORT or a device path such as /dev/ttyUSB0");
 	for (size_t i = 0; i < sizeof(bad_bridges) / sizeof(bad_bridges[0]); i++) {
 		char want[CONFIG_ERROR_SIZE];
 
-		snprintf(
-		    want, sizeof(want),
-		    "-i: meters[0].input: '%s': expected serial:DEVICE, tcp:HOST:PORT or a device "
-		    "path such as /dev/ttyUSB0",
-		    bad_bridges[i]);
+		snprintf(want, sizeof(want),
+		         "-i: meters[0].input: '%s': expected serial:DEVICE, tcp:HOST:PORT, "
+		         "d2l:[ADDR:]PORT or a device path such as /dev/ttyUSB0",
+		         bad_bridges[i]);
 		args = (struct config_args){.inputs = &bad_bridges[i], .n_inputs = 1};
 		expect_args_error(&args, -EINVAL, want);
 	}
@@ -849,10 +848,9 @@ test_command_line(void **state)
 	expect_args_error(&args, -EINVAL,
 	                  "-i: meters[1].name: 'ttyUSB0' is already the name of meters[0]");
 	args = (struct config_args){.inputs = empty_dev, .n_inputs = 1};
-	expect_args_error(
-	    &args, -EINVAL,
-	    "-i: meters[0].input: 'serial:': expected serial:DEVICE, tcp:HOST:PORT or "
-	    "a device path such as /dev/ttyUSB0");
+	expect_args_error(&args, -EINVAL,
+	                  "-i: meters[0].input: 'serial:': expected serial:DEVICE, tcp:HOST:PORT, "
+	                  "d2l:[ADDR:]PORT or a device path such as /dev/ttyUSB0");
 	args = (struct config_args){.topic = "a/#"};
 	expect_args_error(&args, -EINVAL,
 	                  "--topic: meters[0].topic: expected a non-empty topic without wildcards "
@@ -1013,6 +1011,106 @@ test_client_ids(void **state)
 	tmpdir_remove(&t, names, 1);
 }
 
+#define D2L_KEY "12341234123412341234123412341234"
+#define D2L_IV  "fc91837fa2bdba1f9fe985452fdb925e"
+
+/* D2L inputs: meters may share a listener, told apart by their module's id, which is theirs
+ * alone; the three settings are required there and refused elsewhere; the key and IV are
+ * secrets; client ids differ per module. */
+static void
+test_d2l(void **state)
+{
+	static const char *const names[] = {"linkyd.conf"};
+	static const char key[] = D2L_KEY, iv[] = D2L_IV;
+	static const struct {
+		const char *meters, *error;
+	} bad[] = {
+	    {"{ input = \"d2l:8008\";\n d2l_id = \"011601000001\"; key = \"" D2L_KEY "\"; }",
+	     "1: meters[0].iv: expected it for input 'd2l:8008': a D2L module needs its id, key "
+	     "and "
+	     "IV (see etc/linkyd.conf)"},
+	    {"{ input = \"d2l:8008\"; key = \"" D2L_KEY "\"; iv = \"" D2L_IV "\"; }",
+	     "1: meters[0].d2l_id: expected it for input 'd2l:8008': a D2L module needs its id, "
+	     "key and IV (see etc/linkyd.conf)"},
+	    {"{ input = \"/dev/ttyUSB0\";\n key = \"" D2L_KEY "\"; }",
+	     "2: meters[0].key: only for a d2l:[ADDR:]PORT input, not '/dev/ttyUSB0'"},
+	    {"{ input = \"d2l:8008\"; d2l_id = \"11601000001\"; key = \"" D2L_KEY
+	     "\"; iv = \"" D2L_IV "\"; }",
+	     "1: meters[0].d2l_id: expected the D2L module's id, 12 digits as on its label "
+	     "(leading "
+	     "zeros included)"},
+	    {"{ input = \"d2l:8008\"; d2l_id = \"011601000001\";\n key = \"" D2L_KEY
+	     "a\"; iv = \"" D2L_IV "\"; }",
+	     "2: meters[0].key: 33 bytes: expected at most 32"},
+	    {"{ input = \"d2l:8008\"; d2l_id = \"011601000001\"; key = \"" D2L_KEY "\";\n"
+	     " iv = \"fc91837fa2bdba1f9fe985452fdb925g\"; }",
+	     "2: meters[0].iv: expected 32 hexadecimal digits: the module's AES IV, from Eesmart"},
+	    {"{ name = \"a\"; input = \"d2l:8008\"; d2l_id = \"011601000001\"; key = \"" D2L_KEY
+	     "\"; iv = "
+	     "\"" D2L_IV
+	     "\"; },\n{ name = \"b\"; input = \"d2l:9009\";\n d2l_id = \"011601000001\"; "
+	     "key = \"" D2L_KEY "\"; iv = \"" D2L_IV "\"; }",
+	     "3: meters[1].d2l_id: '011601000001' is already the d2l_id of meters[0]"},
+	    {"{ input = \"d2l:localhost:8008\"; }",
+	     "1: meters[0].input: expected serial:DEVICE, tcp:HOST:PORT, d2l:[ADDR:]PORT or a "
+	     "device path such as /dev/ttyUSB0"},
+	    {"{ input = \"d2l:0\"; }",
+	     "1: meters[0].input: expected serial:DEVICE, tcp:HOST:PORT, d2l:[ADDR:]PORT or a "
+	     "device path such as /dev/ttyUSB0"},
+	};
+	char path[128], text[1024], want[CONFIG_ERROR_SIZE], *out;
+	const struct linkyd_config *c;
+	struct tmpdir t;
+
+	(void) state;
+	tmpdir_make(&t);
+	/* Two modules on one port, a third on an address of its own. */
+	snprintf(text, sizeof(text),
+	         "meters = (\n"
+	         " { name = \"a\"; input = \"d2l:8008\"; d2l_id = \"011601000001\"; key = \"%s\"; "
+	         "iv = \"%s\"; },\n"
+	         " { name = \"b\"; input = \"d2l:8008\"; d2l_id = \"011601000002\"; key = \"%s\"; "
+	         "iv = \"%s\"; silence = 20; },\n"
+	         " { name = \"c\"; input = \"d2l:[::1]:9009\"; d2l_id = \"000000000123\"; "
+	         "key = \"%s\"; iv = \"%s\"; },\n"
+	         " { name = \"d\"; input = \"/dev/ttyUSB0\"; } );\n",
+	         key, iv, key, iv, key, iv);
+	write_file(&t, names[0], text, path, sizeof(path));
+	c = load_ok(path);
+	assert_int_equal(c->meters[0].input.kind, INPUT_D2L);
+	assert_null(c->meters[0].input.host);
+	assert_int_equal(c->meters[0].input.port, 8008);
+	assert_string_equal(c->meters[1].d2l_id, "011601000002");
+	assert_string_equal(c->meters[2].input.host, "::1");
+	assert_int_equal(c->meters[2].input.port, 9009);
+	assert_string_equal(c->meters[0].d2l_key, key);
+	assert_string_equal(c->meters[0].d2l_iv, iv);
+	assert_null(c->meters[3].d2l_id);
+	/* A module pushes a frame now and then: a longer silence by default, as set otherwise. */
+	assert_int_equal(c->meters[0].silence, CONFIG_D2L_SILENCE);
+	assert_int_equal(c->meters[1].silence, 20);
+	assert_int_equal(c->meters[3].silence, CONFIG_DEFAULT_SILENCE);
+	assert_string_not_equal(c->meters[0].client_id, c->meters[1].client_id);
+	/* Masked, and nothing of them for the serial meter. */
+	out = printed(c);
+	assert_null(strstr(out, key));
+	assert_null(strstr(out, iv));
+	assert_non_null(strstr(out, "\t\tkey = \"********\";\n\t\tiv = \"********\";\n"));
+	assert_non_null(strstr(out, "d2l_id = \"000000000123\";"));
+	free(out);
+	config_unref(c);
+	/* Masked, the key and IV are no longer valid: no round trip through print. */
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "meters = ( %s );\n", bad[i].meters);
+		write_file(&t, names[0], text, path, sizeof(path));
+		snprintf(want, sizeof(want), "%s:%s", path, bad[i].error);
+		print_message("%s\n", want);
+		expect_error(path, -EINVAL, want);
+	}
+	tmpdir_remove(&t, names, 1);
+}
+
 /* Snapshots: counted references, and each remembers where its settings came from. */
 static void
 test_snapshot(void **state)
@@ -1120,7 +1218,7 @@ main(void)
 	    cmocka_unit_test(test_password_file), cmocka_unit_test(test_command_line),
 	    cmocka_unit_test(test_urls),          cmocka_unit_test(test_print),
 	    cmocka_unit_test(test_client_ids),    cmocka_unit_test(test_snapshot),
-	    cmocka_unit_test(test_meter_kept),
+	    cmocka_unit_test(test_meter_kept),    cmocka_unit_test(test_d2l),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
