@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""
+The HTTP API end to end: the daemon reading real captures through a pty, a real mosquitto, and
+HTTP clients on 127.0.0.1. The Eco-Devices XML is read the way each consumer reads it:
+
+  - Domoticz (hardware/EcoDevices.cpp): every "T1_" ("T2_") substring of the body removed, then
+    /response/LABEL/text(), strings condensed, numbers through atoi();
+  - pyecodevices (Home Assistant's ecodevices integration): xmltodict over expat, status.xml then
+    teleinfo1.xml then teleinfo2.xml merged with dict.update(), float() on the index keys.
+
+What they must read is worked out here from `linkyd --decode` of the same bytes and the rules of
+shared/integrations.md §2 (the standard-mode projection of §2.5 written again, independently).
+Also: Basic authentication, keep-alive, /status.json, and clients that misbehave while a meter
+streams. Exits 77 (skipped) when mosquitto is not installed.
+"""
+import base64
+import http.client
+import json
+import os
+import re
+import select
+import socket
+import sys
+import threading
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+FIELDS = ("ADCO OPTARIF ISOUSC BASE HCHC HCHP EJPHN EJPHPM BBRHCJB BBRHPJB BBRHCJW BBRHPJW "
+          "BBRHCJR BBRHPJR PEJP PTEC DEMAIN IINST IINST1 IINST2 IINST3 ADPS IMAX IMAX1 IMAX2 "
+          "IMAX3 PPAP PAPP HHPHC MOTDETAT PPOT").split()
+TEXTS = {"ADCO", "OPTARIF", "PTEC", "DEMAIN", "HHPHC", "MOTDETAT", "PPOT"}
+# What the real device serves for an input without a meter (Aohzan/ecodevices #35).
+EMPTY = {"ADCO": "----", "OPTARIF": "----", "PTEC": "----", "DEMAIN": "----", "HHPHC": "-",
+         "MOTDETAT": "----", "PPOT": "-"}
+# Domoticz: the strings it reads, and the numbers it reads through atoi().
+DOMOTICZ_STRINGS = ("OPTARIF", "PTEC", "DEMAIN")
+DOMOTICZ_NUMBERS = ("ISOUSC PAPP BASE HCHC HCHP EJPHN EJPHPM BBRHCJB BBRHPJB BBRHCJW BBRHPJW "
+                    "BBRHCJR BBRHPJR PEJP IINST IINST1 IINST2 IINST3 PPOT ADPS").split()
+# The integration reads these with data[...] and float(): always present and numeric.
+HA_FLOATS = "BASE HCHC HCHP BBRHCJB BBRHPJB BBRHCJW BBRHPJW BBRHCJR BBRHPJR".split()
+
+
+# ---- HTTP ------------------------------------------------------------------------------------
+
+def get(port, path, auth=None, source="127.0.0.1", conn=None, timeout=5):
+    """GET path; returns (status, headers dict lower-cased, body bytes)."""
+    own = conn is None
+    if own:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                          source_address=(source, 0))
+    headers = {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(
+            f"{auth[0]}:{auth[1]}".encode()).decode()
+    try:
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+    finally:
+        if own:
+            conn.close()
+
+
+def http_conf(port, extra=""):
+    return f'http = {{ listen = "127.0.0.1:{port}"; {extra} }};\n'
+
+
+# ---- the two consumers -------------------------------------------------------------------------
+
+def atoi(s):
+    """C's atoi(): leading blanks, a sign, digits; 0 when there are none."""
+    m = re.match(r"\s*([+-]?\d+)", s or "")
+    return int(m.group(1)) if m else 0
+
+
+def domoticz(body, n):
+    """{LABEL: text} as Domoticz reads teleinfoN.xml (TinyXML forces UTF-8)."""
+    root = ET.fromstring(body.decode("utf-8").replace(f"T{n}_", ""))
+    assert root.tag == "response"
+    out = {}
+    for label in FIELDS:
+        node = root.find(label)
+        out[label] = " ".join((node.text or "").split()) if node is not None else None
+    return out
+
+
+def xmltodict(body):
+    """xmltodict.parse(body)["response"]: children by tag, text stripped, None when empty,
+    repeated tags as lists. expat under both, so what one refuses the other does too."""
+    root = ET.fromstring(body)
+    assert root.tag == "response" and len(root) > 0
+    out = {}
+    for child in root:
+        assert len(child) == 0, f"nested element in {child.tag}"
+        text = (child.text or "").strip() or None
+        if child.tag in out:
+            prev = out[child.tag]
+            out[child.tag] = (prev if isinstance(prev, list) else [prev]) + [text]
+        else:
+            out[child.tag] = text
+    return out
+
+
+def pyecodevices_poll(port, auth=None, conn=None):
+    """global_get(): status.xml, teleinfo1.xml, teleinfo2.xml merged in that order."""
+    data = {}
+    for path in ("/status.xml", "/protect/settings/teleinfo1.xml",
+                 "/protect/settings/teleinfo2.xml"):
+        status, headers, body = get(port, path, auth, conn=conn)
+        assert status == 200, (path, status)
+        body.decode("ascii")  # aiohttp decodes with the charset; ASCII suits any
+        part = xmltodict(body)
+        if "teleinfo2" in path:
+            assert all(k.startswith("T2_") for k in part), "a T1_ key in teleinfo2.xml"
+        data.update(part)
+    return data
+
+
+# ---- what they must read -----------------------------------------------------------------------
+
+def last_complete(frames):
+    """The last decoded frame that is not a three-phase meter's short ADIR frame."""
+    return next(f for f in reversed(frames) if not any(k.startswith("ADIR") for k in f))
+
+
+def expected_historique(f):
+    e = {k: (EMPTY[k] if k in TEXTS else 0) for k in FIELDS}
+    e.update({"OPTARIF": "BASE", "PTEC": "TH..", "HHPHC": "A", "MOTDETAT": "000000",
+              "PPOT": "00"})
+    for k in FIELDS:
+        if k in f:
+            e[k] = f[k] if k in TEXTS else int(f[k])
+    e["PPAP"] = int(f.get("PAPP", 0))
+    if "IINST1" in f:
+        e["IINST"] = 0
+    elif "IINST" in f:
+        e["IINST1"] = int(f["IINST"])
+    return e
+
+
+def expected_standard(f, category=None):
+    """integrations.md §2.5, written from the table."""
+    ngtf = f.get("NGTF", "").strip().upper()
+    if category is None:
+        if "TEMPO" in ngtf:
+            category = "tempo"
+        elif "EJP" in ngtf:
+            category = "ejp"
+        elif (any(s in ngtf for s in ("H PLEINE/CREUSE", "H SUPER CREUSES", "HC SEM ET HC WE",
+                                      "CREUSE")) or re.search(r"\bH[CP]\b", ngtf)) \
+                and "EASF02" in f:
+            category = "hc"
+        else:
+            category = "base"
+    tri = "IRMS2" in f or "IRMS3" in f
+    e = {k: (EMPTY[k] if k in TEXTS else 0) for k in FIELDS}
+    e.update({"HHPHC": "A", "MOTDETAT": "000000", "PPOT": "00", "DEMAIN": "----"})
+    e["ADCO"] = f["ADSC"]
+    e["OPTARIF"] = {"base": "BASE", "hc": "HC..", "ejp": "EJP.", "tempo": "BBR("}[category]
+    e["BASE"] = f.get("EAST", 0)
+    easf = [f.get(f"EASF{i:02d}", 0) for i in range(1, 7)]
+    ntarf = f.get("NTARF", 0)
+    if category == "hc":
+        e["HCHC"], e["HCHP"] = easf[0], easf[1]
+        e["PTEC"] = {1: "HC..", 2: "HP.."}[ntarf]
+    elif category == "ejp":
+        e["EJPHN"], e["EJPHPM"] = easf[0], easf[1]
+        e["PTEC"] = {1: "HN..", 2: "PM.."}[ntarf]
+    elif category == "tempo":
+        for i, k in enumerate("BBRHCJB BBRHPJB BBRHCJW BBRHPJW BBRHCJR BBRHPJR".split()):
+            e[k] = easf[i]
+        e["PTEC"] = ["HCJB", "HPJB", "HCJW", "HPJW", "HCJR", "HPJR"][ntarf - 1]
+        e["DEMAIN"] = {"none": "----", "bleu": "BLEU", "blanc": "BLAN", "rouge": "ROUG"}[
+            f["STGE"]["tempo_tomorrow"]]
+    else:
+        e["PTEC"] = "TH.."
+    e["PAPP"] = e["PPAP"] = f.get("SINSTS", 0)
+    e["ISOUSC"] = round(f["PREF"] * 5 / 3) if tri else f["PREF"] * 5
+    e["IINST1"] = f.get("IRMS1", 0)
+    if tri:
+        e["IINST2"], e["IINST3"] = f.get("IRMS2", 0), f.get("IRMS3", 0)
+    else:
+        e["IINST"] = f.get("IRMS1", 0)
+    return e
+
+
+class Consumers(unittest.TestCase):
+    """Every field each consumer reads, for historique and standard captures."""
+
+    def rig(self, extra="", meter=""):
+        self.port = h.free_port()
+        return h.Rig(self, conf=http_conf(self.port, extra), meter=meter)
+
+    def check_domoticz(self, expected, n=1):
+        """Domoticz's sequence: status.xml, then teleinfoN.xml while TN_PTEC is not ----."""
+        status, _, body = get(self.port, "/status.xml")
+        self.assertEqual(status, 200)
+        root = ET.fromstring(body)
+        version = [atoi(p) for p in root.find("version").text.split(".")]
+        self.assertGreaterEqual(version, [1, 5, 12])
+        self.assertTrue(root.find("config_hostname").text.strip())
+        for counter in ("count0", "count1", "meter2", "meter3"):
+            self.assertEqual(atoi(root.find(counter).text), 0)
+        ptec = root.find(f"T{n}_PTEC").text
+        self.assertNotEqual(ptec, "----", "a known meter's PTEC gates teleinfoN.xml")
+        status, _, body = get(self.port, f"/protect/settings/teleinfo{n}.xml")
+        self.assertEqual(status, 200)
+        got = domoticz(body, n)
+        for label in DOMOTICZ_STRINGS:
+            self.assertEqual(got[label], expected[label], label)
+        for label in DOMOTICZ_NUMBERS:
+            self.assertEqual(atoi(got[label]), expected[label] if label != "PPOT"
+                             else atoi(expected[label]), label)
+        # What Domoticz then does with them.
+        opt = got["OPTARIF"]
+        self.assertTrue(opt in ("BASE", "HC..", "EJP.") or opt.startswith("BBR"), opt)
+        self.assertIn(got["PTEC"][:2], ("TH", "HC", "HP", "HN", "PM"))
+        if opt.startswith("BBR"):
+            self.assertIn(got["PTEC"][3], "BWR")
+        self.assertIn(got["DEMAIN"], ("----", "BLEU", "BLAN", "ROUG"))
+        self.assertGreater(atoi(got["ISOUSC"]), 0)
+        self.assertGreater(atoi(got["PAPP"]) + 1, 0)
+        return got
+
+    def check_pyecodevices(self, expected):
+        info = xmltodict(get(self.port, "/status.xml")[2])  # get_info()
+        self.assertIn("version", info)
+        self.assertRegex(info["config_mac"], r"^([0-9A-F]{2}:){5}[0-9A-F]{2}$")
+        data = pyecodevices_poll(self.port)
+        for label in FIELDS:
+            key = "T1_" + label
+            self.assertIn(key, data)
+            want = expected[label]
+            if label in TEXTS:
+                self.assertEqual(data[key], want, key)
+            else:
+                self.assertEqual(float(data[key]), float(want), key)
+        for label in HA_FLOATS:
+            float(data["T1_" + label])
+        self.assertEqual(data["T2_PTEC"], "----")
+        self.assertEqual(data["T2_ADCO"], "----")
+        self.assertEqual(data["T2_PPOT"], "-")
+        return data
+
+    def check_capture(self, rig, name, expect):
+        rig.feed(h.capture(name))
+        frames = [json.loads(x) for x in h.decode(bytes(rig.line))]
+        e = expect(last_complete(frames))
+        self.check_domoticz(e)
+        data = self.check_pyecodevices(e)
+        # Idempotent: the same answer again, to every client.
+        self.assertEqual(pyecodevices_poll(self.port), data)
+        return data
+
+    def test_historique(self):
+        rig = self.rig()
+        data = self.check_capture(rig, "historique-hchp-mono-01.tic", expected_historique)
+        self.assertTrue(data["T1_PTEC"].startswith("HP") or data["T1_PTEC"].startswith("HC"))
+        data = self.check_capture(rig, "historique-tempo-mono-01.tic", expected_historique)
+        self.assertIn(data["T1_PTEC"][-2:], ("JB", "JW", "JR"))
+        # Three-phase, its short ADIR frames last: the complete frame's values stay served.
+        data = self.check_capture(rig, "historique-hchp-tri-adir-01.tic", expected_historique)
+        self.assertEqual(data["T1_IINST"], "0")
+        self.assertEqual(data["T1_HCHC"], "15558379")
+
+    def test_standard(self):
+        rig = self.rig()
+        data = self.check_capture(rig, "standard-mono-base-01.tic", expected_standard)
+        self.assertEqual(data["T1_OPTARIF"], "BASE")
+        data = self.check_capture(rig, "standard-mono-prod-hchp-noise-01.tic", expected_standard)
+        self.assertEqual((data["T1_OPTARIF"], data["T1_PTEC"]), ("HC..", "HP.."))
+        data = self.check_capture(rig, "standard-tri-tempo-noise-01.tic", expected_standard)
+        self.assertEqual((data["T1_OPTARIF"], data["T1_PTEC"], data["T1_DEMAIN"],
+                          data["T1_ISOUSC"]), ("BBR(", "HCJW", "BLEU", "50"))
+
+    def test_category_setting(self):
+        # A contract whose NGTF the guess does not know: the meter's optarif says.
+        rig = self.rig(meter='optarif = "hc";')
+        rig.feed(h.capture("standard-mono-base-01.tic"))
+        frames = [json.loads(x) for x in h.decode(bytes(rig.line))]
+        e = expected_standard(last_complete(frames), "hc")
+        self.check_domoticz(e)
+        self.check_pyecodevices(e)
+
+    def test_before_any_frame(self):
+        rig = self.rig()
+        self.assertIsNotNone(rig)
+        data = pyecodevices_poll(self.port)
+        # No frame yet: input 1 is an empty input too, so Domoticz asks for neither.
+        self.assertEqual(data["T1_PTEC"], "----")
+        for label in HA_FLOATS:
+            self.assertEqual(float(data["T1_" + label]), 0.0)
+
+
+if __name__ == "__main__":
+    h.main()
