@@ -536,9 +536,9 @@ class Rig:
     def __init__(self, test, persistence=False, persistent_subscriber=False, topic="linky",
                  args=(), secure=None, url=None, mqtt="", ready=True, env=None, conf="",
                  guard=False, meter=""):
-        """secure, url, mqtt, meter: see Broker and Daemon (url may be a function of the broker, which
-        picks its ports); ready=False does not wait for the daemon to connect (for tests where
-        it must not)."""
+        """secure, url, mqtt, meter: see Broker and Daemon (url may be a function of the broker,
+        which picks its ports; conf one of the test's directory, for paths in it); ready=False
+        does not wait for the daemon to connect (for tests where it must not)."""
         self.test = test
         self.allowed_errors = []
         tmp = tempfile.TemporaryDirectory(prefix="linkyd-it-")
@@ -556,6 +556,8 @@ class Rig:
         self.line = bytearray()  # written since the daemon opened the line
         if callable(url):
             url = url(self.broker)
+        if callable(conf):
+            conf = conf(self.dir)
         self.daemon = Daemon(self.dir, self.pty.link, self.broker, topic, args, url, mqtt, env,
                              conf, guard, meter)
         test.addCleanup(self._check_daemon)

@@ -298,5 +298,161 @@ class Consumers(unittest.TestCase):
             self.assertEqual(float(data["T1_" + label]), 0.0)
 
 
+class Inputs(unittest.TestCase):
+    """Two meters: inputs 1 and 2 in the configuration's order, or as http.teleinfoN says."""
+
+    def two_meters(self, http_extra=""):
+        self.port = h.free_port()
+
+        def conf(d):
+            self.pty2 = h.Pty(d, "tic2")
+            self.addCleanup(self.pty2.close)
+            return (http_conf(self.port, http_extra) +
+                    f'meters = ( {{ name = "conso"; input = "{d}/tic"; topic = "linky"; '
+                    f'publish = {{ index_guard = false; }}; }},\n'
+                    f'  {{ name = "prod"; input = "{self.pty2.link}"; topic = "prod"; }} );\n')
+        rig = h.Rig(self, conf=conf, ready=False)
+        rig.daemon.wait_log(r"reading .*/tic at \d+ Bd", 10)
+        rig.daemon.wait_log(r"reading .*/tic2 at \d+ Bd", 10)
+        rig.feed(h.capture("historique-hchp-mono-01.tic"))
+        prod = h.capture("standard-mono-prod-hchp-noise-01.tic")
+        self.pty2.write(prod)
+        rig.sub.wait_count("prod", len(h.decode(prod)), 10)
+        return rig
+
+    def inputs(self):
+        data = pyecodevices_poll(self.port)
+        return data["T1_ADCO"], data["T2_ADCO"], data
+
+    def test_configuration_order(self):
+        self.two_meters()
+        t1, t2, data = self.inputs()
+        self.assertEqual((t1[:2], len(t2)), (t1[:2], 12))
+        self.assertEqual(data["T1_OPTARIF"], "HC..")  # the historique meter
+        self.assertEqual(data["T2_OPTARIF"], "HC..")  # the standard one, projected
+        self.assertNotEqual(data["T2_PTEC"], "----")  # Domoticz reads teleinfo2.xml too
+        got = domoticz(get(self.port, "/protect/settings/teleinfo2.xml")[2], 2)
+        self.assertEqual(atoi(got["HCHP"]), int(data["T2_HCHP"]))
+
+    def test_named(self):
+        self.two_meters('teleinfo1 = "prod";')
+        _, _, data = self.inputs()
+        self.assertEqual(data["T1_PTEC"], "HP..")  # the standard meter: NTARF 2
+        self.assertEqual(data["T1_ISOUSC"], "60")  # PREF 12 kVA
+        self.assertEqual(data["T2_ISOUSC"], "45")  # the historique meter's own
+
+
+class Auth(unittest.TestCase):
+    """Basic authentication: the challenge Domoticz's curl needs, the preemptive header
+    pyecodevices sends, wrong and malformed credentials."""
+
+    def setUp(self):
+        self.port = h.free_port()
+        self.rig = h.Rig(self, conf=http_conf(self.port, 'username = "eco"; password = "s3cr:t";'
+                                              ' realm = "Eco Devices";'))
+
+    def test_challenge(self):
+        for path in ("/status.xml", "/protect/settings/teleinfo1.xml", "/metrics",
+                     "/status.json", "/nowhere"):
+            status, headers, body = get(self.port, path)
+            self.assertEqual(status, 401, path)
+            self.assertRegex(headers["www-authenticate"], r'^Basic realm="Eco Devices"')
+            self.assertTrue(body)
+
+    def test_preemptive(self):
+        data = pyecodevices_poll(self.port, auth=("eco", "s3cr:t"))
+        self.assertEqual(data["T2_PTEC"], "----")
+
+    def test_wrong(self):
+        for auth in (("eco", "wrong"), ("ECO", "s3cr:t"), ("eco", "s3cr:t "), ("eco", ""),
+                     ("", "s3cr:t")):
+            status, headers, _ = get(self.port, "/status.xml", auth)
+            self.assertEqual(status, 401, auth)
+            self.assertIn("www-authenticate", headers)
+        for header in ("Basic", "Basic !!!!", "Bearer abc", "Basic ZWNvOnMzY3I6dA== x",
+                       "basic " + base64.b64encode(b"eco").decode()):
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            conn.request("GET", "/status.xml", headers={"Authorization": header})
+            self.assertEqual(conn.getresponse().status, 401, header)
+            conn.close()
+
+    def test_curl_like_domoticz(self):
+        """curl with CURLAUTH_BASIC|CURLAUTH_DIGEST: no credentials, then Basic after the 401."""
+        import shutil
+        import subprocess
+        if not shutil.which("curl"):
+            self.skipTest("curl not installed")
+        r = subprocess.run(["curl", "-sS", "--anyauth", "-u", "eco:s3cr:t", "-o", "-",
+                            "-w", "%{http_code}", f"http://127.0.0.1:{self.port}/status.xml"],
+                           capture_output=True, timeout=10)
+        self.assertTrue(r.stdout.endswith(b"200"), r.stdout + r.stderr)
+        self.assertIn(b"<config_mac>", r.stdout)
+
+
+class Transport(unittest.TestCase):
+    """Keep-alive with Content-Length, HEAD, methods, unknown paths, /status.json."""
+
+    def setUp(self):
+        self.port = h.free_port()
+        self.rig = h.Rig(self, conf=http_conf(self.port))
+        self.rig.feed(h.capture("standard-tri-tempo-noise-01.tic"))
+
+    def test_keep_alive(self):
+        # aiohttp's session: the three requests of a poll, and the next poll, on one socket.
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        self.addCleanup(conn.close)
+        first = pyecodevices_poll(self.port, conn=conn)
+        sock = conn.sock
+        for path in ("/status.xml", "/protect/settings/teleinfo1.xml",
+                     "/protect/settings/teleinfo2.xml", "/metrics", "/status.json"):
+            conn.request("GET", path)
+            r = conn.getresponse()
+            body = r.read()
+            self.assertEqual(r.status, 200)
+            self.assertEqual(int(r.getheader("Content-Length")), len(body), path)
+            self.assertFalse(r.will_close, path)
+            self.assertIs(conn.sock, sock, "the connection was reopened")
+        self.assertEqual(pyecodevices_poll(self.port, conn=conn), first)
+
+    def test_methods_and_paths(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        self.addCleanup(conn.close)
+        conn.request("HEAD", "/status.xml")
+        r = conn.getresponse()
+        self.assertEqual((r.status, r.read()), (200, b""))
+        self.assertGreater(int(r.getheader("Content-Length")), 0)
+        conn.request("DELETE", "/status.xml")
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual((r.status, r.getheader("Allow")), (405, "GET, HEAD"))
+        self.assertEqual(get(self.port, "/status.xml?x=1&y")[0], 200)
+        for path in ("/protect/settings/teleinfo3.xml", "/status.xml/", "/STATUS.XML", "//"):
+            self.assertEqual(get(self.port, path)[0], 404, path)
+        # A body: dropped with its connection (no route takes one).
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        self.addCleanup(conn.close)
+        conn.request("POST", "/status.xml", body=b"x" * 100000)
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            conn.getresponse().read()
+        self.assertEqual(get(self.port, "/status.xml")[0], 200)
+
+    def test_status_json(self):
+        status, headers, body = get(self.port, "/status.json")
+        self.assertEqual((status, headers["content-type"]), (200, "application/json"))
+        doc = json.loads(body)
+        (m,) = doc["meters"]
+        self.assertEqual(m["name"], "meter")
+        self.assertEqual(json.dumps(m["frame"], separators=(",", ":")),
+                         h.decode(bytes(self.rig.line))[-1])
+        self.assertEqual(m["line"]["state"], "ok")
+        self.assertEqual((m["line"]["mode"], m["line"]["baud"]), ("standard", 9600))
+        self.assertGreater(m["line"]["frames"], 0)
+        self.assertEqual(m["line"]["errors"]["checksum"] + m["line"]["errors"]["format"] > 0,
+                         True)  # the capture's noise
+        self.assertTrue(m["mqtt"]["connected"])
+        self.assertTrue(m["derived"]["_derived"])
+        self.assertLess(m["line"]["last_frame_age"], 10)
+
+
 if __name__ == "__main__":
     h.main()
