@@ -94,6 +94,7 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct loop_io io; /* MHD's epoll fd */
 	struct loop_timer timer;
+	bool closed; /* a connection closed during this run */
 };
 
 /* ---- running MHD in the loop ----------------------------------------------------------------- */
@@ -103,7 +104,14 @@ run(struct http_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	(void) mhd.run(s->daemon);
+	/* At its connection limit MHD takes the listening socket out of its epoll set, and puts it
+	 * back at the start of a run (0.9.75's MHD_epoll()), not when a connection closes: after a
+	 * run that closed one, it would stay out (no timeout left to say otherwise) and the next
+	 * client would wait forever. Each pass closes one at least, so this ends. */
+	do {
+		s->closed = false;
+		(void) mhd.run(s->daemon);
+	} while (s->closed);
 	/* 0 means "now": the timerfd needs at least 1 ms (0 would disarm it). */
 	if (mhd.get_timeout(s->daemon, &ms) == MHD_YES)
 		(void) loop_timer_arm(&s->timer, ms ? ms : 1, 0);
@@ -122,6 +130,18 @@ static void
 on_timer(struct loop_timer *t)
 {
 	run(container_of(t, struct http_server, timer));
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+
+	(void) conn;
+	(void) socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		s->closed = true;
 }
 
 static void
@@ -327,10 +347,11 @@ server_new(struct loop *loop, const struct linkyd_config *cfg, const struct stat
 	}
 	s->daemon = mhd.start_daemon(
 	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_LIMIT, h->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    h->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) h->timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_POOL, MHD_OPTION_END);
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+	    s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, h->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned) h->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_POOL,
+	    MHD_OPTION_END);
 	if (!s->daemon) {
 		(void) close(fd);
 		log_err("http: libmicrohttpd did not start on %s", h->listen);

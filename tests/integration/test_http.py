@@ -454,5 +454,140 @@ class Transport(unittest.TestCase):
         self.assertLess(m["line"]["last_frame_age"], 10)
 
 
+def connect(port, source, timeout=5):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
+    return s
+
+
+def closed_by_peer(sock, timeout):
+    """Whether the server closes sock (EOF or reset) within timeout s; what it sent first."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return True, data
+            data += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        return True, data
+    except socket.timeout:
+        return False, data
+
+
+class Misbehaving(unittest.TestCase):
+    """Slow and hostile clients while a meter streams faster than any real one: not one frame
+    lost or late on MQTT, and an honest client still served."""
+
+    def test_hostile_clients(self):
+        port = h.free_port()
+        rig = h.Rig(self, conf=http_conf(port, "max_connections = 24; max_per_ip = 4; "
+                                         "timeout = 2;"))
+        stream = h.Stream(rig.pty, h.standard_frame, interval=0.02)
+        stream.start()
+        self.addCleanup(stream.stop)
+        stop = threading.Event()
+        errors = []
+        served = []
+
+        def slowloris():
+            # Four connections from one address, a header byte every 0.3 s: never idle for the
+            # timeout, never complete.
+            socks = [connect(port, "127.0.0.2") for _ in range(4)]
+            for s in socks:
+                s.sendall(b"GET /status.xml HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            while not stop.wait(0.3):
+                for s in socks:
+                    try:
+                        s.sendall(b"a")
+                    except OSError:
+                        pass
+            for s in socks:
+                s.close()
+
+        def honest():
+            while not stop.wait(0.1):
+                t0 = time.monotonic()
+                try:
+                    status, _, body = get(port, "/status.xml", timeout=3)
+                    served.append((status, time.monotonic() - t0))
+                except OSError as e:
+                    errors.append(e)
+
+        threads = [threading.Thread(target=f, daemon=True) for f in (slowloris, honest)]
+        for t in threads:
+            t.start()
+
+        # 1 MB of headers: refused once the connection's memory is full, and closed.
+        big = connect(port, "127.0.0.3")
+        try:
+            big.sendall(b"GET /status.xml HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1 << 20))
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        closed, answer = closed_by_peer(big, 5)
+        self.assertTrue(closed, "a 1 MB header was kept open")
+        self.assertTrue(answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer[:80])
+        big.close()
+
+        # Silent connections: closed after the timeout.
+        idle = [connect(port, "127.0.0.4") for _ in range(2)]
+        # A thousand connections from one address: all but max_per_ip closed at once.
+        flood = []
+        for _ in range(1000):
+            try:
+                flood.append(connect(port, "127.0.0.5", timeout=2))
+            except OSError:
+                pass
+        self.assertGreater(len(flood), 0)
+        refused = sum(closed_by_peer(s, 0.01)[0] for s in flood)
+        self.assertGreaterEqual(refused, len(flood) - 4)
+        for s in flood:
+            s.close()
+        for s in idle:
+            closed, _ = closed_by_peer(s, 5)
+            self.assertTrue(closed, "an idle connection outlived the timeout")
+            s.close()
+
+        time.sleep(1)
+        stop.set()
+        for t in threads:
+            t.join(10)
+        written = stream.stop()
+        expected = h.decode(bytes(stream.data))
+        rig.sub.wait_for(lambda _: len(rig.frames()) >= len(expected), 10, "every frame")
+        self.assertEqual(rig.frames(), expected)
+        arrived = rig.arrivals()
+        late = [(i, arrived[i] - when) for i, when in stream.written if arrived[i] - when > 1.0]
+        self.assertEqual(late, [], "frames late on MQTT")
+        self.assertGreater(len(written), 100)
+        self.assertEqual(errors, [])
+        self.assertGreater(len(served), 10)
+        self.assertTrue(all(status == 200 for status, _ in served))
+        self.assertLess(max(t for _, t in served), 1.0)
+
+    def test_connection_limit(self):
+        port = h.free_port()
+        rig = h.Rig(self, conf=http_conf(port, "max_connections = 8; timeout = 2;"))
+        # Eight idle connections from eight addresses fill the server.
+        held = [connect(port, f"127.0.0.{10 + i}") for i in range(8)]
+        time.sleep(0.3)
+        cpu = rig.daemon.cpu_seconds()
+        t0 = time.monotonic()
+        # The ninth waits (or is refused) until the idle ones time out, then is served.
+        status = None
+        while status is None and time.monotonic() - t0 < 8:
+            try:
+                status, _, _ = get(port, "/status.xml", timeout=8)
+            except OSError:
+                time.sleep(0.1)
+        self.assertEqual(status, 200)
+        self.assertGreater(time.monotonic() - t0, 1.0, "served over the connection limit")
+        # Full, the server does not spin: a busy loop would burn the whole wait.
+        self.assertLess(rig.daemon.cpu_seconds() - cpu, 0.5)
+        for s in held:
+            self.assertTrue(closed_by_peer(s, 5)[0])
+            s.close()
+
+
 if __name__ == "__main__":
     h.main()
