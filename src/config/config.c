@@ -179,6 +179,14 @@ set_inputs(struct snapshot *s, char *const *specs, size_t n, struct problem *p)
 	cfg_free_value(row, base);
 	c->meters = meters;
 	c->n_meters = n;
+	/* The file's meters are gone, and with them the names that chose the HTTP inputs. */
+	for (int i = 0; i < 2; i++) {
+		const char *key = i ? "http.teleinfo2" : "http.teleinfo1";
+
+		row = cfg_lookup(&cfg_root, c, key, &base);
+		cfg_free_value(row, base);
+		origin_drop(s, key);
+	}
 	return 0;
 }
 
