@@ -90,7 +90,7 @@ enum eco_field {
 	ECO_FIELDS
 };
 
-#define ECO_VALUE_MAX 24 /* a 20-digit number, a 12-digit ADCO, a 4-letter code */
+#define ECO_VALUE_MAX (TIC_VALUE_MAX + 1) /* a TIC value whole, never cut */
 
 struct eco_input {
 	char v[ECO_FIELDS][ECO_VALUE_MAX];
