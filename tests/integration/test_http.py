@@ -589,5 +589,69 @@ class Misbehaving(unittest.TestCase):
             s.close()
 
 
+class Reload(unittest.TestCase):
+    """SIGHUP applies the http group without restarting a meter: authentication on, a new
+    address; a port another process holds keeps the running server."""
+
+    def test_reload(self):
+        import signal
+        port, port2 = h.free_port(), h.free_port()
+        rig = h.Rig(self, conf=http_conf(port))
+        rig.feed(h.capture("historique-tempo-mono-01.tic"))
+        self.assertEqual(get(port, "/status.xml")[0], 200)
+
+        def reload(extra):
+            mark = rig.daemon.mark()
+            rig.daemon.conf_extra = extra
+            rig.daemon.write_config(rig.topic)
+            rig.daemon.signal(signal.SIGHUP)
+            return rig.daemon.wait_log(r"configuration reloaded \(1 meter\(s\), (\d+) restarted",
+                                       10, after=mark)
+
+        secret = os.path.join(rig.dir, "http.secret")
+        with open(secret, "w") as f:
+            f.write("from-file\n")
+        restarted = reload(http_conf(port, f'username = "eco"; password_file = "{secret}";'))
+        self.assertEqual(restarted.group(1), "0")
+        self.assertEqual(get(port, "/status.xml")[0], 401)
+        self.assertEqual(get(port, "/status.xml", ("eco", "from-file"))[0], 200)
+
+        reload(http_conf(port2))
+        self.assertEqual(get(port2, "/status.xml")[0], 200)
+        with self.assertRaises(ConnectionRefusedError):
+            get(port, "/status.xml")
+
+        # A port taken: said, and the running server carries on.
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        rig.allowed_errors += [r"cannot listen on", r"HTTP API could not take"]
+        reload(http_conf(taken.getsockname()[1]))
+        self.assertEqual(get(port2, "/status.xml")[0], 200)
+        self.assertIn("Address already in use", rig.daemon.log())
+
+        reload("")
+        with self.assertRaises(ConnectionRefusedError):
+            get(port2, "/status.xml")
+        self.assertTrue(rig.daemon.alive())
+
+
+class Startup(unittest.TestCase):
+    def test_port_taken(self):
+        """A taken port stops the start with the configuration's status, before any meter."""
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        rig = h.Rig(self, conf=http_conf(taken.getsockname()[1]), ready=False)
+        rig.allowed_errors += [r"cannot listen on"]
+        rig.daemon.proc.wait(10)
+        self.assertEqual(rig.daemon.proc.returncode, h.EX_CONFIG)
+        self.assertRegex(rig.daemon.log(), r"cannot listen on 127\.0\.0\.1:\d+ \(http\.listen, "
+                         r"\S+linkyd\.conf:\d+\): Address already in use")
+        self.assertIsNone(h.retained(rig.broker, rig.topic + "/status", timeout=1))
+
+
 if __name__ == "__main__":
     h.main()
