@@ -4,6 +4,7 @@
  * the value's string today. Once the typed records land (struct tic_group's id, num, stge),
  * these functions switch to them and nothing else in src/http/ changes.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
