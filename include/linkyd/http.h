@@ -71,9 +71,11 @@ struct http_server;
 /* Serve store from loop as cfg->http says, at start and at each reload, into *s (NULL: none
  * yet). No http.listen: the server (if any) stops. The same address and limits: the server
  * carries on, its connections kept, with cfg's other settings (cfg is referenced, the old one
- * dropped). Otherwise a new server is started, then the old one freed: a failure leaves *s as
- * it was. Loads libmicrohttpd on first use (with GnuTLS it adds 2.8 MiB of RSS that a daemon
- * without HTTP never pays). Logs why it fails; returns 0 or -errno. */
+ * dropped). A new address: a new server is started, then the old one freed, so that a failure
+ * leaves *s as it was. New limits on the same address: the old one goes first (it holds the
+ * port), then *s is NULL if the new one fails. Loads libmicrohttpd on first use (with GnuTLS
+ * it adds 2.7 MiB of RSS that a daemon without HTTP never pays). Logs why it fails; returns 0
+ * or -errno. */
 int http_server_apply(struct loop *loop, const struct linkyd_config *cfg,
                       const struct state_store *store, struct http_server **s);
 
