@@ -50,14 +50,19 @@ def start(workdir, broker, http_port):
     d = h.Daemon(workdir, ptys[0].link, broker, conf=conf)
     d.start()
     sub = h.Subscriber(broker, workdir)
-    sub.start()
-    d.wait_log(r"reading .*/tic2? at", 10)
-    for pty, name, topic in ((ptys[0], "historique-hchp-tri-adir-01.tic", "hist"),
-                             (ptys[1], "standard-tri-tempo-noise-01.tic", "std")):
-        data = h.capture(name)
-        pty.write(data)
-        sub.wait_count(topic, len(h.decode(data)), 20)
-    sub.stop()
+    try:
+        sub.start()
+        d.wait_log(r"reading .*/tic2? at", 10)
+        for pty, name, topic in ((ptys[0], "historique-hchp-tri-adir-01.tic", "hist"),
+                                 (ptys[1], "standard-tri-tempo-noise-01.tic", "std")):
+            data = h.capture(name)
+            pty.write(data)
+            sub.wait_count(topic, len(h.decode(data)), 20)
+    except BaseException:
+        d.terminate()
+        raise
+    finally:
+        sub.stop()
     return d, ptys
 
 
@@ -107,13 +112,15 @@ def main():
             time.sleep(1)
             mem["with http, before any request"] = status(d.pid)
             rows = []
-            for path in ROUTES:
-                cpu, wall, size = per_request(d, port, path, args.requests, False)
-                rows.append((path, "keep-alive", args.requests, size, cpu, wall))
-            cpu, wall, size = per_request(d, port, "/status.xml", args.fresh, True)
-            rows.append(("/status.xml", "new connection each", args.fresh, size, cpu, wall))
-            mem["with http, after the requests"] = status(d.pid)
-            d.stop()
+            try:
+                for path in ROUTES:
+                    cpu, wall, size = per_request(d, port, path, args.requests, False)
+                    rows.append((path, "keep-alive", args.requests, size, cpu, wall))
+                cpu, wall, size = per_request(d, port, "/status.xml", args.fresh, True)
+                rows.append(("/status.xml", "new connection each", args.fresh, size, cpu, wall))
+                mem["with http, after the requests"] = status(d.pid)
+            finally:
+                d.terminate()
         finally:
             broker.stop()
 

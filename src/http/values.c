@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The one place where the HTTP pages read a value out of a frame: by the label's spelling and
- * the value's string today. Once the typed records land (struct tic_group's id, num, stge),
- * these functions switch to them and nothing else in src/http/ changes.
+ * The one place where the HTTP pages read a value out of a frame: a label by its identity (the
+ * parser typed every group), numbers and STGE as the parser typed them, text as the meter sent
+ * it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,8 +12,10 @@
 const struct tic_group *
 frame_find(const struct tic_frame *f, const char *label)
 {
-	for (unsigned i = 0; i < f->n_groups; i++)
-		if (strcmp(f->groups[i].label, label) == 0)
+	enum tic_label_id id = tic_label_id(tic_label_find(label, strlen(label)));
+
+	for (unsigned i = 0; id != TIC_L_UNKNOWN && i < f->n_groups; i++)
+		if (f->groups[i].id == id)
 			return &f->groups[i];
 	return NULL;
 }
@@ -21,7 +23,12 @@ frame_find(const struct tic_frame *f, const char *label)
 bool
 group_number(const struct tic_group *g, uint64_t *ret)
 {
-	return g->def && g->def->format == TIC_FMT_DIGITS && tic_parse_uint(g->value, ret) == 0;
+	const struct tic_label *def = tic_label_of(g->id);
+
+	if (!def || def->format != TIC_FMT_DIGITS)
+		return false;
+	*ret = g->num;
+	return true;
 }
 
 bool
@@ -53,5 +60,8 @@ frame_stge(const struct tic_frame *f, struct tic_stge *ret)
 {
 	const struct tic_group *g = frame_find(f, "STGE");
 
-	return g && tic_stge_decode(g->value, ret) == 0;
+	if (!g || tic_label_of(g->id)->format != TIC_FMT_STGE)
+		return false;
+	*ret = g->stge;
+	return true;
 }
