@@ -13,14 +13,16 @@ LINKYD_PROG=$(basename "$0")
 # find_package(OpenSSL), which paho's TLS library pulls in) plus cmocka, because the tests are
 # configured with the rest (BUILD_TESTING is on by default).
 LINKYD_BUILD_PACKAGES=(build-essential cmake pkg-config libcjson-dev libcmocka-dev libconfig-dev
-	libpaho-mqtt-dev libserialport-dev libssl-dev libsystemd-dev)
+	libmicrohttpd-dev libpaho-mqtt-dev libserialport-dev libssl-dev libsystemd-dev)
 # libFuzzer and the sanitizer runtimes: Debian 12's clang is clang 14 and ships them apart.
 LINKYD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # The whole suite: the style test needs clang-format (without it CTest has no style test); the
 # broker, the clients, socat (fake serial lines) and valgrind are for the daemon's tests; nodejs
-# runs the Node-RED example's JavaScript; python3-jinja2 renders the Home Assistant templates.
+# runs the Node-RED example's JavaScript; python3-jinja2 renders the Home Assistant templates;
+# prometheus brings promtool, which lints /metrics; curl authenticates as Domoticz does.
 LINKYD_TEST_PACKAGES=("${LINKYD_BUILD_PACKAGES[@]}" "${LINKYD_FUZZ_PACKAGES[@]}" clang-format
-	mosquitto mosquitto-clients socat valgrind python3 python3-jinja2 openssl nodejs)
+	mosquitto mosquitto-clients socat valgrind python3 python3-jinja2 openssl nodejs prometheus
+	curl)
 # The demo: a broker, a subscriber, a pseudo-terminal pair, and python3 to pace the replay.
 LINKYD_DEMO_PACKAGES=("${LINKYD_BUILD_PACKAGES[@]}" mosquitto mosquitto-clients socat python3)
 

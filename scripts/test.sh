@@ -10,7 +10,8 @@
 #             integration tests (the daemon itself runs instrumented against the real broker)
 #   (c)       the clang-format style test (ctest -L style in build/release)
 #   (d)       scripts/fuzz.sh: libFuzzer on the parser and the JSON encoder, then on what follows
-#             them (anonymisation, index guard, derived values, policy), each for the time given
+#             them (anonymisation, index guard, derived values, policy), then on the HTTP API's
+#             request path, each for the time given
 #
 # Every step runs even when an earlier one failed, so that one run shows everything that is
 # wrong; the last line is the verdict and the exit status is non-zero on any failure.
@@ -102,7 +103,7 @@ linkyd_install_packages "${LINKYD_TEST_PACKAGES[@]}"
 step "(a) release build (-Werror) + ctest, all labels" release
 step "(b) ASan+UBSan build + ctest: unit and integration" asan
 step "(c) style (clang-format)" style
-step "(d) fuzz_tic + fuzz_publish, ${fuzz_seconds}s each" "$LINKYD_ROOT/scripts/fuzz.sh" "$fuzz_seconds"
+step "(d) fuzz_tic + fuzz_publish + fuzz_http, ${fuzz_seconds}s each" "$LINKYD_ROOT/scripts/fuzz.sh" "$fuzz_seconds"
 
 section "summary"
 printf '%s\n' "${results[@]}"

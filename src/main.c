@@ -18,6 +18,7 @@
 #include "linkyd/anon.h"
 #include "linkyd/config.h"
 #include "linkyd/decode.h"
+#include "linkyd/http.h"
 #include "linkyd/log.h"
 #include "linkyd/loop.h"
 #include "linkyd/meter.h"
@@ -36,6 +37,7 @@ struct options {
 	const char *mqtt_url;
 	const char *topic;
 	const char *format;
+	const char *http;
 	int verbosity;
 };
 
@@ -45,6 +47,7 @@ struct daemon {
 	const struct linkyd_config *cfg;   /* the running configuration, for meters to start */
 	const struct linkyd_config *fresh; /* a reload waiting for the changed meters to close */
 	struct state_store *store;         /* the latest of every meter */
+	struct http_server *http;          /* NULL: no HTTP API */
 	struct meter **meters;
 	size_t n_meters;
 	size_t closing;
@@ -78,6 +81,8 @@ usage(FILE *out)
 	    "                        computed values on TOPIC/derived and TOPIC/energy\n"
 	    "  -F, --format FORMAT   typed (default): numbers, ISO dates, STGE decoded;\n"
 	    "                        raw: every label maps to the exact string the meter sent\n"
+	    "      --http ADDR:PORT  serve the HTTP API (EcoDevice XML, /metrics, /status.json)\n"
+	    "                        on ADDR:PORT, or 127.0.0.1:PORT for a lone port\n"
 	    "  -v, --verbose         more logging; twice: every byte read (for bug reports)\n"
 	    "      --check-config    validate the configuration, print it (secrets masked), exit\n"
 	    "      --list-ports      list serial ports with their USB descriptions, exit\n"
@@ -108,6 +113,7 @@ load_config(const struct options *opt, const struct linkyd_config **ret)
 	    .mqtt_url = opt->mqtt_url,
 	    .topic = opt->topic,
 	    .format = opt->format,
+	    .http = opt->http,
 	    .verbosity = opt->verbosity,
 	    .hostname = host,
 	};
@@ -275,6 +281,9 @@ apply_fresh(struct daemon *d)
 	log_init(d->cfg->verbosity);
 	if (start_meters(d, kept) < 0)
 		log_err("reload: some meters could not start; fix the configuration and reload");
+	if (http_server_apply(d->loop, d->cfg, d->store, &d->http) < 0)
+		log_err(
+		    "reload: the HTTP API could not take the new settings; fix them and reload");
 	notify_ready();
 	update_status(d);
 	log_notice("configuration reloaded (%zu meter(s), %zu restarted)", d->n_meters,
@@ -427,6 +436,12 @@ run_daemon(const struct options *opt)
 
 	log_notice("linkyd %s starting: %zu meter(s), broker %s, %s JSON", LINKYD_VERSION,
 	           d.cfg->n_meters, d.cfg->mqtt.url, json_format_name(d.cfg->format));
+	/* Before the meters: a port taken or a password file missing stops the start before any
+	 * meter says "online". */
+	if (http_server_apply(d.loop, d.cfg, d.store, &d.http) < 0) {
+		status = EX_CONFIG;
+		goto out_meters;
+	}
 	if (start_meters(&d, 0) < 0) {
 		status = EX_SOFTWARE;
 		goto out_meters;
@@ -441,6 +456,8 @@ run_daemon(const struct options *opt)
 	}
 
 out_meters:
+	/* It reads the store, which the meters' sinks leave as they go. */
+	http_server_free(d.http);
 	for (size_t i = 0; i < d.n_meters; i++)
 		meter_free(d.meters[i]);
 	free(d.meters);
@@ -500,6 +517,7 @@ enum {
 	OPT_TOPIC,
 	OPT_CHECK_CONFIG,
 	OPT_LIST_PORTS,
+	OPT_HTTP,
 };
 
 int
@@ -511,6 +529,7 @@ main(int argc, char **argv)
 	    {"mqtt", required_argument, NULL, OPT_MQTT},
 	    {"topic", required_argument, NULL, OPT_TOPIC},
 	    {"format", required_argument, NULL, 'F'},
+	    {"http", required_argument, NULL, OPT_HTTP},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	    {"list-ports", no_argument, NULL, OPT_LIST_PORTS},
@@ -552,6 +571,9 @@ main(int argc, char **argv)
 				return EX_USAGE;
 			}
 			opt.format = optarg;
+			break;
+		case OPT_HTTP:
+			opt.http = optarg;
 			break;
 		case 'v':
 			opt.verbosity++;

@@ -29,6 +29,10 @@
 #define CONFIG_D2L_SILENCE       300 /* seconds, a d2l: input's default */
 #define CONFIG_DEFAULT_STATE_DIR "/var/lib/linkyd" /* systemd's StateDirectory=linkyd */
 #define CONFIG_MQTT_STRING_MAX   65535             /* bytes: MQTT strings carry a 16-bit length */
+#define CONFIG_DEFAULT_HTTP_REALM       "linkyd"
+#define CONFIG_DEFAULT_HTTP_CONNECTIONS 16 /* a few pollers and scrapers, each with keep-alive */
+#define CONFIG_DEFAULT_HTTP_PER_IP      4
+#define CONFIG_DEFAULT_HTTP_TIMEOUT     15 /* seconds: over the 5 s between HA's polls */
 
 /* When a label is published (src/publish/policy.c). */
 enum publish_policy {
@@ -78,6 +82,16 @@ struct input_config {
 	unsigned port; /* INPUT_TCP, INPUT_D2L: 1 to 65535 */
 };
 
+/* Which historique tariff option a standard meter's indexes are served as on the EcoDevice API
+ * (src/http/ecodevice.c), for the contracts whose NGTF the guess does not know. */
+enum http_optarif {
+	HTTP_OPTARIF_AUTO, /* from NGTF */
+	HTTP_OPTARIF_BASE,
+	HTTP_OPTARIF_HC,
+	HTTP_OPTARIF_EJP,
+	HTTP_OPTARIF_TEMPO,
+};
+
 struct meter_config {
 	char *name;                /* unique; used in logs, the state file and the client id */
 	struct input_config input; /* unique */
@@ -99,6 +113,7 @@ struct meter_config {
 	char *d2l_id;
 	char *d2l_key;
 	char *d2l_iv;
+	enum http_optarif optarif; /* the EcoDevice API's tariff option for a standard meter */
 };
 
 struct mqtt_config {
@@ -125,11 +140,37 @@ struct ha_config {
 	int expire_after; /* seconds after which HA marks a sensor stale, 0 = never */
 };
 
+/* The HTTP API (src/http/): off while listen is NULL. */
+struct http_config {
+	char *listen;        /* "ADDR:PORT", "[ADDR6]:PORT" or "PORT" (on 127.0.0.1) */
+	char *username;      /* Basic authentication when set, with a password */
+	char *password;      /* written in the file, or NULL */
+	char *password_file; /* the path of a file holding it, read when the server starts */
+	char *realm;         /* the challenge's realm */
+	char *teleinfo1;     /* the meter served as EcoDevice input 1, NULL: the first meter */
+	char *teleinfo2;     /* ... as input 2, NULL: the next meter, if any */
+	unsigned max_connections;
+	unsigned max_per_ip;
+	int timeout; /* seconds a connection may stay idle */
+};
+
+/* An address to listen on, parsed from http.listen. */
+struct config_listen {
+	int family;             /* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network order, 4 or 16 bytes */
+	unsigned port;
+};
+
+/* Parse "ADDR:PORT", "[ADDR6]:PORT" or a lone "PORT" (127.0.0.1) into *ret; numeric addresses
+ * only, so that nothing blocks on a name server. Returns 0 or -EINVAL. */
+int config_listen_parse(const char *s, struct config_listen *ret);
+
 struct linkyd_config {
 	struct meter_config *meters;
 	size_t n_meters;
 	struct mqtt_config mqtt;
 	struct ha_config ha;
+	struct http_config http;
 	struct publish_config publish; /* the base of every meter's */
 	enum json_format format;
 	bool anonymise;      /* replace ADCO/ADSC/PRM with pseudonyms in all output */
@@ -147,6 +188,7 @@ struct config_args {
 	const char *mqtt_url; /* --mqtt */
 	const char *topic;    /* --topic: the meters' topics, "<topic>/<name>" for several */
 	const char *format;   /* --format */
+	const char *http;     /* --http: http.listen */
 	int verbosity;        /* -v: raises log.level */
 	const char *hostname; /* hashed into the default client ids; NULL: none */
 };

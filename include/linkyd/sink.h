@@ -106,9 +106,14 @@ struct state_meter {
 	const struct line_status *line; /* NULL before the first status */
 	uint64_t frames;                /* delivered to the sinks */
 	bool has_frame;
-	struct state_frame latest;     /* whole: every valid group of the last frame */
+	struct state_frame latest; /* whole: every valid group of the last frame */
+	/* The last frame that is not a three-phase meter's short overload frame (ADIRn, ADCO,
+	 * IINSTn only): where what the others carry (tariff, indexes) is up to date. */
+	bool has_complete;
+	struct state_frame complete;
 	size_t derived_len;            /* 0: no derived values (yet) */
 	char derived[DERIVE_JSON_MAX]; /* derive_json() after the last frame */
+	struct derive_power power;     /* derive_power() after the last frame */
 	uint64_t index_rejected;       /* by the index guard */
 	const struct sink *mqtt;       /* the meter's MQTT sink, NULL: none */
 };

@@ -146,6 +146,43 @@ check_expiry(const struct linkyd_config *c, struct problem *p)
 	return 0;
 }
 
+/* Whether name is a meter's. */
+static bool
+meter_named(const struct linkyd_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_meters; i++)
+		if (strcmp(c->meters[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int
+check_http(const struct linkyd_config *c, struct problem *p)
+{
+	const struct http_config *h = &c->http;
+	const char *inputs[] = {h->teleinfo1, h->teleinfo2};
+
+	if (h->password && h->password_file)
+		return cfg_blame(p, "http.password_file",
+		                 "expected http.password or http.password_file, not both");
+	if ((h->password || h->password_file) && !h->username)
+		return cfg_blame(p, h->password ? "http.password" : "http.password_file",
+		                 "expected http.username too");
+	/* A user without a password would let anyone in who knows the name. */
+	if (h->username && !h->password && !h->password_file)
+		return cfg_blame(p, "http.username",
+		                 "expected http.password or http.password_file too");
+	for (int i = 0; i < 2; i++)
+		if (inputs[i] && !meter_named(c, inputs[i]))
+			return cfg_blame(p, i ? "http.teleinfo2" : "http.teleinfo1",
+			                 "'%s': expected the name of a meter", inputs[i]);
+	if (h->teleinfo1 && h->teleinfo2 && strcmp(h->teleinfo1, h->teleinfo2) == 0)
+		return cfg_blame(p, "http.teleinfo2",
+		                 "'%s' is already http.teleinfo1: expected another meter",
+		                 h->teleinfo2);
+	return 0;
+}
+
 int
 cfg_check(const struct linkyd_config *c, struct problem *p)
 {
@@ -157,5 +194,7 @@ cfg_check(const struct linkyd_config *c, struct problem *p)
 		r = check_mqtt(c, p);
 	if (r == 0)
 		r = check_expiry(c, p);
+	if (r == 0)
+		r = check_http(c, p);
 	return r;
 }

@@ -179,7 +179,28 @@ set_inputs(struct snapshot *s, char *const *specs, size_t n, struct problem *p)
 	cfg_free_value(row, base);
 	c->meters = meters;
 	c->n_meters = n;
+	/* The file's meters are gone, and with them the names that chose the HTTP inputs. */
+	for (int i = 0; i < 2; i++) {
+		const char *key = i ? "http.teleinfo2" : "http.teleinfo1";
+
+		row = cfg_lookup(&cfg_root, c, key, &base);
+		cfg_free_value(row, base);
+		origin_drop(s, key);
+	}
 	return 0;
+}
+
+/* A string setting from option: checked with the rest afterwards. */
+static int
+set_string(struct snapshot *s, const char *path, const char *value, const char *option)
+{
+	void *base;
+	const struct cfg_row *row = cfg_lookup(&cfg_root, &s->c, path, &base);
+
+	cfg_free_value(row, base);
+	if (!(*(char **) CFG_AT(base, row->offset) = strdup(value)))
+		return -ENOMEM;
+	return cfg_origin_add(s, path, option);
 }
 
 static int
@@ -193,13 +214,8 @@ apply_args(struct snapshot *s, const struct config_args *a, struct problem *p)
 
 	if (a->n_inputs)
 		r = set_inputs(s, a->inputs, a->n_inputs, p);
-	if (r == 0 && a->mqtt_url) {
-		row = cfg_lookup(&cfg_root, c, "mqtt.url", &base);
-		cfg_free_value(row, base);
-		r = (*(char **) CFG_AT(base, row->offset) = strdup(a->mqtt_url))
-		        ? cfg_origin_add(s, "mqtt.url", "--mqtt")
-		        : -ENOMEM;
-	}
+	if (r == 0 && a->mqtt_url)
+		r = set_string(s, "mqtt.url", a->mqtt_url, "--mqtt");
 	for (size_t i = 0; r == 0 && a->topic && i < c->n_meters; i++) {
 		struct meter_config *m = &c->meters[i];
 
@@ -214,6 +230,8 @@ apply_args(struct snapshot *s, const struct config_args *a, struct problem *p)
 		if (r == 0 && cfg_enum_parse(row, base, a->format) < 0)
 			r = cfg_blame(p, "publish.format", "expected %s", row->expect);
 	}
+	if (r == 0 && a->http)
+		r = set_string(s, "http.listen", a->http, "--http");
 	/* -v raises the file's level; -vvv is -vv. */
 	if (a->verbosity > c->verbosity)
 		c->verbosity = a->verbosity > 2 ? 2 : a->verbosity;

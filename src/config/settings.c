@@ -90,6 +90,7 @@ static const char *const mode_names[] = {"auto", "historique", "standard", NULL}
 static const char *const format_names[] = {"typed", "raw", NULL};
 static const char *const policy_names[] = {"every_frame", "interval", "on_change", NULL};
 static const char *const level_names[] = {"notice", "info", "debug", NULL};
+static const char *const optarif_names[] = {"auto", "base", "hc", "ejp", "tempo", NULL};
 
 /* A label as the meter sends it: what could never match one is a typo worth an error. */
 static bool
@@ -136,6 +137,31 @@ static bool
 name_valid(const char *s)
 {
 	return !strchr(s, '/');
+}
+
+static bool
+listen_valid(const char *s)
+{
+	struct config_listen l;
+
+	return config_listen_parse(s, &l) == 0;
+}
+
+/* Basic authentication sends "user:password": a ':' in the user would end it early. */
+static bool
+user_valid(const char *s)
+{
+	return !strchr(s, ':');
+}
+
+/* The realm goes between the quotes of WWW-Authenticate as it is. */
+static bool
+realm_valid(const char *s)
+{
+	for (; *s; s++)
+		if (*s < ' ' || *s > '~' || *s == '"' || *s == '\\')
+			return false;
+	return true;
 }
 
 static bool
@@ -272,6 +298,9 @@ static const struct cfg_row meter_rows[] = {
     SECRET("iv", struct meter_config, d2l_iv, 32,
            "32 hexadecimal digits: the module's AES IV, from Eesmart", RELOAD_METER,
            .valid = hex128_valid, .flags = CFG_HIDE_UNSET),
+    /* Read by the HTTP API at each request: nothing to restart. */
+    ENUM("optarif", struct meter_config, optarif, optarif_names, HTTP_OPTARIF_AUTO,
+         "\"auto\", \"base\", \"hc\", \"ejp\" or \"tempo\"", RELOAD_NONE),
 };
 static const struct cfg_table meter_table =
     TABLE(meter_rows, .expect = "a group { name = ...; input = ...; }", .init = meter_init,
@@ -316,6 +345,32 @@ static const struct cfg_row ha_rows[] = {
 };
 static const struct cfg_table ha_table = TABLE(ha_rows);
 
+/* The HTTP server compares and applies these itself on a reload: no meter restarts. */
+static const struct cfg_row http_rows[] = {
+    STRING("listen", struct http_config, listen, 64,
+           "\"ADDR:PORT\", \"[IPv6]:PORT\" or \"PORT\" (numeric, port 1 to 65535)", RELOAD_NONE,
+           .valid = listen_valid, .unset = "no HTTP API"),
+    STRING("username", struct http_config, username, 255, "a non-empty string without ':'",
+           RELOAD_NONE, .valid = user_valid, .unset = "no authentication"),
+    SECRET("password", struct http_config, password, 255, EXPECT_STRING, RELOAD_NONE),
+    STRING("password_file", struct http_config, password_file, FILE_PATH_MAX, EXPECT_PATH,
+           RELOAD_NONE),
+    STRING("realm", struct http_config, realm, 64, "printable ASCII without '\"' or '\\'",
+           RELOAD_NONE, .def_str = CONFIG_DEFAULT_HTTP_REALM, .valid = realm_valid,
+           .flags = CFG_REQUIRED),
+    STRING("teleinfo1", struct http_config, teleinfo1, NAME_MAX_SIZE, "a meter's name", RELOAD_NONE,
+           .unset = "the first meter"),
+    STRING("teleinfo2", struct http_config, teleinfo2, NAME_MAX_SIZE, "a meter's name", RELOAD_NONE,
+           .unset = "the next meter, or none"),
+    INT("max_connections", struct http_config, max_connections, 1, 1024,
+        CONFIG_DEFAULT_HTTP_CONNECTIONS, "an integer from 1 to 1024", RELOAD_NONE),
+    INT("max_per_ip", struct http_config, max_per_ip, 1, 1024, CONFIG_DEFAULT_HTTP_PER_IP,
+        "an integer from 1 to 1024", RELOAD_NONE),
+    INT("timeout", struct http_config, timeout, 1, 3600, CONFIG_DEFAULT_HTTP_TIMEOUT,
+        "an integer from 1 to 3600 (seconds)", RELOAD_NONE),
+};
+static const struct cfg_table http_table = TABLE(http_rows);
+
 static const struct cfg_row log_rows[] = {
     ENUM("level", struct linkyd_config, verbosity, level_names, 0,
          "\"notice\", \"info\" or \"debug\"", RELOAD_NONE),
@@ -333,6 +388,7 @@ static const struct cfg_row root_rows[] = {
     STRING("state_dir", struct linkyd_config, state_dir, FILE_PATH_MAX, EXPECT_PATH, RELOAD_ALL,
            .def_str = CONFIG_DEFAULT_STATE_DIR, .flags = CFG_REQUIRED),
     GROUP("homeassistant", struct linkyd_config, ha, ha_table),
+    GROUP("http", struct linkyd_config, http, http_table),
     {.key = "log", .type = CFG_GROUP, .sub = &log_table},
 };
 const struct cfg_table cfg_root = TABLE(root_rows);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "config-internal.h"
 
@@ -150,4 +152,38 @@ cfg_free_secret(char *s)
 	if (s)
 		explicit_bzero(s, strlen(s));
 	free(s);
+}
+
+int
+config_listen_parse(const char *s, struct config_listen *ret)
+{
+	struct config_listen l = {.family = AF_INET};
+	char host[INET6_ADDRSTRLEN + 1] = "127.0.0.1";
+	const char *port = strrchr(s, ':');
+	size_t n;
+	long v;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':' || (size_t) (end - s - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, (size_t) (end - s - 1));
+		host[end - s - 1] = '\0';
+		l.family = AF_INET6;
+		port = end + 1;
+	} else if (port) {
+		if ((size_t) (port - s) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, (size_t) (port - s));
+		host[port - s] = '\0';
+	}
+	port = port ? port + 1 : s;
+	n = strspn(port, "0123456789");
+	v = n && n <= 5 && !port[n] ? strtol(port, NULL, 10) : 0;
+	if (v < 1 || v > 65535 || inet_pton(l.family, host, l.addr) != 1)
+		return -EINVAL;
+	l.port = (unsigned) v;
+	*ret = l;
+	return 0;
 }

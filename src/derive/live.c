@@ -240,6 +240,17 @@ live_phases(const struct derive *d)
 	return d->phases;
 }
 
+void
+derive_power(const struct derive *d, struct derive_power *ret)
+{
+	*ret = (struct derive_power){
+	    .valid = d->withdrawn.valid,
+	    .injected_valid = d->has_injection && d->injected.valid,
+	    .watts = d->withdrawn.watts,
+	    .injected_watts = d->injected.watts,
+	};
+}
+
 int
 derive_json(const struct derive *d, char *buf, size_t size)
 {

@@ -60,16 +60,40 @@ copy_frame(struct state_frame *out, const struct tic_frame *f)
 	}
 }
 
+/* A three-phase historique meter's short frame, sent during an overload (tic-spec.md §5). */
+static bool
+short_frame(const struct tic_frame *f)
+{
+	for (unsigned i = 0; i < f->n_groups; i++) {
+		const struct tic_label *def = f->groups[i].def;
+
+		if (def &&
+		    (def->flags & (TIC_LF_ALARM | TIC_LF_TRI)) == (TIC_LF_ALARM | TIC_LF_TRI))
+			return true;
+	}
+	return false;
+}
+
+static void
+keep_frame(struct state_frame *out, const struct sink_frame *f)
+{
+	copy_frame(out, f->whole);
+	out->mono_ms = f->mono_ms;
+	out->wall = f->wall;
+}
+
 static void
 on_frame(struct sink *s, const struct sink_frame *f)
 {
 	struct state_meter *m = &state_sink_of(s)->meter;
 
-	copy_frame(&m->latest, f->whole);
-	m->latest.mono_ms = f->mono_ms;
-	m->latest.wall = f->wall;
+	keep_frame(&m->latest, f);
 	m->has_frame = true;
 	m->frames++;
+	if (!short_frame(f->whole)) {
+		keep_frame(&m->complete, f);
+		m->has_complete = true;
+	}
 }
 
 static void
@@ -80,6 +104,7 @@ on_derived(struct sink *s, const struct sink_derived *d)
 	int n = derive_json(d->derive, m->derived, sizeof(m->derived));
 
 	m->derived_len = n > 0 ? (size_t) n : 0;
+	derive_power(d->derive, &m->power);
 	m->index_rejected = g->backwards + g->jumps;
 }
 

@@ -5,6 +5,7 @@
  * comparison, snapshots and origins, and the files libconfig must never see as they are
  * (directories, NUL bytes, huge lines).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -417,6 +418,20 @@ static const struct bad_file bad_files[] = {
      "Home Assistant shows the meter unavailable between frames"},
     {"interval-expire.conf", "5: meters[1].publish: a pause of 600 s between frames: expected "
                              "less than homeassistant.expire_after (120 s)"},
+    {"http-listen-name.conf", "3: http.listen: expected \"ADDR:PORT\", \"[IPv6]:PORT\" or "
+                              "\"PORT\" (numeric, port 1 to 65535)"},
+    {"http-listen-port.conf", "2: http.listen: expected \"ADDR:PORT\", \"[IPv6]:PORT\" or "
+                              "\"PORT\" (numeric, port 1 to 65535)"},
+    {"http-user-no-password.conf",
+     "4: http.username: expected http.password or http.password_file too"},
+    {"http-password-both.conf",
+     "5: http.password_file: expected http.password or http.password_file, not both"},
+    {"http-teleinfo-unknown.conf", "4: http.teleinfo1: 'garage': expected the name of a meter"},
+    {"http-teleinfo-same.conf",
+     "5: http.teleinfo2: 'home' is already http.teleinfo1: expected another meter"},
+    {"http-realm.conf", "2: http.realm: expected printable ASCII without '\"' or '\\'"},
+    {"bad-optarif.conf",
+     "2: meters[0].optarif: expected \"auto\", \"base\", \"hc\", \"ejp\" or \"tempo\""},
 };
 
 static void
@@ -899,6 +914,85 @@ test_urls(void **state)
 	}
 }
 
+/* --http and what http.listen takes: numeric addresses only, a lone port on the loopback. */
+static void
+test_http_listen(void **state)
+{
+	static const struct {
+		const char *listen;
+		int family;
+		const char *addr;
+		unsigned port;
+	} ok[] = {
+	    {"8080", AF_INET, "127.0.0.1", 8080},
+	    {"0.0.0.0:80", AF_INET, "0.0.0.0", 80},
+	    {"192.168.1.2:65535", AF_INET, "192.168.1.2", 65535},
+	    {"[::1]:8080", AF_INET6, "::1", 8080},
+	    {"[::]:1", AF_INET6, "::", 1},
+	};
+	static const char *const bad[] = {
+	    "",           "0",       "65536",      ":8080",           "host:8080",
+	    "1.2.3:80",   "[::1]",   "[::1]8080",  "::1:8080",        "1.2.3.4:",
+	    "1.2.3.4:8x", "[::1:80", "1.2.3.4:-1", "1.2.3.4:00080000"};
+	const struct linkyd_config *c;
+	char text[INET6_ADDRSTRLEN];
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct config_args args = {.http = ok[i].listen};
+		struct config_listen l;
+
+		print_message("%s\n", ok[i].listen);
+		c = load_args(&args);
+		assert_string_equal(c->http.listen, ok[i].listen);
+		assert_string_equal(config_where(c, "http.listen"), "--http");
+		assert_int_equal(config_listen_parse(ok[i].listen, &l), 0);
+		assert_int_equal(l.family, ok[i].family);
+		assert_int_equal(l.port, ok[i].port);
+		assert_non_null(inet_ntop(l.family, l.addr, text, sizeof(text)));
+		assert_string_equal(text, ok[i].addr);
+		config_unref(c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct config_args args = {.http = bad[i]};
+
+		print_message("'%s'\n", bad[i]);
+		expect_args_error(&args, -EINVAL,
+		                  "--http: http.listen: expected \"ADDR:PORT\", \"[IPv6]:PORT\" or "
+		                  "\"PORT\" (numeric, port 1 to 65535)");
+	}
+	/* Off by default; the rest at its defaults. */
+	c = load_ok(NULL);
+	assert_null(c->http.listen);
+	assert_null(c->http.username);
+	assert_string_equal(c->http.realm, CONFIG_DEFAULT_HTTP_REALM);
+	assert_int_equal(c->http.max_connections, CONFIG_DEFAULT_HTTP_CONNECTIONS);
+	assert_int_equal(c->meters[0].optarif, HTTP_OPTARIF_AUTO);
+	config_unref(c);
+}
+
+/* -i replaces the meters, and so the file's choice of HTTP inputs among them. */
+static void
+test_http_inputs_replaced(void **state)
+{
+	static char *const one[] = {"/dev/ttyUSB0"};
+	struct config_args args = {.path = DATA("full.conf"), .inputs = one, .n_inputs = 1};
+	const struct linkyd_config *c;
+
+	(void) state;
+	c = load_ok(DATA("full.conf"));
+	assert_string_equal(c->http.teleinfo1, "prod");
+	assert_string_equal(c->http.listen, "[::1]:8080");
+	assert_int_equal(c->meters[2].optarif, HTTP_OPTARIF_TEMPO);
+	config_unref(c);
+	c = load_args(&args);
+	assert_null(c->http.teleinfo1);
+	assert_null(c->http.teleinfo2);
+	assert_null(config_where(c, "http.teleinfo1"));
+	assert_string_equal(c->http.listen, "[::1]:8080");
+	config_unref(c);
+}
+
 /* Print, read the output back, print again: the same text. */
 static void
 round_trip(const char *path, const char *expect_in_output)
@@ -1217,6 +1311,7 @@ main(void)
 	    cmocka_unit_test(test_include),       cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_password_file), cmocka_unit_test(test_command_line),
 	    cmocka_unit_test(test_urls),          cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_http_listen),   cmocka_unit_test(test_http_inputs_replaced),
 	    cmocka_unit_test(test_client_ids),    cmocka_unit_test(test_snapshot),
 	    cmocka_unit_test(test_meter_kept),    cmocka_unit_test(test_d2l),
 	};
