@@ -16,19 +16,19 @@
 #include "linkyd/json.h"
 #include "linkyd/tic.h"
 
-#define CONFIG_DEFAULT_INPUT     "/dev/serial0"
-#define CONFIG_DEFAULT_URL       "mqtt://localhost:1883"
-#define CONFIG_DEFAULT_TOPIC     "teleinfo"
-#define CONFIG_DEFAULT_QUEUE     4096 /* frames: over an hour at one frame a second or slower */
-#define CONFIG_ERROR_SIZE        512
-#define CONFIG_DEFAULT_HA_PREFIX "homeassistant"
-#define CONFIG_DEFAULT_HA_EXPIRE 120 /* seconds; 0 = never expire */
-#define CONFIG_DEFAULT_INTERVAL  10  /* seconds, policy "interval" */
-#define CONFIG_DEFAULT_HEARTBEAT 60  /* seconds, policy "on_change": under expire_after */
-#define CONFIG_DEFAULT_SILENCE   15  /* seconds */
-#define CONFIG_D2L_SILENCE       300 /* seconds, a d2l: input's default */
-#define CONFIG_DEFAULT_STATE_DIR "/var/lib/linkyd" /* systemd's StateDirectory=linkyd */
-#define CONFIG_MQTT_STRING_MAX   65535             /* bytes: MQTT strings carry a 16-bit length */
+#define CONFIG_DEFAULT_INPUT            "/dev/serial0"
+#define CONFIG_DEFAULT_URL              "mqtt://localhost:1883"
+#define CONFIG_DEFAULT_TOPIC            "teleinfo"
+#define CONFIG_DEFAULT_QUEUE            4096 /* frames: over an hour at one frame a second or slower */
+#define CONFIG_ERROR_SIZE               512
+#define CONFIG_DEFAULT_HA_PREFIX        "homeassistant"
+#define CONFIG_DEFAULT_HA_EXPIRE        120 /* seconds; 0 = never expire */
+#define CONFIG_DEFAULT_INTERVAL         10  /* seconds, policy "interval" */
+#define CONFIG_DEFAULT_HEARTBEAT        60  /* seconds, policy "on_change": under expire_after */
+#define CONFIG_DEFAULT_SILENCE          15  /* seconds */
+#define CONFIG_D2L_SILENCE              300 /* seconds, a d2l: input's default */
+#define CONFIG_DEFAULT_STATE_DIR        "/var/lib/linkyd" /* systemd's StateDirectory=linkyd */
+#define CONFIG_MQTT_STRING_MAX          65535 /* bytes: MQTT strings carry a 16-bit length */
 #define CONFIG_DEFAULT_HTTP_REALM       "linkyd"
 #define CONFIG_DEFAULT_HTTP_CONNECTIONS 16 /* a few pollers and scrapers, each with keep-alive */
 #define CONFIG_DEFAULT_HTTP_PER_IP      4

@@ -70,6 +70,15 @@ sink_closed(struct sink *s)
 		s->on_closed(s, s->owner);
 }
 
+/* A close() for sinks with nothing to flush: over at once. */
+static inline void
+sink_close_at_once(struct sink *s, const struct sink_derived *last, unsigned timeout_ms)
+{
+	(void) last;
+	(void) timeout_ms;
+	sink_closed(s);
+}
+
 /* NULL-safe; returns NULL. */
 static inline struct sink *
 sink_free(struct sink *s)

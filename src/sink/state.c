@@ -115,14 +115,6 @@ on_line(struct sink *s, const struct line_status *st)
 }
 
 static void
-on_close(struct sink *s, const struct sink_derived *last, unsigned timeout_ms)
-{
-	(void) last;
-	(void) timeout_ms;
-	sink_closed(s);
-}
-
-static void
 on_free(struct sink *s)
 {
 	struct state_sink *ss = state_sink_of(s);
@@ -143,7 +135,7 @@ static const struct sink_ops state_sink_ops = {
     .frame = on_frame,
     .derived = on_derived,
     .line = on_line,
-    .close = on_close,
+    .close = sink_close_at_once,
     .free = on_free,
 };
 

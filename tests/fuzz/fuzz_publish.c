@@ -145,14 +145,6 @@ on_derived(struct sink *s, const struct sink_derived *d)
 }
 
 static void
-on_close(struct sink *s, const struct sink_derived *last, unsigned timeout_ms)
-{
-	(void) last;
-	(void) timeout_ms;
-	sink_closed(s);
-}
-
-static void
 on_free(struct sink *s)
 {
 	(void) s;
@@ -161,7 +153,7 @@ on_free(struct sink *s)
 static const struct sink_ops check_ops = {
     .frame = on_frame,
     .derived = on_derived,
-    .close = on_close,
+    .close = sink_close_at_once,
     .free = on_free,
 };
 
