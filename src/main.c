@@ -66,10 +66,11 @@ usage(FILE *out)
 	    "\n"
 	    "  -c, --config FILE     configuration file (default " LINKYD_CONFIG_PATH
 	    ", if present)\n"
-	    "  -i, --input SPEC      where to read a meter: a serial device, \"serial:/dev/ttyAMA0\"\n"
-	    "                        or a bare path, or a serial bridge's TCP stream,\n"
-	    "                        \"tcp:HOST:PORT\"; repeat for several meters; replaces the\n"
-	    "                        configured meters (default " CONFIG_DEFAULT_INPUT ")\n"
+	    "  -i, --input SPEC      where to read a meter: a serial device,\n"
+	    "                        \"serial:/dev/ttyAMA0\" or a bare path, or a serial\n"
+	    "                        bridge's TCP stream, \"tcp:HOST:PORT\"; repeat for several\n"
+	    "                        meters; replaces the configured meters\n"
+	    "                        (default " CONFIG_DEFAULT_INPUT ")\n"
 	    "      --mqtt URL        broker, mqtt://host[:port] or mqtts://host[:port]\n"
 	    "                        (default " CONFIG_DEFAULT_URL ")\n"
 	    "      --topic TOPIC     base topic (default " CONFIG_DEFAULT_TOPIC
