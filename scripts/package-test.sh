@@ -61,9 +61,11 @@ daemon_waits()
 	local log=/tmp/linkyd.log pid rc
 
 	# NOTIFY_SOCKET makes it load libsystemd, as under systemd; nothing listens there. The
-	# root shares the machine's network: a port no broker listens on, rather than whatever
-	# may answer on localhost:1883.
-	NOTIFY_SOCKET=/run/linkyd-test.sock linkyd --mqtt mqtt://127.0.0.1:9 >"$log" 2>&1 &
+	# root shares the machine's /dev and network: a device that cannot exist rather than a
+	# Raspberry Pi's real /dev/serial0, a port no broker listens on rather than whatever may
+	# answer on localhost:1883.
+	NOTIFY_SOCKET=/run/linkyd-test.sock linkyd -i /dev/linkyd-test/serial0 \
+		--mqtt mqtt://127.0.0.1:9 >"$log" 2>&1 &
 	pid=$!
 	sleep 3
 	kill -0 "$pid" || { cat "$log"; return 1; }
@@ -71,7 +73,7 @@ daemon_waits()
 	rc=0
 	wait "$pid" || rc=$?
 	cat "$log"
-	[ "$rc" -eq 0 ] && grep -q "cannot open /dev/serial0, retrying" "$log" &&
+	[ "$rc" -eq 0 ] && grep -q "cannot open /dev/linkyd-test/serial0, retrying" "$log" &&
 		grep -q "cannot connect to tcp://127.0.0.1:9" "$log" &&
 		! grep -q "cannot load" "$log"
 }
