@@ -31,14 +31,15 @@ echo "timed run: $frames frames per capture, best of $reps" >&2
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 load=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
-# One stage on one capture under callgrind: prints its total instructions (Ir) and the capture's
-# size in bytes.
+# One stage on one capture under callgrind: prints its total instructions (Ir), the capture's
+# size in bytes and its frames.
 callgrind() {
 	valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bench" --stage "$1" \
 		--capture "$2" --frames "$cg_frames" >"$tmp/stage.out" 2>"$tmp/valgrind.log" ||
 		{ cat "$tmp/valgrind.log" >&2; exit 1; }
-	printf '%s %s\n' "$(awk '/^totals:/ { print $2 }' "$tmp/cg.out")" \
-		"$(sed -n 's/.* bytes=\([0-9]*\).*/\1/p' "$tmp/stage.out")"
+	printf '%s %s %s\n' "$(awk '/^totals:/ { print $2 }' "$tmp/cg.out")" \
+		"$(sed -n 's/.* bytes=\([0-9]*\).*/\1/p' "$tmp/stage.out")" \
+		"$(sed -n 's/.* frames=\([0-9]*\).*/\1/p' "$tmp/stage.out")"
 }
 
 # Each stage's count minus a run that only generates and verifies the capture.
@@ -47,10 +48,10 @@ for capture in hist std tri; do
 	echo "callgrind: $capture, $cg_frames frames" >&2
 	callgrind none "$capture" >"$tmp/res"
 	read -r base _ <"$tmp/res"
-	for stage in floor parser json; do
+	for stage in floor parser frames json publish; do
 		callgrind "$stage" "$capture" >"$tmp/res"
-		read -r ir bytes <"$tmp/res"
-		echo "$capture $stage $((ir - base)) $bytes" >>"$tmp/ir"
+		read -r ir bytes frames <"$tmp/res"
+		echo "$capture $stage $((ir - base)) $bytes $frames" >>"$tmp/ir"
 	done
 done
 
@@ -58,14 +59,15 @@ done
 awk -v cg_frames="$cg_frames" -v cpu="$cpu" -v load="$load" '
 	FNR == NR {
 		ir[$1 " " $2] = $3 / $4
+		irf[$1 " " $2] = $3 / $5
 		next
 	}
-	/^\| capture / { print $0 " Ir/byte | Ir × floor |"; next }
-	/^\|---/ { print $0 "---:|---:|"; next }
+	/^\| capture / { print $0 " Ir/byte | Ir/frame | Ir × floor |"; next }
+	/^\|---/ { print $0 "---:|---:|---:|"; next }
 	/^\| / {
 		split($0, f, " *\\| *")
 		key = f[2] " " f[3]
-		printf "%s %.2f | %.2f |\n", $0, ir[key], ir[key] / ir[f[2] " floor"]
+		printf "%s %.2f | %.0f | %.2f |\n", $0, ir[key], irf[key], ir[key] / ir[f[2] " floor"]
 		next
 	}
 	FNR == 1 { print "Machine: " cpu ", load average " load " after the timed run.\n" }

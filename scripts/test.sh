@@ -107,7 +107,7 @@ style()
 portable()
 {
 	linkyd_configure build/portable -DCMAKE_BUILD_TYPE=Release -DLINKYD_WERROR=ON \
-		-DCMAKE_C_FLAGS=-U__SSE2__ -DLINKYD_BENCH=OFF
+		-DCMAKE_C_FLAGS=-U__SSE2__
 	linkyd_build build/portable
 	ctest --test-dir build/portable --output-on-failure -j2 --timeout "$ctest_timeout" -L unit
 }

@@ -62,6 +62,7 @@ struct line {
 	bool watch_armed, watch_silence;
 	uint64_t watch_bytes; /* st.bytes when the watch timer was armed */
 	bool quiet;           /* reconnecting after a silence: said once until a frame comes */
+	int logged_error;     /* the open failure last logged, 0 once open */
 
 	/* Batched reads, on this open of the source (see the top). */
 	uint64_t fed;                 /* bytes read */
@@ -374,9 +375,9 @@ read_source(struct line *l, uint32_t events)
 	}
 	if (n < 0)
 		log_errno(LOG_WARNING, (int) n, "meter '%s': read error", l->cfg->name);
-	/* Bytes while nothing watches: a probe or a silence check can find something now, these
-	 * bytes included. */
-	if (!l->watch_armed && l->fed != before) {
+	/* Bytes while nothing watches, or while a network source is watched for silence before its
+	 * first frame: a probe can find something now, these bytes included. */
+	if (l->fed != before && (!l->watch_armed || (l->watch_silence && l->st.state != LINE_OK))) {
 		watch_arm(l, false);
 		l->watch_bytes = bytes_before;
 	}
@@ -519,9 +520,12 @@ open_failed(struct line *l, int r)
 {
 	bool news = r != l->st.error || l->st.state != LINE_ABSENT;
 
-	if (news)
+	/* Said once per reason until the source opens: a connect that fails after a resolved name
+	 * passes through "opening" each time. */
+	if (r != l->logged_error)
 		log_errno(LOG_WARNING, r, "meter '%s': cannot open %s, retrying every %d s at most",
 		          l->cfg->name, l->src->name, REOPEN_MAX_MS / 1000);
+	l->logged_error = r;
 	(void) loop_timer_arm(&l->reopen, l->reopen_ms, 0);
 	l->reopen_ms = l->reopen_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : l->reopen_ms * 2;
 	l->st.state = LINE_ABSENT;
@@ -544,6 +548,7 @@ opened(struct line *l)
 		log_notice("meter '%s': reading %s", l->cfg->name, l->src->name);
 	l->st.state = LINE_DETECTING;
 	l->st.error = 0;
+	l->logged_error = 0;
 	/* A network source that stays silent is reconnected: watch it from the start. */
 	if (l->src->network)
 		watch_arm(l, true);

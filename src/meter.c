@@ -87,7 +87,8 @@ meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd
 	m->global = config_ref(global);
 	m->cb = cb;
 	m->userdata = userdata;
-	m->line_cfg = (struct line_config){.name = cfg->name, .mode = cfg->mode};
+	m->line_cfg = (struct line_config){
+	    .name = cfg->name, .mode = cfg->mode, .silence_ms = (unsigned) cfg->silence * 1000};
 	if (global->anonymise) {
 		r = anon_key_load(global->anonymise_key, &m->anon_key);
 		if (r < 0) {

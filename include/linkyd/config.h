@@ -25,6 +25,7 @@
 #define CONFIG_DEFAULT_HA_EXPIRE 120 /* seconds; 0 = never expire */
 #define CONFIG_DEFAULT_INTERVAL  10  /* seconds, policy "interval" */
 #define CONFIG_DEFAULT_HEARTBEAT 60  /* seconds, policy "on_change": under expire_after */
+#define CONFIG_DEFAULT_SILENCE   15  /* seconds */
 #define CONFIG_DEFAULT_STATE_DIR "/var/lib/linkyd" /* systemd's StateDirectory=linkyd */
 #define CONFIG_MQTT_STRING_MAX   65535             /* bytes: MQTT strings carry a 16-bit length */
 
@@ -78,8 +79,10 @@ struct meter_config {
 	char *name;                /* unique; used in logs, the state file and the client id */
 	struct input_config input; /* unique */
 	enum tic_mode mode;        /* TIC_MODE_UNKNOWN = auto-detect */
-	char *topic;     /* base topic: frames on it, availability on <topic>/status; no meter's
-	                  * topic is another's or below it */
+	int silence; /* seconds without a valid frame that make a silence (a network source: a dead
+	              * connection, reconnected) */
+	char *topic; /* base topic: frames on it, availability on <topic>/status; no meter's
+	              * topic is another's or below it */
 	char *client_id; /* the effective MQTT client id, unique among the meters: mqtt.client_id
 	                  * alone for one meter, "<client_id>-<name>" for several, or else
 	                  * "linkyd-" and a hash of the host name and the input */

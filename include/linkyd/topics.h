@@ -19,6 +19,14 @@
 
 #include <stddef.h>
 
+/* The longest base topic and discovery prefix the configuration takes, and a buffer that holds
+ * any topic linkyd builds from them (a Home Assistant config topic: the prefix, a component,
+ * "linkyd_" and a serial of up to TIC_VALUE_MAX bytes, an entity's slug). MQTT itself allows
+ * 65 535 bytes; no broker or user needs more than these. */
+#define TOPIC_BASE_MAX   200
+#define TOPIC_PREFIX_MAX 100
+#define TOPIC_SIZE       512
+
 /* What a meter publishes besides its frames, each on <topic>/<suffix>. */
 enum topic_kind {
 	TOPIC_STATUS,

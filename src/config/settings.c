@@ -12,17 +12,19 @@
 #include <string.h>
 
 #include "config-internal.h"
+#include "linkyd/topics.h"
 
-#define FILE_PATH_MAX 4095  /* bytes: PATH_MAX with its NUL */
-#define NAME_MAX_SIZE 249   /* bytes: "<name>.state" is one file name (NAME_MAX 255) */
-#define TOPIC_MAX     65503 /* MQTT's string, less what linkyd appends: /diagnostics, /<LABEL> */
-#define PREFIX_MAX    65407 /* less "/<component>/linkyd_<serial>/<entity>/config" */
-#define LABELS_MAX    256   /* per publish group */
+#define FILE_PATH_MAX 4095           /* bytes: PATH_MAX with its NUL */
+#define NAME_MAX_SIZE 249            /* bytes: "<name>.state" is one file name (NAME_MAX 255) */
+#define TOPIC_MAX     TOPIC_BASE_MAX /* linkyd/topics.h: what the topics built on it fit in */
+#define PREFIX_MAX    TOPIC_PREFIX_MAX
+#define LABELS_MAX    256 /* per publish group */
 #define METERS_MAX    64
 
 #define EXPECT_STRING "a non-empty string"
 #define EXPECT_TOPIC  "a non-empty topic without wildcards (+, #)"
 #define EXPECT_PATH   "a file path"
+#define EXPECT_NAME   "a non-empty string without '/'"
 #define EXPECT_PERIOD "an integer from 1 to 86400 (seconds)"
 
 /* How each type of row is written: key, struct and member, then what that type needs. */
@@ -100,6 +102,13 @@ label_valid(const char *s)
 		if (s[i] <= ' ' || s[i] > '~')
 			return false;
 	return true;
+}
+
+/* A meter's name names its state file: no directory in it. */
+static bool
+name_valid(const char *s)
+{
+	return !strchr(s, '/');
 }
 
 static bool
@@ -209,11 +218,13 @@ meter_finish(void *elem, size_t i, size_t n, const char *path, struct problem *p
 }
 
 static const struct cfg_row meter_rows[] = {
-    STRING("name", struct meter_config, name, NAME_MAX_SIZE, EXPECT_STRING, RELOAD_METER,
-           .flags = CFG_REQUIRED | CFG_UTF8),
+    STRING("name", struct meter_config, name, NAME_MAX_SIZE, EXPECT_NAME, RELOAD_METER,
+           .valid = name_valid, .flags = CFG_REQUIRED | CFG_UTF8),
     INPUT("input", struct meter_config, input, RELOAD_METER),
     ENUM("mode", struct meter_config, mode, mode_names, TIC_MODE_UNKNOWN,
          "\"auto\", \"historique\" or \"standard\"", RELOAD_METER),
+    INT("silence", struct meter_config, silence, 2, 3600, CONFIG_DEFAULT_SILENCE,
+        "an integer from 2 to 3600 (seconds)", RELOAD_METER),
     STRING("topic", struct meter_config, topic, TOPIC_MAX, EXPECT_TOPIC, RELOAD_METER,
            .valid = cfg_topic_valid, .flags = CFG_REQUIRED | CFG_UTF8),
     STRING("client_id", struct meter_config, client_id, CONFIG_MQTT_STRING_MAX, EXPECT_STRING,

@@ -16,7 +16,6 @@
 #include "linkyd/ha.h"
 #include "linkyd/topics.h"
 
-#define TOPIC_SIZE    512
 #define TEXT_SIZE     160
 #define ENERGY_PERIOD 3
 

@@ -17,7 +17,6 @@
 #include "linkyd/topics.h"
 
 #define ORIGIN_URL "https://github.com/linkyd/linkyd"
-#define TOPIC_SIZE 512
 
 size_t
 ha_slug(const char *label, char *buf)

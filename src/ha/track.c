@@ -92,14 +92,18 @@ alarm(const struct entry *e)
 static void
 add_alarms(struct ha_discovery *d)
 {
-	static const char *const mono[] = {"ADPS"}, *const tri[] = {"ADIR1", "ADIR2", "ADIR3"};
-	const char *const *names = d->phases == 3 ? tri : mono;
+	static const enum tic_label_id mono[] = {TIC_L_ADPS},
+	                               tri[] = {TIC_L_ADIR1, TIC_L_ADIR2, TIC_L_ADIR3};
+	const enum tic_label_id *ids = d->phases == 3 ? tri : mono;
 	size_t n = d->phases == 3 ? 3 : 1;
 
 	if (d->mode != TIC_MODE_HISTORIQUE || d->phases == 0)
 		return;
-	for (size_t i = 0; i < n; i++)
-		(void) add(d, names[i], tic_label_find(names[i], strlen(names[i])));
+	for (size_t i = 0; i < n; i++) {
+		const struct tic_label *def = tic_label_of(ids[i]);
+
+		(void) add(d, def->name, def);
+	}
 }
 
 /* Forget everything declared for the old serial: another meter is on this line. */
@@ -137,7 +141,7 @@ learn(struct ha_discovery *d, const struct tic_frame *frame, bool *ret_counted)
 			counted = false;
 		if (g->def && (g->def->flags & TIC_LF_TRI))
 			d->phases = 3;
-		else if (d->phases == 0 && strcmp(g->label, "IINST") == 0)
+		else if (d->phases == 0 && g->id == TIC_L_IINST)
 			d->phases = 1;
 	}
 	*ret_counted = counted;
@@ -169,8 +173,7 @@ ha_discovery_frame(struct ha_discovery *d, const struct tic_frame *frame)
 	bool counted;
 
 	for (unsigned i = 0; i < frame->n_groups; i++)
-		if (strcmp(frame->groups[i].label, "ADCO") == 0 ||
-		    strcmp(frame->groups[i].label, "ADSC") == 0)
+		if (frame->groups[i].id == TIC_L_ADCO || frame->groups[i].id == TIC_L_ADSC)
 			serial = frame->groups[i].value;
 	if (serial && strcmp(serial, d->serial) != 0) {
 		if (d->serial[0])

@@ -50,7 +50,6 @@ struct mqtt_sink {
 	const struct line_status *line; /* NULL until the first status */
 	enum tic_mode mode_sent;        /* what <topic>/mode last said */
 	struct loop_timer diag;
-	bool diag_sent;       /* at least once: the first frame sends one at once */
 	uint64_t diag_frames; /* parser frames at the last diagnostics */
 	uint64_t diag_ms;     /* when they were sent (or the sink started) */
 
@@ -138,7 +137,6 @@ publish_diagnostics(struct mqtt_sink *ms)
 	             (unsigned long long) ts->errors[TIC_ERR_INDEX(TIC_ERR_FORMAT)], when, age);
 	ms->diag_frames = ts->frames;
 	ms->diag_ms = now;
-	ms->diag_sent = true;
 	if (n > 0 && (size_t) n < sizeof(buf))
 		(void) mqtt_publish(ms->mqtt, ms->diag_topic, buf, (size_t) n, false);
 }
@@ -169,8 +167,6 @@ on_frame(struct sink *s, const struct sink_frame *f)
 		if (ms->m->publish.label_topics)
 			publish_labels(ms, f->kept, f->due);
 	}
-	if (!ms->diag_sent && ms->line)
-		publish_diagnostics(ms);
 }
 
 /* ---- derived values ---------------------------------------------------------------------------
@@ -245,9 +241,8 @@ on_line(struct sink *s, const struct line_status *st)
 		ms->mode_sent = st->mode;
 		(void) mqtt_publish(ms->mqtt, ms->mode_topic, name, strlen(name), true);
 	}
-	/* Every minute while frames arrive; on a change otherwise: an idle line costs nothing. */
-	if (ms->diag_sent)
-		publish_diagnostics(ms);
+	/* On every change, and every minute while frames arrive: an idle line costs nothing. */
+	publish_diagnostics(ms);
 	(void) loop_timer_arm(&ms->diag, st->state == LINE_OK ? DIAG_MS : 0,
 	                      st->state == LINE_OK ? DIAG_MS : 0);
 }

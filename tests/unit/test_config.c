@@ -380,7 +380,7 @@ static const struct bad_file bad_files[] = {
     {"bad-input.conf",
      "2: meters[0].input: expected serial:DEVICE, tcp:HOST:PORT or a device path such as "
      "/dev/ttyUSB0"},
-    {"empty-name.conf", "3: meters[0].name: expected a non-empty string"},
+    {"empty-name.conf", "3: meters[0].name: expected a non-empty string without '/'"},
     {"empty-meters.conf", "2: meters: 0 entries: expected 1 to 64"},
     {"dup-name.conf", "6: meters[1].name: 'home' is already the name of meters[0]"},
     {"dup-default-name.conf", "4: meters[1].name: 'meter1' is already the name of meters[0]"},
@@ -455,6 +455,11 @@ test_bad_texts(void **state)
 	    {"homeassistant = { prefix = \"ha\"; };\nmeters = ( {\n\ttopic = \"ha\"; } );\n",
 	     "3: meters[0].topic: 'ha' is below homeassistant.prefix 'ha': expected a topic "
 	     "outside Home Assistant's discovery"},
+	    /* A name names the state file: no directory in it. */
+	    {"meters = ( {\n\tname = \"../etc/passwd\"; } );\n",
+	     "2: meters[0].name: expected a non-empty string without '/'"},
+	    {"meters = ( {\n\tsilence = 1; } );\n",
+	     "2: meters[0].silence: expected an integer from 2 to 3600 (seconds)"},
 	    /* MQTT strings: UTF-8. */
 	    {"mqtt = {\n\tusername = \"caf\\xe9\"; };\n",
 	     "2: mqtt.username: byte 4: expected UTF-8"},
@@ -513,9 +518,9 @@ test_mqtt_strings(void **state)
 		const char *before, *after, *error;
 	} cases[] = {
 	    {"meters = ( {\n\ttopic = \"", "\"; } );\n",
-	     "2: meters[0].topic: 70000 bytes: expected at most 65503"},
+	     "2: meters[0].topic: 70000 bytes: expected at most 200"},
 	    {"homeassistant = {\n\tprefix = \"", "\"; };\n",
-	     "2: homeassistant.prefix: 70000 bytes: expected at most 65407"},
+	     "2: homeassistant.prefix: 70000 bytes: expected at most 100"},
 	    {"mqtt = {\n\tusername = \"", "\"; };\n",
 	     "2: mqtt.username: 70000 bytes: expected at most 65535"},
 	    {"mqtt = { username = \"u\";\n\tpassword = \"", "\"; };\n",
