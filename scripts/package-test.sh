@@ -142,7 +142,8 @@ deb=${1:+$(realpath "$1")}
 . "$(dirname "$0")/lib.sh"
 cd "$LINKYD_ROOT"
 
-version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+# The first line of debian/changelog: "linkyd (VERSION) ..." (dpkg-dev may not be installed).
+version=$(sed -n '1s/^linkyd (\([^)]*\)).*/\1/p' debian/changelog)
 deb=${deb:-$LINKYD_ROOT/build/deb/linkyd_${version}_$(dpkg --print-architecture).deb}
 [ -f "$deb" ] || die "$deb: no such package (scripts/package.sh builds it)"
 [ "$(id -u)" -eq 0 ] || die "needs root (chroot)"

@@ -23,6 +23,7 @@ native=$(dpkg --print-architecture)
 arch=${1:-$native}
 [ $# -le 1 ] || die "usage: $0 [ARCH]"
 
+linkyd_install_packages "${LINKYD_PACKAGE_PACKAGES[@]}"
 version=$(dpkg-parsechangelog -l debian/changelog -S Version)
 project=$(sed -n 's/^project(linkyd VERSION \([^ )]*\).*/\1/p' CMakeLists.txt)
 [ "$version" = "$project" ] ||
@@ -40,7 +41,6 @@ fi
 options="$options parallel=$(((LINKYD_JOBS < 2) ? LINKYD_JOBS : 2))"
 
 section "build dependencies ($arch)"
-linkyd_install_packages "${LINKYD_PACKAGE_PACKAGES[@]}"
 if [ "$arch" != "$native" ]; then
 	linkyd_install_packages "crossbuild-essential-$arch"
 fi
