@@ -21,6 +21,7 @@
 #include "linkyd/log.h"
 #include "linkyd/loop.h"
 #include "linkyd/meter.h"
+#include "linkyd/mqtt.h"
 #include "linkyd/notify.h"
 #include "linkyd/serial.h"
 
@@ -131,6 +132,23 @@ load_config(const struct options *opt, const struct linkyd_config **ret)
 			    k == -EINVAL ? "no machine id in it" : strerror(-k));
 			c = config_unref(c);
 			r = -EINVAL;
+		}
+	}
+	/* The password file is read where it is used (mqtt_new()); it is checked here so that a
+	 * bad one stops the start, and --check-config, with its file and line. */
+	if (r == 0 && c->mqtt.password_file) {
+		char perr[CONFIG_ERROR_SIZE / 2], *password;
+		const char *where = config_where(c, "mqtt.password_file");
+		int k = mqtt_password_load(c->mqtt.password_file, &password, perr, sizeof(perr));
+
+		if (k == 0) {
+			explicit_bzero(password, strlen(password));
+			free(password);
+		} else {
+			snprintf(err, sizeof(err), "%s%smqtt.password_file: %s", where ? where : "",
+			         where ? ": " : "", perr);
+			c = config_unref(c);
+			r = k;
 		}
 	}
 	if (r < 0) {

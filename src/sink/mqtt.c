@@ -138,7 +138,7 @@ publish_diagnostics(struct mqtt_sink *ms)
 	ms->diag_frames = ts->frames;
 	ms->diag_ms = now;
 	if (n > 0 && (size_t) n < sizeof(buf))
-		(void) mqtt_publish(ms->mqtt, ms->diag_topic, buf, (size_t) n, false);
+		(void) mqtt_publish_state(ms->mqtt, ms->diag_topic, buf, (size_t) n, false);
 }
 
 static void
@@ -239,7 +239,7 @@ on_line(struct sink *s, const struct line_status *st)
 		const char *name = st->mode == TIC_MODE_STANDARD ? "standard" : "historique";
 
 		ms->mode_sent = st->mode;
-		(void) mqtt_publish(ms->mqtt, ms->mode_topic, name, strlen(name), true);
+		(void) mqtt_publish_state(ms->mqtt, ms->mode_topic, name, strlen(name), true);
 	}
 	/* On every change, and every minute while frames arrive: an idle line costs nothing. */
 	publish_diagnostics(ms);

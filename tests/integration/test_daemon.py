@@ -375,17 +375,19 @@ class QueueBound(unittest.TestCase):
         rig.broker.kill()
         rig.daemon.wait_log(r"connection to \S+ lost", 5, after=mark)
         rig.pty.write(h.frames(h.standard_frame, 100, 20))
-        rig.daemon.wait_log(r"queue full \(\d+ messages\), dropping the oldest", 10, after=mark)
+        rig.daemon.wait_log(r"queue full \(5 frames\), dropping the oldest", 10, after=mark)
         rig.broker.start()
         dropped = rig.daemon.wait_log(r"(\d+) frame\(s\) dropped while the broker was away",
                                       15, after=mark)
-        # Room for 5 frames (plus a few availability messages): at least 11 of 20 dropped.
-        self.assertGreaterEqual(int(dropped.group(1)), 11)
+        # Room for 5 frames, whatever else waits in the queue (the mode, the diagnostics that
+        # a slow run may publish meanwhile): 15 of the 20 dropped, counted as frames; plus,
+        # rarely, frames 0 and 1 if the kill swallowed their PUBACKs (in the queue still, they
+        # are the oldest).
+        self.assertIn(int(dropped.group(1)), (15, 16, 17))
         rig.sub.wait_for(lambda _: 119 in map(h.frame_index, rig.frames()), 15,
                          "the newest frame")
         late = [h.frame_index(p) for p in dict.fromkeys(rig.frames()) if h.frame_index(p) >= 100]
-        self.assertEqual(late, list(range(120 - len(late), 120)), "not the newest, in order")
-        self.assertEqual(len(late), 20 - int(dropped.group(1)))
+        self.assertEqual(late, list(range(115, 120)), "not the newest, in order")
 
 
 class Systemd(unittest.TestCase):
