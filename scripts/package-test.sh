@@ -74,7 +74,7 @@ daemon_waits()
 	wait "$pid" || rc=$?
 	cat "$log"
 	[ "$rc" -eq 0 ] && grep -q "cannot open /dev/linkyd-test/serial0, retrying" "$log" &&
-		grep -q "cannot connect to tcp://127.0.0.1:9" "$log" &&
+		grep -q "cannot connect to [a-z]*://127.0.0.1:9" "$log" &&
 		! grep -q "cannot load" "$log"
 }
 
