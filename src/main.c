@@ -62,7 +62,7 @@ usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: linkyd [OPTIONS]                 run the daemon\n"
-	    "       linkyd --decode FILE [--format typed|raw]\n"
+	    "       linkyd --decode [--format typed|raw] FILE\n"
 	    "       linkyd --check-config [OPTIONS] | --list-ports | --help | --version\n"
 	    "\n"
 	    "Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
@@ -70,9 +70,11 @@ usage(FILE *out)
 	    "\n"
 	    "  -c, --config FILE     configuration file (default " LINKYD_CONFIG_PATH
 	    ", if present)\n"
-	    "  -i, --input SPEC      serial device to read, \"serial:/dev/ttyAMA0\" or a bare\n"
-	    "                        path; repeat for several meters; replaces the configured\n"
-	    "                        meters (default " CONFIG_DEFAULT_INPUT ")\n"
+	    "  -i, --input SPEC      where to read a meter: a serial device,\n"
+	    "                        \"serial:/dev/ttyAMA0\" or a bare path, or a serial\n"
+	    "                        bridge's TCP stream, \"tcp:HOST:PORT\"; repeat for several\n"
+	    "                        meters; replaces the configured meters\n"
+	    "                        (default " CONFIG_DEFAULT_INPUT ")\n"
 	    "      --mqtt URL        broker, mqtt://host[:port] or mqtts://host[:port]\n"
 	    "                        (default " CONFIG_DEFAULT_URL ")\n"
 	    "      --topic TOPIC     base topic (default " CONFIG_DEFAULT_TOPIC
@@ -86,9 +88,9 @@ usage(FILE *out)
 	    "  -v, --verbose         more logging; twice: every byte read (for bug reports)\n"
 	    "      --check-config    validate the configuration, print it (secrets masked), exit\n"
 	    "      --list-ports      list serial ports with their USB descriptions, exit\n"
-	    "  -d, --decode FILE     decode a TIC capture (\"-\" = standard input): one JSON\n"
-	    "                        object per valid frame on standard output, counters on\n"
-	    "                        standard error; no meter or broker needed\n"
+	    "  -d, --decode          decode the TIC capture FILE (\"-\" = standard input): one\n"
+	    "                        JSON object per valid frame on standard output, counters\n"
+	    "                        on standard error; no meter or broker needed\n"
 	    "  -h, --help            show this help and exit\n"
 	    "  -V, --version         show the version and exit\n"
 	    "\n"
@@ -533,21 +535,23 @@ main(int argc, char **argv)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	    {"list-ports", no_argument, NULL, OPT_LIST_PORTS},
-	    {"decode", required_argument, NULL, 'd'},
+	    /* A flag, its file an operand, so that options may follow it; the optional argument
+	     * keeps --decode=FILE, the old spelling, working. */
+	    {"decode", optional_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct options opt = {.config_path = LINKYD_CONFIG_PATH};
-	const char *decode = NULL;
+	const char *decode_path = NULL;
 	enum json_format format = JSON_FORMAT_TYPED;
-	bool check = false, ports = false;
+	bool check = false, ports = false, decode = false;
 	int c, status;
 
 	opt.inputs = calloc((size_t) argc, sizeof(*opt.inputs));
 	if (!opt.inputs)
 		return EX_OSERR;
-	while ((c = getopt_long(argc, argv, "c:i:F:vd:hV", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:i:F:vdhV", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opt.config_path = optarg;
@@ -585,7 +589,8 @@ main(int argc, char **argv)
 			ports = true;
 			break;
 		case 'd':
-			decode = optarg;
+			decode = true;
+			decode_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -601,13 +606,22 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	/* getopt_long() moved the operands to the end: --decode's file, and nothing else. */
+	if (decode && !decode_path && optind < argc)
+		decode_path = argv[optind++];
+	if (decode && !decode_path) {
+		fprintf(stderr, "linkyd: --decode needs a FILE to decode (\"-\" for standard "
+		                "input)\nTry 'linkyd --help' for more information.\n");
+		free(opt.inputs);
+		return EX_USAGE;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "linkyd: unexpected argument '%s'\n", argv[optind]);
 		free(opt.inputs);
 		return EX_USAGE;
 	}
 	if (decode)
-		status = decode_run(decode, format);
+		status = decode_run(decode_path, format);
 	else if (ports)
 		status = list_ports();
 	else if (check)
