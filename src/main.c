@@ -74,7 +74,9 @@ usage(FILE *out)
 	    "                        \"serial:/dev/ttyAMA0\" or a bare path, or a serial\n"
 	    "                        bridge's TCP stream, \"tcp:HOST:PORT\"; repeat for several\n"
 	    "                        meters; replaces the configured meters\n"
-	    "                        (default " CONFIG_DEFAULT_INPUT ")\n"
+	    "                        (default " CONFIG_DEFAULT_INPUT "); an Eesmart D2L module\n"
+	    "                        (\"d2l:[ADDR:]PORT\") needs its id, key and iv: set it in\n"
+	    "                        the configuration file\n"
 	    "      --mqtt URL        broker, mqtt://host[:port] or mqtts://host[:port]\n"
 	    "                        (default " CONFIG_DEFAULT_URL ")\n"
 	    "      --topic TOPIC     base topic (default " CONFIG_DEFAULT_TOPIC
