@@ -76,7 +76,12 @@ GUARD_FRAMES = 2  # frames whose indexes the index guard holds back after a star
 TOPIC, REF_TOPIC = "bench", "ref"
 BAUD_BYTES = 960  # 9600 Bd, 7E1: 10 bits per character
 
-TARGETS = {"burst_us": 6.5, "line_ms": 0.25, "rss_mib": 4.0, "p99_ms": 2.0}
+# The targets, as ratios to the client floor measured in the same run where a VM's noise would
+# make absolute figures meaningless: the burst at most 1.5x mosquitto_pub's CPU per frame, the
+# line rate 1.2x, at most 2 loop-thread wake-ups a frame at line rate (a wake-up is most of the
+# cost there), none when idle; absolute ones for latency and memory.
+TARGETS = {"burst_x": 1.5, "line_x": 1.2, "wakeups": 2.0, "idle_wakeups": 0.0, "rss_mib": 4.0,
+           "p99_ms": 2.0}
 
 
 # ---- frames ----------------------------------------------------------------------------------
@@ -578,15 +583,18 @@ def report(args, res, linkyd):
           f"{args.gap * 1e3:.0f} ms between frames ({res['period']:.3f} s a frame).\n")
     print("| measure | linkyd | reference (mosquitto_pub -l) | target | met? |")
     print("|---|---:|---:|---|---|")
-    row(f"CPU per frame, burst of {bn}", f"{b_us:.1f} µs ({b_us:.1f} ms per 1000)",
-        f"{rb_us:.1f} µs ({rb_us:.1f} ms per 1000)", f"≤ {TARGETS['burst_us']} µs",
-        verdict(b_us, TARGETS["burst_us"]))
-    row(f"CPU per frame, line rate ({ln} frames)", f"{l_ms:.3f} ms", f"{rl_ms:.3f} ms",
-        f"≤ {TARGETS['line_ms']} ms", verdict(l_ms, TARGETS["line_ms"]))
+    row(f"CPU per frame, burst of {bn}", f"{b_us:.1f} µs ({b_us / rb_us:.2f}x the floor)",
+        f"{rb_us:.1f} µs", f"≤ {TARGETS['burst_x']}x", verdict(b_us / rb_us, TARGETS["burst_x"]))
+    row(f"CPU per frame, line rate ({ln} frames)", f"{l_ms:.3f} ms ({l_ms / rl_ms:.2f}x)",
+        f"{rl_ms:.3f} ms", f"≤ {TARGETS['line_x']}x", verdict(l_ms / rl_ms, TARGETS["line_x"]))
     row("wake-ups per frame, line rate: loop (main) thread / all threads",
         f"{line.main_vol / ln:.1f} / {line.vol / ln:.1f}",
         f"{rline.main_vol / ln:.1f} / {rline.vol / ln:.1f}",
-        f"a handful (vs {res['chunks_per_frame']} chunks a frame)", "")
+        f"loop ≤ {TARGETS['wakeups']:g} (vs {res['chunks_per_frame']} chunks a frame)",
+        verdict(line.main_vol / ln, TARGETS["wakeups"]))
+    idle_main = sum(vol for _, _, _, vol, _, main in res["idle"].threads if main) / args.idle
+    row("loop-thread wake-ups a second, idle", f"{idle_main:.1f}", "",
+        f"{TARGETS['idle_wakeups']:g} (but watchdog)", verdict(idle_main, TARGETS["idle_wakeups"]))
     row("latency ETX → subscriber, p50", f"{percentile(lat, 50):.3f} ms",
         f"{percentile(rlat, 50):.3f} ms")
     row("latency ETX → subscriber, p99", f"{percentile(lat, 99):.3f} ms",

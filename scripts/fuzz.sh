@@ -3,8 +3,10 @@
 #
 # scripts/fuzz.sh [SECONDS]: fuzz the TIC parser and the JSON encoder (tests/fuzz/fuzz_tic.c),
 # then what follows them, anonymisation, index guard, derived values, policy and per-label
-# payloads (tests/fuzz/fuzz_publish.c), with libFuzzer under AddressSanitizer +
-# UndefinedBehaviorSanitizer for SECONDS each (default 60).
+# payloads (tests/fuzz/fuzz_publish.c), the D2L frame decoder (tests/fuzz/fuzz_d2l.c: frames,
+# decryption, the JSON payload rebuilt into a TIC frame), and the HTTP API's request path,
+# routing, Basic credentials and pages (tests/fuzz/fuzz_http.c), with libFuzzer under
+# AddressSanitizer + UndefinedBehaviorSanitizer for SECONDS each (default 60).
 # Fails on any crash, broken invariant (abort), leak, timeout or sanitizer report; the input
 # that triggered it is kept in build/fuzz/artifacts/DATE/ (reproduce: build/fuzz/tests/fuzz_tic
 # FILE).
@@ -43,7 +45,7 @@ section "fuzz: build ($dir, clang, address;undefined)"
 CC=clang linkyd_configure "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link" -DBUILD_TESTING=ON -DLINKYD_FUZZ=ON \
 	-DLINKYD_SANITIZE="address;undefined"
-linkyd_build "$dir" fuzz_tic fuzz_publish
+linkyd_build "$dir" fuzz_tic fuzz_publish fuzz_d2l fuzz_http
 # A fresh corpus each run, so that the repository is never written to. Each capture goes in as
 # it is and behind a few first bytes (fuzz_tic's split selector, fuzz_publish's clock): one
 # call, chunks of 8, random chunks of up to 512 bytes, cuts around control bytes, stop after
@@ -62,21 +64,52 @@ for capture in tests/data/*.tic; do
 	done
 done
 
+# fuzz_d2l's seeds: each frame of the captures as a D2L's JSON payload (the raw format with its
+# _TYPE_TRAME), behind the selector byte 00 (a payload to seal), and the public test vector's.
+mkdir "$corpus/d2l"
+for raw in tests/data/*.raw.json; do
+	name=$(basename "$raw" .raw.json)
+	case $name in
+	standard-*) type=STANDARD ;;
+	*) type=HISTORIQUE ;;
+	esac
+	n=0
+	while IFS= read -r line && [ "$n" -lt 8 ]; do
+		printf '\x00{"_TYPE_TRAME":"%s",%s' "$type" "${line#\{}" >"$corpus/d2l/$name-$n"
+		n=$((n + 1))
+	done <"$raw"
+done
+printf '\x00{ "_TYPE_TRAME":"HISTORIQUE", "_ID_D2L":"011601000001", "ADCO":"041068016489", '\
+'"OPTARIF":"HC..", "ISOUSC":"80", "IMAX":"", "HCHC":"003820661", "IINST1":"2", '\
+'"IINST2":"0", "IINST3":"0", "_HORLOGE":"37537473" }' >"$corpus/d2l/vector"
+
 # -max_len: 8 KiB so that a frame can overflow the 4 KiB frame buffer. -timeout: a TIC input of
 # that size decodes in microseconds, so 10 s means a hang. halt_on_error/abort_on_error: any
 # sanitizer report ends the run as a crash, and the input is saved.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}
 
-# fuzz TARGET: run it for $seconds on a copy of the corpus; exit on any finding.
+# fuzz_http's seeds: a switches byte (1: authentication, 2: frames), then method, path and the
+# Authorization header ("eco:s3cr:t", as fuzz_http.c configures it), one per line.
+mkdir "$corpus/http-seeds"
+i=0
+for seed in '\x02GET\n/status.xml' '\x03GET\n/protect/settings/teleinfo1.xml\nBasic ZWNvOnMzY3I6dA==' \
+	'\x03GET\n/metrics\nbasic \t ZWNvOnMzY3I6dA' '\x02HEAD\n/status.json' '\x01POST\n/\n' \
+	'\x00GET\n/protect/settings/teleinfo2.xml' '\x03GET\n/status.xml\nBasic ZWNvOndyb25n'; do
+	printf '%b' "$seed" >"$corpus/http-seeds/$i"
+	i=$((i + 1))
+done
+
+# fuzz TARGET [SEEDS]: run it for $seconds on a copy of the corpus (default: the captures);
+# exit on any finding.
 fuzz()
 {
 	local target=$1 fuzzer=$LINKYD_ROOT/$dir/tests/$1 log=$LINKYD_ROOT/$dir/$1.log status=0
-	local runs work
+	local runs work seeds=${2:-seeds}
 
 	[ -x "$fuzzer" ] || die "$fuzzer was not built"
 	work=$corpus/$target
-	cp -r "$corpus/seeds" "$work"
+	cp -r "$corpus/$seeds" "$work"
 	mkdir -p "$artifacts"
 	section "fuzz: $target for ${seconds}s"
 	"$fuzzer" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
@@ -99,3 +132,5 @@ fuzz()
 
 fuzz fuzz_tic
 fuzz fuzz_publish
+fuzz fuzz_d2l d2l
+fuzz fuzz_http http-seeds

@@ -10,7 +10,15 @@
 #             integration tests (the daemon itself runs instrumented against the real broker)
 #   (c)       the clang-format style test (ctest -L style in build/release)
 #   (d)       scripts/fuzz.sh: libFuzzer on the parser and the JSON encoder, then on what follows
-#             them (anonymisation, index guard, derived values, policy), each for the time given
+#             them (anonymisation, index guard, derived values, policy), then on the D2L frame
+#             decoder and the HTTP API's request path, each for the time given
+#   (e)       the portable build (build/portable): the decoder's fast paths off (-U__SSE2__), as
+#             on a Raspberry Pi, built and unit-tested natively
+#   (f)       scripts/cross-test.sh: arm64 and armhf cross-built, the unit tests under qemu-user,
+#             every capture decoded byte for byte as by (a)'s build
+#   (g)       scripts/package.sh for amd64, arm64 and armhf (lintian: no error or warning), then
+#             scripts/package-test.sh: the amd64 package installed, run, upgraded and purged in
+#             a fresh Debian 12 root (debootstrap'ed once, about 2 minutes, then cached)
 #
 # Every step runs even when an earlier one failed, so that one run shows everything that is
 # wrong; the last line is the verdict and the exit status is non-zero on any failure.
@@ -96,13 +104,37 @@ style()
 	ctest --test-dir "$LINKYD_RELEASE_DIR" --output-on-failure --timeout "$ctest_timeout" -L style
 }
 
+# What a Raspberry Pi runs: swar.h's portable code instead of SSE2 (ARM's NEON is not used).
+portable()
+{
+	linkyd_configure build/portable -DCMAKE_BUILD_TYPE=Release -DLINKYD_WERROR=ON \
+		-DCMAKE_C_FLAGS=-U__SSE2__
+	linkyd_build build/portable
+	ctest --test-dir build/portable --output-on-failure -j2 --timeout "$ctest_timeout" -L unit
+}
+
+# The native package's build skips the unit tests (nocheck): (a) ran them on the same code.
+packages()
+{
+	local arch
+
+	DEB_BUILD_OPTIONS=nocheck "$LINKYD_ROOT/scripts/package.sh"
+	for arch in arm64 armhf; do
+		"$LINKYD_ROOT/scripts/package.sh" "$arch"
+	done
+	"$LINKYD_ROOT/scripts/package-test.sh"
+}
+
 section "packages"
 linkyd_install_packages "${LINKYD_TEST_PACKAGES[@]}"
 
 step "(a) release build (-Werror) + ctest, all labels" release
 step "(b) ASan+UBSan build + ctest: unit and integration" asan
 step "(c) style (clang-format)" style
-step "(d) fuzz_tic + fuzz_publish, ${fuzz_seconds}s each" "$LINKYD_ROOT/scripts/fuzz.sh" "$fuzz_seconds"
+step "(d) fuzz_tic, fuzz_publish, fuzz_d2l, fuzz_http, ${fuzz_seconds}s each" "$LINKYD_ROOT/scripts/fuzz.sh" "$fuzz_seconds"
+step "(e) portable build (-U__SSE2__) + unit tests" portable
+step "(f) arm64 + armhf: cross build, unit tests, decoder" "$LINKYD_ROOT/scripts/cross-test.sh"
+step "(g) Debian packages + fresh-root package test" packages
 
 section "summary"
 printf '%s\n' "${results[@]}"

@@ -18,9 +18,11 @@
 #include "linkyd/anon.h"
 #include "linkyd/config.h"
 #include "linkyd/decode.h"
+#include "linkyd/http.h"
 #include "linkyd/log.h"
 #include "linkyd/loop.h"
 #include "linkyd/meter.h"
+#include "linkyd/mqtt.h"
 #include "linkyd/notify.h"
 #include "linkyd/serial.h"
 
@@ -35,15 +37,17 @@ struct options {
 	const char *mqtt_url;
 	const char *topic;
 	const char *format;
+	const char *http;
 	int verbosity;
 };
 
 struct daemon {
 	struct loop *loop;
 	const struct options *opt;
-	struct linkyd_config cfg;
-	struct linkyd_config fresh; /* a reload waiting for the changed meters to close */
-	bool fresh_pending;
+	const struct linkyd_config *cfg;   /* the running configuration, for meters to start */
+	const struct linkyd_config *fresh; /* a reload waiting for the changed meters to close */
+	struct state_store *store;         /* the latest of every meter */
+	struct http_server *http;          /* NULL: no HTTP API */
 	struct meter **meters;
 	size_t n_meters;
 	size_t closing;
@@ -58,7 +62,7 @@ usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: linkyd [OPTIONS]                 run the daemon\n"
-	    "       linkyd --decode FILE [--format typed|raw]\n"
+	    "       linkyd --decode [--format typed|raw] FILE\n"
 	    "       linkyd --check-config [OPTIONS] | --list-ports | --help | --version\n"
 	    "\n"
 	    "Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
@@ -66,9 +70,13 @@ usage(FILE *out)
 	    "\n"
 	    "  -c, --config FILE     configuration file (default " LINKYD_CONFIG_PATH
 	    ", if present)\n"
-	    "  -i, --input SPEC      serial device to read, \"serial:/dev/ttyAMA0\" or a bare\n"
-	    "                        path; repeat for several meters; replaces the configured\n"
-	    "                        meters (default " CONFIG_DEFAULT_INPUT ")\n"
+	    "  -i, --input SPEC      where to read a meter: a serial device,\n"
+	    "                        \"serial:/dev/ttyAMA0\" or a bare path, or a serial\n"
+	    "                        bridge's TCP stream, \"tcp:HOST:PORT\"; repeat for several\n"
+	    "                        meters; replaces the configured meters\n"
+	    "                        (default " CONFIG_DEFAULT_INPUT "); an Eesmart D2L module\n"
+	    "                        (\"d2l:[ADDR:]PORT\") needs its id, key and iv: set it in\n"
+	    "                        the configuration file\n"
 	    "      --mqtt URL        broker, mqtt://host[:port] or mqtts://host[:port]\n"
 	    "                        (default " CONFIG_DEFAULT_URL ")\n"
 	    "      --topic TOPIC     base topic (default " CONFIG_DEFAULT_TOPIC
@@ -77,12 +85,14 @@ usage(FILE *out)
 	    "                        computed values on TOPIC/derived and TOPIC/energy\n"
 	    "  -F, --format FORMAT   typed (default): numbers, ISO dates, STGE decoded;\n"
 	    "                        raw: every label maps to the exact string the meter sent\n"
+	    "      --http ADDR:PORT  serve the HTTP API (EcoDevice XML, /metrics, /status.json)\n"
+	    "                        on ADDR:PORT, or 127.0.0.1:PORT for a lone port\n"
 	    "  -v, --verbose         more logging; twice: every byte read (for bug reports)\n"
 	    "      --check-config    validate the configuration, print it (secrets masked), exit\n"
 	    "      --list-ports      list serial ports with their USB descriptions, exit\n"
-	    "  -d, --decode FILE     decode a TIC capture (\"-\" = standard input): one JSON\n"
-	    "                        object per valid frame on standard output, counters on\n"
-	    "                        standard error; no meter or broker needed\n"
+	    "  -d, --decode          decode the TIC capture FILE (\"-\" = standard input): one\n"
+	    "                        JSON object per valid frame on standard output, counters\n"
+	    "                        on standard error; no meter or broker needed\n"
 	    "  -h, --help            show this help and exit\n"
 	    "  -V, --version         show the version and exit\n"
 	    "\n"
@@ -93,65 +103,68 @@ usage(FILE *out)
 	    "rest are set in the configuration file: see its comments and the README.\n");
 }
 
-/* Defaults, then the file, then the command line. Prints the error; returns 0 or EX_CONFIG. */
+/* Defaults, then the file, then the command line, into *ret (config_unref() it). Prints the
+ * error; returns 0 or EX_CONFIG. */
 static int
-load_config(const struct options *opt, struct linkyd_config *c)
+load_config(const struct options *opt, const struct linkyd_config **ret)
 {
-	char err[CONFIG_ERROR_SIZE] = "";
-	int r = config_defaults(c);
+	char err[CONFIG_ERROR_SIZE] = "", host[256] = "";
+	struct config_args args = {
+	    .path = opt->config_path,
+	    .optional = !opt->config_explicit,
+	    .inputs = opt->inputs,
+	    .n_inputs = opt->n_inputs,
+	    .mqtt_url = opt->mqtt_url,
+	    .topic = opt->topic,
+	    .format = opt->format,
+	    .http = opt->http,
+	    .verbosity = opt->verbosity,
+	    .hostname = host,
+	};
+	const struct linkyd_config *c;
+	int r;
 
-	if (r == 0) {
-		r = config_load(c, opt->config_path, err, sizeof(err));
-		if (r == -ENOENT && !opt->config_explicit)
-			r = 0;
-	}
-	if (r == 0 && opt->n_inputs)
-		r = config_set_inputs(c, opt->inputs, opt->n_inputs, err, sizeof(err));
-	if (r == 0 && opt->mqtt_url) {
-		free(c->mqtt.url);
-		c->mqtt.url = strdup(opt->mqtt_url);
-		r = c->mqtt.url ? 0 : -ENOMEM;
-	}
-	for (size_t i = 0; r == 0 && opt->topic && i < c->n_meters; i++) {
-		char *t;
-
-		if (c->n_meters == 1)
-			t = strdup(opt->topic);
-		else if (asprintf(&t, "%s/%s", opt->topic, c->meters[i].name) < 0)
-			t = NULL;
-		free(c->meters[i].topic);
-		c->meters[i].topic = t;
-		r = t ? 0 : -ENOMEM;
-	}
-	if (r == 0 && opt->format && json_format_parse(opt->format, &c->format) < 0) {
-		snprintf(err, sizeof(err), "--format: expected typed or raw, not '%s'",
-		         opt->format);
-		r = -EINVAL;
-	}
-	if (r == 0)
-		r = config_validate(c, err, sizeof(err));
+	(void) gethostname(host, sizeof(host) - 1);
+	r = config_load(&args, &c, err, sizeof(err));
 	if (r == 0 && c->anonymise && !c->anonymise_key) {
 		struct anon_key key;
+		const char *where = config_where(c, "publish.anonymise");
 		int k = anon_key_load(NULL, &key);
 
 		/* Better not to start than to publish the real identifiers. */
 		if (k < 0) {
-			snprintf(err, sizeof(err),
-			         "publish.anonymise: no key: %s: %s (set publish.anonymise_key)",
-			         ANON_MACHINE_ID,
-			         k == -EINVAL ? "no machine id in it" : strerror(-k));
+			snprintf(
+			    err, sizeof(err),
+			    "%s%spublish.anonymise: no key: %s: %s (set publish.anonymise_key)",
+			    where ? where : "", where ? ": " : "", ANON_MACHINE_ID,
+			    k == -EINVAL ? "no machine id in it" : strerror(-k));
+			c = config_unref(c);
 			r = -EINVAL;
 		}
 	}
-	if (opt->verbosity > c->verbosity)
-		c->verbosity = opt->verbosity;
-	if (r == 0)
-		return 0;
-	if (r == -ENOMEM)
-		snprintf(err, sizeof(err), "out of memory");
-	fprintf(stderr, "linkyd: %s\n", err);
-	config_done(c);
-	return EX_CONFIG;
+	/* The password file is read where it is used (mqtt_new()); it is checked here so that a
+	 * bad one stops the start, and --check-config, with its file and line. */
+	if (r == 0 && c->mqtt.password_file) {
+		char perr[CONFIG_ERROR_SIZE / 2], *password;
+		const char *where = config_where(c, "mqtt.password_file");
+		int k = mqtt_password_load(c->mqtt.password_file, &password, perr, sizeof(perr));
+
+		if (k == 0) {
+			explicit_bzero(password, strlen(password));
+			free(password);
+		} else {
+			snprintf(err, sizeof(err), "%s%smqtt.password_file: %s", where ? where : "",
+			         where ? ": " : "", perr);
+			c = config_unref(c);
+			r = k;
+		}
+	}
+	if (r < 0) {
+		fprintf(stderr, "linkyd: %s\n", err);
+		return EX_CONFIG;
+	}
+	*ret = c;
+	return 0;
 }
 
 /* ---- the daemon -------------------------------------------------------------------------- */
@@ -162,8 +175,8 @@ update_status(struct daemon *d)
 	char line[512] = "", one[160];
 	size_t o = 0;
 
-	for (size_t i = 0; i < d->n_meters && o < sizeof(line); i++) {
-		meter_describe(d->meters[i], one, sizeof(one));
+	for (size_t i = 0; i < state_store_count(d->store) && o < sizeof(line); i++) {
+		state_describe(state_store_at(d->store, i), one, sizeof(one));
 		o += (size_t) snprintf(line + o, sizeof(line) - o, "%s%s", i ? "; " : "", one);
 	}
 	notify_status("%s", line);
@@ -187,7 +200,7 @@ apply_fresh_deferred(void *userdata)
 	struct daemon *d = userdata;
 
 	if (d->stopping)
-		return; /* d->fresh is freed at exit (fresh_pending) */
+		return; /* d->fresh is dropped at exit */
 	apply_fresh(d);
 }
 
@@ -216,7 +229,7 @@ on_meter_closed(struct meter *m, void *userdata)
 		return;
 	if (d->stopping)
 		loop_quit(d->loop, 0);
-	else if (d->fresh_pending && loop_defer(d->loop, apply_fresh_deferred, d) < 0)
+	else if (d->fresh && loop_defer(d->loop, apply_fresh_deferred, d) < 0)
 		apply_fresh(d); /* out of memory: at once, from here, rather than never */
 }
 
@@ -229,30 +242,30 @@ static const struct meter_callbacks meter_cbs = {
 static bool
 kept(const struct daemon *d, const struct meter *m)
 {
-	return config_meter_kept(&d->cfg, &d->fresh, meter_config(m));
+	return config_meter_kept(d->cfg, d->fresh, meter_config(m));
 }
 
 static int
 start_meters(struct daemon *d, size_t first)
 {
-	struct meter **all = realloc(d->meters, d->cfg.n_meters * sizeof(*all));
+	struct meter **all = realloc(d->meters, d->cfg->n_meters * sizeof(*all));
 
 	if (!all)
 		return -ENOMEM;
 	d->meters = all;
-	for (size_t j = 0; j < d->cfg.n_meters; j++) {
+	for (size_t j = 0; j < d->cfg->n_meters; j++) {
 		bool running = false;
 		int r;
 
 		for (size_t i = 0; i < first; i++)
-			running |= strcmp(meter_name(d->meters[i]), d->cfg.meters[j].name) == 0;
+			running |= strcmp(meter_name(d->meters[i]), d->cfg->meters[j].name) == 0;
 		if (running)
 			continue;
-		r = meter_new(d->loop, &d->cfg.meters[j], &d->cfg, &meter_cbs, d,
+		r = meter_new(d->loop, &d->cfg->meters[j], d->cfg, d->store, &meter_cbs, d,
 		              &d->meters[d->n_meters]);
 		if (r < 0)
 			return log_errno(LOG_ERR, r, "cannot start meter '%s'",
-			                 d->cfg.meters[j].name);
+			                 d->cfg->meters[j].name);
 		d->n_meters++;
 	}
 	return 0;
@@ -264,19 +277,17 @@ apply_fresh(struct daemon *d)
 {
 	size_t kept = d->n_meters;
 
-	/* Bound to d->cfg, which holds the fresh configuration from here on: d->fresh is
-	 * overwritten by the next reload, and zeroed when it fails. */
-	for (size_t i = 0; i < kept; i++)
-		for (size_t j = 0; j < d->fresh.n_meters; j++)
-			if (strcmp(meter_name(d->meters[i]), d->fresh.meters[j].name) == 0)
-				meter_rebind(d->meters[i], &d->fresh.meters[j], &d->cfg);
-	config_done(&d->cfg);
+	/* The meters kept hold a reference to the snapshot they started with, equal to the fresh
+	 * one in all they use (config_meter_kept()): they carry on with it. */
+	config_unref(d->cfg);
 	d->cfg = d->fresh;
-	d->fresh = (struct linkyd_config){0};
-	d->fresh_pending = false;
-	log_init(d->cfg.verbosity);
+	d->fresh = NULL;
+	log_init(d->cfg->verbosity);
 	if (start_meters(d, kept) < 0)
 		log_err("reload: some meters could not start; fix the configuration and reload");
+	if (http_server_apply(d->loop, d->cfg, d->store, &d->http) < 0)
+		log_err(
+		    "reload: the HTTP API could not take the new settings; fix them and reload");
 	notify_ready();
 	update_status(d);
 	log_notice("configuration reloaded (%zu meter(s), %zu restarted)", d->n_meters,
@@ -323,7 +334,7 @@ close_meters(struct daemon *d, bool (*which)(const struct daemon *, const struct
 static void
 reload(struct daemon *d)
 {
-	if (d->fresh_pending || d->stopping)
+	if (d->fresh || d->stopping)
 		return;
 	notify_reloading();
 	if (load_config(d->opt, &d->fresh) != 0) {
@@ -331,7 +342,6 @@ reload(struct daemon *d)
 		notify_ready();
 		return;
 	}
-	d->fresh_pending = true;
 	/* Close what changed first, so that its "offline" precedes the new client's "online". */
 	if (close_meters(d, changed, SHUTDOWN_MS) == 0)
 		apply_fresh(d);
@@ -396,7 +406,7 @@ run_daemon(const struct options *opt)
 	r = load_config(opt, &d.cfg);
 	if (r != 0)
 		return r;
-	log_init(d.cfg.verbosity);
+	log_init(d.cfg->verbosity);
 	d.sig.fd = d.watchdog.io.fd = d.deadline.io.fd = -1;
 
 	/* Before any library starts a thread (paho does): threads inherit the mask, so signals
@@ -409,7 +419,7 @@ run_daemon(const struct options *opt)
 	signal(SIGPIPE, SIG_IGN);
 
 	d.loop = loop_new();
-	if (!d.loop) {
+	if (!d.loop || state_store_new(&d.store) < 0) {
 		log_errno(LOG_ERR, -errno, "cannot create the event loop");
 		status = EX_OSERR;
 		goto out_config;
@@ -429,7 +439,13 @@ run_daemon(const struct options *opt)
 		(void) loop_timer_arm(&d.watchdog, wd_ms / 2, wd_ms / 2);
 
 	log_notice("linkyd %s starting: %zu meter(s), broker %s, %s JSON", LINKYD_VERSION,
-	           d.cfg.n_meters, d.cfg.mqtt.url, json_format_name(d.cfg.format));
+	           d.cfg->n_meters, d.cfg->mqtt.url, json_format_name(d.cfg->format));
+	/* Before the meters: a port taken or a password file missing stops the start before any
+	 * meter says "online". */
+	if (http_server_apply(d.loop, d.cfg, d.store, &d.http) < 0) {
+		status = EX_CONFIG;
+		goto out_meters;
+	}
 	if (start_meters(&d, 0) < 0) {
 		status = EX_SOFTWARE;
 		goto out_meters;
@@ -444,11 +460,12 @@ run_daemon(const struct options *opt)
 	}
 
 out_meters:
+	/* It reads the store, which the meters' sinks leave as they go. */
+	http_server_free(d.http);
 	for (size_t i = 0; i < d.n_meters; i++)
 		meter_free(d.meters[i]);
 	free(d.meters);
-	if (d.fresh_pending)
-		config_done(&d.fresh);
+	config_unref(d.fresh);
 out_loop:
 	loop_timer_done(d.loop, &d.watchdog);
 	loop_timer_done(d.loop, &d.deadline);
@@ -457,8 +474,9 @@ out_loop:
 		(void) close(d.sig.fd);
 	}
 	loop_free(d.loop);
+	state_store_free(d.store);
 out_config:
-	config_done(&d.cfg);
+	config_unref(d.cfg);
 	return status;
 }
 
@@ -467,13 +485,17 @@ out_config:
 static int
 check_config(const struct options *opt)
 {
-	struct linkyd_config c;
+	const struct linkyd_config *c;
 	int r = load_config(opt, &c);
 
 	if (r != 0)
 		return r;
-	config_print(&c, stdout);
-	config_done(&c);
+	r = config_print(c, stdout);
+	config_unref(c);
+	if (r < 0) {
+		fprintf(stderr, "linkyd: %s\n", strerror(-r));
+		return EX_OSERR;
+	}
 	return EX_OK;
 }
 
@@ -499,6 +521,7 @@ enum {
 	OPT_TOPIC,
 	OPT_CHECK_CONFIG,
 	OPT_LIST_PORTS,
+	OPT_HTTP,
 };
 
 int
@@ -510,24 +533,27 @@ main(int argc, char **argv)
 	    {"mqtt", required_argument, NULL, OPT_MQTT},
 	    {"topic", required_argument, NULL, OPT_TOPIC},
 	    {"format", required_argument, NULL, 'F'},
+	    {"http", required_argument, NULL, OPT_HTTP},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	    {"list-ports", no_argument, NULL, OPT_LIST_PORTS},
-	    {"decode", required_argument, NULL, 'd'},
+	    /* A flag, its file an operand, so that options may follow it; the optional argument
+	     * keeps --decode=FILE, the old spelling, working. */
+	    {"decode", optional_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct options opt = {.config_path = LINKYD_CONFIG_PATH};
-	const char *decode = NULL;
+	const char *decode_path = NULL;
 	enum json_format format = JSON_FORMAT_TYPED;
-	bool check = false, ports = false;
+	bool check = false, ports = false, decode = false;
 	int c, status;
 
 	opt.inputs = calloc((size_t) argc, sizeof(*opt.inputs));
 	if (!opt.inputs)
 		return EX_OSERR;
-	while ((c = getopt_long(argc, argv, "c:i:F:vd:hV", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:i:F:vdhV", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opt.config_path = optarg;
@@ -552,6 +578,9 @@ main(int argc, char **argv)
 			}
 			opt.format = optarg;
 			break;
+		case OPT_HTTP:
+			opt.http = optarg;
+			break;
 		case 'v':
 			opt.verbosity++;
 			break;
@@ -562,7 +591,8 @@ main(int argc, char **argv)
 			ports = true;
 			break;
 		case 'd':
-			decode = optarg;
+			decode = true;
+			decode_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -578,13 +608,22 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	/* getopt_long() moved the operands to the end: --decode's file, and nothing else. */
+	if (decode && !decode_path && optind < argc)
+		decode_path = argv[optind++];
+	if (decode && !decode_path) {
+		fprintf(stderr, "linkyd: --decode needs a FILE to decode (\"-\" for standard "
+		                "input)\nTry 'linkyd --help' for more information.\n");
+		free(opt.inputs);
+		return EX_USAGE;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "linkyd: unexpected argument '%s'\n", argv[optind]);
 		free(opt.inputs);
 		return EX_USAGE;
 	}
 	if (decode)
-		status = decode_run(decode, format);
+		status = decode_run(decode_path, format);
 	else if (ports)
 		status = list_ports();
 	else if (check)

@@ -18,7 +18,7 @@ case $1 in
 /*) linkyd=$1 ;;
 *) linkyd=$(pwd)/$1 ;;
 esac
-data=$2
+data=$(cd "$2" && pwd) || exit 1
 
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -94,6 +94,32 @@ status "--format bogus" $? 64
 checks=$((checks + 1))
 [ -s out ] && fail "--format bogus: something on standard output"
 grep -q "bogus" err || fail "--format bogus: the message does not name the format: $(cat err)"
+
+# Options in any order, as getopt_long() permutes them: --decode is a flag and the file its
+# operand, wherever it stands; --decode=FILE, the first spelling, still works.
+raw=$data/historique-hchp-mono-01
+for args in "--decode --format raw $raw.tic" "--format raw $raw.tic --decode" \
+	"$raw.tic -F raw -d" "-dFraw $raw.tic" "--decode=$raw.tic --format=raw" \
+	"--decode --format raw -- $raw.tic"; do
+	# shellcheck disable=SC2086 # the words of $args are the arguments
+	"$linkyd" $args >out 2>/dev/null
+	status "$args" $? 0
+	same "$args: standard output" out "$raw.raw.json"
+done
+
+# --decode without a file: EX_USAGE, saying what is missing, nothing decoded.
+"$linkyd" --format raw --decode >out 2>err
+status "--decode without a file" $? 64
+checks=$((checks + 1))
+[ -s out ] && fail "--decode without a file: something on standard output"
+grep -q "FILE" err || fail "--decode without a file: the message does not say so: $(cat err)"
+
+# One file at a time: the second is named as unexpected.
+"$linkyd" --decode "$raw.tic" second.tic >out 2>err
+status "--decode with two files" $? 64
+checks=$((checks + 1))
+[ -s out ] && fail "--decode with two files: something on standard output"
+grep -q "second.tic" err || fail "--decode with two files: the message does not name it: $(cat err)"
 
 # A stray argument (not an option): EX_USAGE, naming it. (No arguments at all runs the daemon.)
 "$linkyd" stray >out 2>err

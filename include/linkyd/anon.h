@@ -50,7 +50,7 @@ void anon_pseudonym(const struct anon_key *key, const char *id, size_t len, char
 
 /* ---- Frames ---------------------------------------------------------------------------------- */
 
-/* A frame with its identifiers replaced, in caller storage (about 8 KiB). */
+/* A frame with its identifiers replaced, in caller storage (about 13 KiB). */
 struct anon_frame {
 	struct tic_frame frame;
 	struct tic_group groups[TIC_FRAME_GROUPS];

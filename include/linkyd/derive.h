@@ -108,6 +108,15 @@ void derive_frame(struct derive *d, const struct tic_frame *f, const bool *keep,
  * live.c). Returns the length (buf NUL-terminated) or -ENOBUFS. */
 int derive_json(const struct derive *d, char *buf, size_t size);
 
+/* The active power estimates of derive_json(), as numbers (for /metrics). */
+struct derive_power {
+	bool valid;          /* watts is known */
+	bool injected_valid; /* injected_watts is known (a producer) */
+	uint64_t watts, injected_watts;
+};
+
+void derive_power(const struct derive *d, struct derive_power *ret);
+
 /* ---- energy.c: <topic>/energy --------------------------------------------------------------- */
 
 /* Energy in Wh per period, to publish retained:
@@ -159,5 +168,8 @@ struct derive_info {
 
 /* What the derived topics carry so far. The strings live in d until its next update. */
 void derive_info(const struct derive *d, struct derive_info *ret);
+
+/* derive_info()'s generation alone, without building the rest. */
+unsigned derive_generation(const struct derive *d);
 
 #endif

@@ -22,9 +22,10 @@ const char *json_format_name(enum json_format format);
 /* Room that is always enough for one frame in either format. */
 #define JSON_FRAME_MAX 32768
 
-/* Encode frame as one line of JSON (no newline) into buf, NUL-terminated. Returns the length, or
- * -ENOBUFS if size is too small (under length + 1; buf then holds no string), or -EINVAL if a
- * value does not decode as its label's format says (never for a frame the parser delivered).
+/* Encode frame as one line of JSON (no newline) into buf, NUL-terminated, from its groups' typed
+ * fields (tic.h). Returns the length, or -ENOBUFS if size is too small (under length + 1; buf
+ * then holds no string), or -EINVAL for a group of a table label that is not typed as its value
+ * says (never for a frame the parser delivered; see tic_group_type() for groups made by hand).
  * Allocates nothing and never writes past buf + size. */
 int json_encode_frame(const struct tic_frame *frame, enum json_format format, char *buf,
                       size_t size);

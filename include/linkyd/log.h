@@ -9,7 +9,8 @@
 
 #include <syslog.h>
 
-/* verbosity: 0 = notice and above, 1 = info, 2 = debug (raw frames). */
+/* verbosity: 0 = notice and above, 1 = info, 2 = debug (raw frames); negative: errors only
+ * (tests, fuzzers). */
 void log_init(int verbosity);
 int log_verbosity(void);
 

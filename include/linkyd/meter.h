@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One meter: its serial line (opened, speed auto-detected, reopened when it comes back), its
- * decoder, and its MQTT client publishing one JSON object per frame. Meters are independent:
- * one failing never disturbs another.
+ * One meter of the configuration: its line (source -> parser), its pipeline (anonymisation,
+ * index guard, derived values, publish policy) and its sinks (MQTT, the in-memory state).
+ * Meters are independent: one failing never disturbs another.
  */
 #ifndef LINKYD_METER_H
 #define LINKYD_METER_H
@@ -11,7 +11,7 @@
 
 #include "linkyd/config.h"
 #include "linkyd/loop.h"
-#include "linkyd/mqtt.h"
+#include "linkyd/sink.h"
 
 struct meter;
 
@@ -22,22 +22,17 @@ struct meter_callbacks {
 	void (*on_closed)(struct meter *m, void *userdata);
 };
 
-/* Start reading cfg's device and connecting to the broker. cfg and global must outlive the
- * meter. Returns 0 or -errno. */
+/* Start reading cfg's input and connecting to the broker; keep the latest records in store,
+ * which must outlive the meter. cfg is one of global's meters; the meter keeps a reference to
+ * global (config_ref()) until meter_free(). Returns 0 or -errno. */
 int meter_new(struct loop *loop, const struct meter_config *cfg, const struct linkyd_config *global,
-              const struct meter_callbacks *cb, void *userdata, struct meter **ret_meter);
-
-/* Point a kept meter at an equal configuration that replaced its own (reload). */
-void meter_rebind(struct meter *m, const struct meter_config *cfg,
-                  const struct linkyd_config *global);
+              struct state_store *store, const struct meter_callbacks *cb, void *userdata,
+              struct meter **ret_meter);
 
 /* Stop reading, publish offline, flush, disconnect within timeout_ms; then on_closed, maybe
  * from inside this call. */
 void meter_close(struct meter *m, unsigned timeout_ms);
 bool meter_is_closing(const struct meter *m);
-
-/* One line for STATUS= and logs: "home: standard 9600 Bd, 123 frames, broker connected". */
-void meter_describe(const struct meter *m, char *buf, size_t size);
 
 const char *meter_name(const struct meter *m);
 const struct meter_config *meter_config(const struct meter *m);

@@ -24,10 +24,10 @@ enum mqtt_state {
 };
 
 struct mqtt_stats {
-	uint64_t queued;  /* accepted by mqtt_publish() */
+	uint64_t queued;  /* accepted by the mqtt_publish*() functions */
 	uint64_t sent;    /* acknowledged (QoS 1/2) or written (QoS 0) */
-	uint64_t dropped; /* oldest dropped because the queue was full */
-	size_t pending;   /* in the queue now */
+	uint64_t dropped; /* frames only: the oldest dropped because the queue was full */
+	size_t pending;   /* in the queue now (acks are taken when the loop wakes) */
 };
 
 struct mqtt_callbacks {
@@ -45,9 +45,16 @@ int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *clien
              const char *status_topic, const struct mqtt_callbacks *cb, void *userdata,
              struct mqtt **ret_mqtt);
 
-/* Queue a message (topic and payload are copied) at the configured QoS. Returns 0, -ENOMEM, or
- * -EINVAL for an empty topic or one with a wildcard (+, #). */
+/* Queue a frame (topic and payload are copied) at the configured QoS. The queue keeps
+ * cfg->queue frames; beyond, the oldest is dropped and counted (mqtt_stats().dropped). Returns 0,
+ * -ENOMEM, or -EINVAL for an empty topic or one with a wildcard (+, #). */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
+
+/* The same for a state message (the meter's mode, its diagnostics): kept apart from the frames
+ * during an outage, never counted as a dropped frame, and replaced in the queue by a newer one on
+ * the same topic, the latest being all that matters. */
+int mqtt_publish_state(struct mqtt *m, const char *topic, const void *payload, size_t len,
+                       bool retain);
 
 /* The same at QoS qos (negative: the configured one), but only while connected (else
  * -ENOTCONN; -ENOBUFS when LIVE_QUEUE such messages wait already), beside the frames' share of
@@ -72,5 +79,15 @@ void mqtt_close(struct mqtt *m, unsigned timeout_ms);
 
 /* NULL-safe; returns NULL. */
 struct mqtt *mqtt_free(struct mqtt *m);
+
+/* MQTT 3.1.1 strings (user name, password, client id) have a 16-bit length. */
+#define MQTT_STRING_MAX   65535
+#define MQTT_PASSWORD_MAX MQTT_STRING_MAX
+
+/* Read the broker password from path: a regular file with no access for group and others, at
+ * most MQTT_PASSWORD_MAX bytes on one line (a final newline is not part of it), not empty.
+ * Returns 0 with *ret_password malloc'ed (wipe it before free()), or -errno with err holding one
+ * line that names path. mqtt_new() calls it when cfg->password_file is set. */
+int mqtt_password_load(const char *path, char **ret_password, char *err, size_t err_size);
 
 #endif

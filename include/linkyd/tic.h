@@ -57,21 +57,21 @@ const char *tic_err_name(enum tic_err err);
 
 /* ---- The label table ------------------------------------------------------------------- */
 
-/* How a label's value is checked and typed. */
+/* How a label's value is checked and typed (the typed field of struct tic_group it fills). */
 enum tic_format {
-	TIC_FMT_DIGITS,  /* exactly width decimal digits, published as an integer */
+	TIC_FMT_DIGITS,  /* exactly width decimal digits, published as an integer (num) */
 	TIC_FMT_ID,      /* exactly width decimal digits, published as a string (ADCO, PRM) */
-	TIC_FMT_TEXT,    /* 1..width printable characters; padding spaces trimmed when typed */
+	TIC_FMT_TEXT,    /* 1..width printable characters; padding spaces trimmed when published */
 	TIC_FMT_EMPTY,   /* empty value: the information is the horodate (DATE) */
 	TIC_FMT_OPTARIF, /* BASE, HC.., EJP., BBRx */
-	TIC_FMT_PTEC,    /* TH.., HC.., HP.., HN.., PM.., HCJB ... HPJR */
-	TIC_FMT_DEMAIN,  /* ----, BLEU, BLAN, ROUG */
+	TIC_FMT_PTEC,    /* TH.., HC.., HP.., HN.., PM.., HCJB ... HPJR (code: enum tic_ptec) */
+	TIC_FMT_DEMAIN,  /* ----, BLEU, BLAN, ROUG (code: enum tic_tempo) */
 	TIC_FMT_LETTER,  /* one upper-case letter (HHPHC) */
 	TIC_FMT_ALNUM,   /* exactly width upper-case letters or digits (MOTDETAT) */
 	TIC_FMT_PPOT,    /* '0' then a hexadecimal digit */
-	TIC_FMT_STGE,    /* 8 upper-case hexadecimal digits */
+	TIC_FMT_STGE,    /* 8 upper-case hexadecimal digits (stge) */
 	TIC_FMT_PROFILE, /* 11 blocks HHMMSSSS or NONUTILE separated by SP (PJOURF+1, PPOINTE) */
-	TIC_FMT_RELAIS,  /* 3 digits, 000-255: bit n = relay n+1 closed */
+	TIC_FMT_RELAIS,  /* 3 digits, 000-255: bit n = relay n+1 closed (num) */
 };
 
 /* Label flags. */
@@ -96,12 +96,42 @@ struct tic_label {
 	uint8_t format;          /* enum tic_format */
 	uint8_t width;           /* exact width, or maximum width for TIC_FMT_TEXT */
 	uint8_t flags;           /* TIC_LF_* */
+	uint8_t name_len;        /* strlen(name) */
 };
 
-/* The table, in spec order, and its length (at most TIC_LABELS_MAX rows). */
+/* The table, in spec order (linkyd/tic_labels.h), and its length (at most TIC_LABELS_MAX rows). */
 #define TIC_LABELS_MAX 192
 extern const struct tic_label tic_labels[];
 extern const size_t tic_labels_count;
+
+/*
+ * A label's identity, to switch on rather than on its spelling: TIC_L_ADCO, TIC_L_SMAXSN_1 ...,
+ * one per row of the table in its order, made from the same list (linkyd/tic_labels.h). 0 is
+ * TIC_L_UNKNOWN, a label the table does not know, so that a group nobody typed is never taken
+ * for a table label; row i is TIC_L_UNKNOWN + 1 + i.
+ */
+enum tic_label_id {
+	TIC_L_UNKNOWN,
+#define TIC_LABEL(id, ...) TIC_L_##id,
+#include "linkyd/tic_labels.h"
+#undef TIC_LABEL
+	TIC_L_COUNT /* table rows + 1 */
+};
+
+/* The identity of a row of the table, or TIC_L_UNKNOWN for NULL. */
+static inline enum tic_label_id
+tic_label_id(const struct tic_label *def)
+{
+	return def ? (enum tic_label_id)(def - tic_labels + 1) : TIC_L_UNKNOWN;
+}
+
+/* The row of a label's identity, or NULL for TIC_L_UNKNOWN (and any number that is no identity,
+ * as an untyped group's may be). */
+static inline const struct tic_label *
+tic_label_of(enum tic_label_id id)
+{
+	return id > TIC_L_UNKNOWN && id < TIC_L_COUNT ? &tic_labels[id - 1] : NULL;
+}
 
 /* Find a label of either mode by name (len bytes, not NUL-terminated); NULL if unknown. */
 const struct tic_label *tic_label_find(const char *name, size_t len);
@@ -109,16 +139,86 @@ const struct tic_label *tic_label_find(const char *name, size_t len);
 /* Check a value (len bytes) against the label's format. Returns 0 or TIC_ERR_FORMAT. */
 int tic_label_check(const struct tic_label *def, const char *value, size_t len);
 
+/* ---- Typed values ---------------------------------------------------------------------------- */
+
+/* A horodate SAAMMJJhhmmss, in the meter's local legal time. */
+struct tic_datetime {
+	uint16_t year;
+	uint8_t month, day, hour, minute, second;
+	int8_t utc_offset_h; /* +2 (E, summer), +1 (H, winter) */
+	bool has_offset;     /* false when the season character is SP (DPMx/FPMx) */
+	bool degraded;       /* lower-case season: the meter's clock runs in degraded mode */
+};
+
+/* The STGE status register (tic-spec.md §8). */
+struct tic_stge {
+	uint32_t raw;
+	bool dry_contact_open;     /* bit 0 */
+	uint8_t breaker;           /* bits 1-3: 0 closed, 1..6 open and why */
+	bool cover_open;           /* bit 4: terminal cover */
+	bool overvoltage;          /* bit 6 */
+	bool overload;             /* bit 7: reference power exceeded */
+	bool producer;             /* bit 8 */
+	bool injecting;            /* bit 9: active energy negative */
+	uint8_t supplier_index;    /* bits 10-13, as 1..16 */
+	uint8_t distributor_index; /* bits 14-15, as 1..4 */
+	bool clock_degraded;       /* bit 16 */
+	bool standard_mode;        /* bit 17 */
+	uint8_t euridis;           /* bits 19-20 */
+	uint8_t cpl_status;        /* bits 21-22 */
+	bool cpl_synchronised;     /* bit 23 */
+	uint8_t tempo_today;       /* bits 24-25: enum tic_tempo */
+	uint8_t tempo_tomorrow;    /* bits 26-27 */
+	uint8_t peak_notice;       /* bits 28-29: 0 none, 1..3 PMx notice */
+	uint8_t peak;              /* bits 30-31: 0 none, 1..3 PMx in progress */
+};
+
+/* Tempo day colours: STGE's codes, and DEMAIN's values ("----", BLEU, BLAN, ROUG) typed. */
+enum tic_tempo {
+	TIC_TEMPO_NONE,
+	TIC_TEMPO_BLEU,
+	TIC_TEMPO_BLANC,
+	TIC_TEMPO_ROUGE,
+};
+
+/* PTEC's values typed: TH.., HC.., HP.., HN.., PM.., then Tempo's HCJB ... HPJR. */
+enum tic_ptec {
+	TIC_PTEC_TH,
+	TIC_PTEC_HC,
+	TIC_PTEC_HP,
+	TIC_PTEC_HN,
+	TIC_PTEC_PM,
+	TIC_PTEC_HCJB,
+	TIC_PTEC_HCJW,
+	TIC_PTEC_HCJR,
+	TIC_PTEC_HPJB,
+	TIC_PTEC_HPJW,
+	TIC_PTEC_HPJR,
+};
+
 /* ---- The parser ---------------------------------------------------------------------------- */
 
-/* One valid group of a delivered frame. Strings are NUL-terminated and live in the parser until
- * the on_frame callback returns. */
+/*
+ * One valid group of a delivered frame: its strings, as the meter sent them, then the same
+ * information typed, so that what follows the parser neither parses a value again nor compares
+ * a label's spelling. Strings are NUL-terminated and, like the group, live in the parser until
+ * the on_frame callback returns.
+ */
 struct tic_group {
 	const char *label;
 	const char *value;           /* may be "" (DATE) */
 	const char *horodate;        /* 13 characters, or NULL when the group has none */
 	const struct tic_label *def; /* NULL for a label the table does not know */
 	uint8_t label_len, value_len;
+
+	/* Typed once per frame, before on_frame (tic_group_type()). */
+	uint8_t id;                   /* enum tic_label_id: def's row, or TIC_L_UNKNOWN */
+	struct tic_datetime date;     /* the horodate's, when there is one */
+	union {                       /* the value's, as def->format says (enum tic_format) */
+		uint64_t num;         /* TIC_FMT_DIGITS, TIC_FMT_RELAIS */
+		uint8_t code;         /* TIC_FMT_PTEC, TIC_FMT_DEMAIN */
+		struct tic_stge stge; /* TIC_FMT_STGE */
+	};
 };
 
 struct tic_frame {
@@ -126,6 +226,13 @@ struct tic_frame {
 	unsigned n_groups;
 	const struct tic_group *groups;
 };
+
+/* Type g: set its typed fields from def and its strings, as the parser does for each group it
+ * delivers; for groups made by hand (tests, a frame rewritten). The value is checked against
+ * def's format (tic_label_check()) and the horodate parsed (tic_horodate_parse()) first: returns
+ * 0, or TIC_ERR_FORMAT when either fails, g then typed as a label the table does not know (id
+ * TIC_L_UNKNOWN, every other typed field zero), which what follows does not read as a row's. */
+int tic_group_type(struct tic_group *g);
 
 /* Counters since tic_parser_init(). */
 struct tic_stats {
@@ -140,7 +247,8 @@ struct tic_stats {
 };
 
 struct tic_parser_callbacks {
-	/* A frame ended by ETX with at least one valid group. Return non-zero to stop feeding. */
+	/* A frame ended by ETX with at least one valid group, its groups typed. Return non-zero
+	 * to stop feeding. NULL: frames are validated and counted, neither typed nor delivered. */
 	int (*on_frame)(const struct tic_frame *frame, void *userdata);
 };
 
@@ -150,7 +258,7 @@ enum tic_state {
 	TIC_S_GROUP, /* inside a group, collecting bytes up to CR */
 };
 
-/* The parser lives in caller storage (about 9 KiB); its fields are private. */
+/* The parser lives in caller storage (about 13 KiB); its fields are private. */
 struct tic_parser {
 	enum tic_state state;
 	enum tic_mode mode;   /* of the current frame, set by its first valid group */
@@ -183,20 +291,11 @@ tic_parser_stats(const struct tic_parser *p)
 	return &p->stats;
 }
 
-/* ---- Typed values ---------------------------------------------------------------------------- */
+/* ---- Typed values, from strings -------------------------------------------------------------- */
 
 /* Value of a TIC_FMT_DIGITS/TIC_FMT_ID string of digits (base 10, leading zeros allowed).
  * Returns 0, or -EINVAL if s is empty, not all digits, or over 19 digits. */
 int tic_parse_uint(const char *s, uint64_t *ret_value);
-
-/* A horodate SAAMMJJhhmmss, in the meter's local legal time. */
-struct tic_datetime {
-	uint16_t year;
-	uint8_t month, day, hour, minute, second;
-	int8_t utc_offset_h; /* +2 (E, summer), +1 (H, winter) */
-	bool has_offset;     /* false when the season character is SP (DPMx/FPMx) */
-	bool degraded;       /* lower-case season: the meter's clock runs in degraded mode */
-};
 
 /* Parse a 13-character horodate. Returns 0 or TIC_ERR_FORMAT. */
 int tic_horodate_parse(const char *h, struct tic_datetime *ret_dt);
@@ -205,29 +304,6 @@ int tic_horodate_parse(const char *h, struct tic_datetime *ret_dt);
  * TIC_ISO_DATE_SIZE bytes). Returns the length. */
 #define TIC_ISO_DATE_SIZE 26
 int tic_datetime_iso(const struct tic_datetime *dt, char *buf);
-
-/* The STGE status register (tic-spec.md §8). */
-struct tic_stge {
-	uint32_t raw;
-	bool dry_contact_open;     /* bit 0 */
-	uint8_t breaker;           /* bits 1-3: 0 closed, 1..6 open and why */
-	bool cover_open;           /* bit 4: terminal cover */
-	bool overvoltage;          /* bit 6 */
-	bool overload;             /* bit 7: reference power exceeded */
-	bool producer;             /* bit 8 */
-	bool injecting;            /* bit 9: active energy negative */
-	uint8_t supplier_index;    /* bits 10-13, as 1..16 */
-	uint8_t distributor_index; /* bits 14-15, as 1..4 */
-	bool clock_degraded;       /* bit 16 */
-	bool standard_mode;        /* bit 17 */
-	uint8_t euridis;           /* bits 19-20 */
-	uint8_t cpl_status;        /* bits 21-22 */
-	bool cpl_synchronised;     /* bit 23 */
-	uint8_t tempo_today;       /* bits 24-25: 0 none, 1 bleu, 2 blanc, 3 rouge */
-	uint8_t tempo_tomorrow;    /* bits 26-27 */
-	uint8_t peak_notice;       /* bits 28-29: 0 none, 1..3 PMx notice */
-	uint8_t peak;              /* bits 30-31: 0 none, 1..3 PMx in progress */
-};
 
 /* Decode 8 hexadecimal digits. Returns 0 or TIC_ERR_FORMAT. */
 int tic_stge_decode(const char *hex, struct tic_stge *ret_stge);

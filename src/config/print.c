@@ -1,25 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * config_print(): the effective configuration in libconfig syntax, the password masked, so that
- * what the daemon will run with can be checked before it starts.
+ * config_print(): the effective configuration in libconfig syntax, row by row of the settings
+ * table, secrets masked, so that what the daemon will run with can be checked before it starts.
+ * A meter's publish group shows only what differs from the global one it starts from, as one
+ * would write it; what was worked out (client ids) and what is unset are comments.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "config-internal.h"
 
-#define PASSWORD_MASK "********"
+#define SECRET_MASK "********"
 
-static const char *
-mode_name(enum tic_mode mode)
+static int print_rows(FILE *out, const struct cfg_table *t, const void *base, const void *proto,
+                      bool diff, unsigned depth);
+
+static void
+indent(FILE *out, unsigned depth)
 {
-	switch (mode) {
-	case TIC_MODE_HISTORIQUE:
-		return "historique";
-	case TIC_MODE_STANDARD:
-		return "standard";
-	default:
-		return "auto";
-	}
+	for (unsigned i = 0; i < depth; i++)
+		(void) fputc('\t', out);
 }
 
 /* A libconfig string literal: quotes, backslashes and control bytes escaped. */
@@ -57,128 +58,134 @@ print_string(FILE *out, const char *s)
 	(void) fputc('"', out);
 }
 
-/* "\tkey = "value";" or, for an unset optional string, a comment saying what happens instead. */
-static void
-print_setting(FILE *out, const char *key, const char *value, const char *unset)
+/* ( { ... }, ... ) from entry first on. Each element's proto is what its init() alone makes of
+ * it, for the groups it inherits. */
+static int
+print_list(FILE *out, const struct cfg_row *row, const void *base, size_t first, unsigned depth)
 {
-	if (!value) {
-		(void) fprintf(out, "\t# %s: not set%s%s\n", key, unset ? ", " : "",
-		               unset ? unset : "");
-		return;
+	size_t n = *(const size_t *) CFG_AT(base, row->count);
+	const char *elems = *(char *const *) CFG_AT(base, row->offset);
+	void *proto = NULL;
+	int r = 0;
+
+	if (row->sub->init && !(proto = cfg_list_new(row, base, 1)))
+		return -ENOMEM;
+	(void) fprintf(out, "%s = (\n", row->key);
+	for (size_t i = first; i < n && r == 0; i++) {
+		indent(out, depth + 1);
+		(void) fputs("{\n", out);
+		r = print_rows(out, row->sub, elems + i * row->size, proto, false, depth + 2);
+		indent(out, depth + 1);
+		(void) fputs(i + 1 < n ? "},\n" : "}\n", out);
 	}
-	(void) fprintf(out, "\t%s = ", key);
-	print_string(out, value);
-	(void) fputs(";\n", out);
+	indent(out, depth);
+	(void) fputs(");\n", out);
+	cfg_free_list(row, proto, proto ? 1 : 0);
+	return r;
 }
 
-static void
-print_policy(FILE *out, const struct policy *p)
+/* One row; with proto, only if it differs from proto's. */
+static int
+print_row(FILE *out, const struct cfg_row *row, const void *base, const void *proto, unsigned depth)
 {
-	(void) fprintf(out, "policy = \"%s\"; interval = %u; deadband = %llu; heartbeat = %u;",
-	               config_policy_name(p->kind), p->interval, (unsigned long long) p->deadband,
-	               p->heartbeat);
-}
+	const void *v = CFG_AT(base, row->offset);
+	const char *s;
+	char *const *strv;
+	size_t n, first = 0;
+	int r;
 
-/* The settings of a publish group a meter may have, one per line after indent; the label
- * overrides from the first skip_labels on (a meter's start with the global ones it inherits). */
-static void
-print_publish(FILE *out, const struct publish_config *p, size_t skip_labels, const char *indent)
-{
-	(void) fprintf(out, "%s", indent);
-	print_policy(out, &p->policy);
-	(void) fprintf(
-	    out, "\n%slabel_topics = %s; label_retain = %s; derived = %s; index_guard = %s;\n",
-	    indent, p->label_topics ? "true" : "false", p->label_retain ? "true" : "false",
-	    p->derived ? "true" : "false", p->index_guard ? "true" : "false");
-	if (p->n_labels <= skip_labels)
-		return;
-	(void) fprintf(out, "%slabels = (\n", indent);
-	for (size_t i = skip_labels; i < p->n_labels; i++) {
-		(void) fprintf(out, "%s\t{ label = ", indent);
-		print_string(out, p->labels[i].label);
-		(void) fputs("; ", out);
-		print_policy(out, &p->labels[i].policy);
-		(void) fprintf(out, " }%s\n", i + 1 < p->n_labels ? "," : "");
+	if (row->type == CFG_LIST) {
+		n = *(const size_t *) CFG_AT(base, row->count);
+		/* An appended list shows the entries added to what it inherited. */
+		if (proto && (row->flags & CFG_APPEND))
+			first = *(const size_t *) CFG_AT(proto, row->count);
+		if (first >= n)
+			return 0;
+		indent(out, depth);
+		return print_list(out, row, base, first, depth);
 	}
-	(void) fprintf(out, "%s);\n", indent);
-}
-
-/* "\t\tkey = ( "a", "b" );" for a meter's list of names, nothing for none. */
-static void
-print_names(FILE *out, const char *key, char *const *v, size_t n)
-{
-	if (n == 0)
-		return;
-	(void) fprintf(out, "\t\t%s = ( ", key);
-	for (size_t i = 0; i < n; i++) {
-		print_string(out, v[i] ? v[i] : "");
-		(void) fputs(i + 1 < n ? ", " : " );\n", out);
+	if (proto && cfg_value_equal(row, base, proto))
+		return 0;
+	if ((row->flags & CFG_HIDE_UNSET) && !*(char *const *) v)
+		return 0;
+	indent(out, depth);
+	switch (row->type) {
+	case CFG_BOOL:
+		(void) fprintf(out, "%s = %s;\n", row->key, *(const bool *) v ? "true" : "false");
+		break;
+	case CFG_INT:
+		(void) fprintf(out, "%s = %lld;\n", row->key, cfg_int_get(v, row->size));
+		break;
+	case CFG_ENUM:
+		(void) fprintf(out, "%s = \"%s\";\n", row->key,
+		               row->names[cfg_int_get(v, row->size)]);
+		break;
+	case CFG_STRING:
+	case CFG_SECRET:
+		s = *(char *const *) v;
+		if (!s) {
+			(void) fprintf(out, "# %s: not set%s%s\n", row->key, row->unset ? ", " : "",
+			               row->unset ? row->unset : "");
+			break;
+		}
+		(void) fprintf(out, (row->flags & CFG_COMPUTED) ? "# %s: " : "%s = ", row->key);
+		print_string(out, row->type == CFG_SECRET ? SECRET_MASK : s);
+		(void) fputs((row->flags & CFG_COMPUTED) ? " (worked out)\n" : ";\n", out);
+		break;
+	case CFG_STRV:
+		n = *(const size_t *) CFG_AT(base, row->count);
+		strv = *(char **const *) v;
+		(void) fprintf(out, "%s = (", row->key);
+		for (size_t k = 0; k < n; k++) {
+			(void) fputs(k ? ", " : " ", out);
+			print_string(out, strv[k] ? strv[k] : "");
+		}
+		(void) fputs(" );\n", out);
+		break;
+	case CFG_INPUT:
+		(void) fprintf(out, "%s = ", row->key);
+		print_string(out, ((const struct input_config *) v)->spec);
+		(void) fputs(";\n", out);
+		break;
+	case CFG_GROUP:
+		(void) fprintf(out, "%s = {\n", row->key);
+		r = print_rows(out, row->sub, v, proto ? CFG_AT(proto, row->offset) : NULL, proto,
+		               depth + 1);
+		indent(out, depth);
+		(void) fputs("};\n", out);
+		return r;
+	default:
+		break; /* lists above, merges in print_rows() */
 	}
+	return 0;
 }
 
-void
+/* t's rows; proto (with diff, or for the rows that inherit) is what base started as. */
+static int
+print_rows(FILE *out, const struct cfg_table *t, const void *base, const void *proto, bool diff,
+           unsigned depth)
+{
+	for (size_t k = 0; k < t->n_rows; k++) {
+		const struct cfg_row *row = &t->rows[k];
+		bool compare = proto && (diff || (row->flags & CFG_INHERITS));
+		int r;
+
+		if (row->type == CFG_MERGE)
+			r = print_rows(out, row->sub, CFG_AT(base, row->offset),
+			               proto ? CFG_AT(proto, row->offset) : NULL, diff, depth);
+		else if (row->type == CFG_STRV && *(const size_t *) CFG_AT(base, row->count) == 0)
+			r = 0; /* none, the default */
+		else
+			r = print_row(out, row, base, compare ? proto : NULL, depth);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int
 config_print(const struct linkyd_config *c, FILE *out)
 {
-	const struct mqtt_config *m = &c->mqtt;
-	int level = c->verbosity < 0 ? 0 : c->verbosity > 2 ? 2 : c->verbosity;
-
-	(void) fputs("# linkyd: effective configuration (password and anonymise_key masked)\n",
-	             out);
-	(void) fputs("meters = (\n", out);
-	for (size_t i = 0; i < c->n_meters; i++) {
-		const struct meter_config *mc = &c->meters[i];
-
-		(void) fputs("\t{ name = ", out);
-		print_string(out, mc->name ? mc->name : "");
-		(void) fputs("; input = ", out);
-		print_string(out, mc->device ? mc->device : "");
-		(void) fprintf(out, "; mode = \"%s\"; topic = ", mode_name(mc->mode));
-		print_string(out, mc->topic ? mc->topic : "");
-		/* Only what differs from the global publish group, as one would write it. */
-		if (config_publish_equal(&mc->publish, &c->publish) && !mc->n_tariff_names &&
-		    !mc->n_distributor_names) {
-			(void) fprintf(out, "; }%s\n", i + 1 < c->n_meters ? "," : "");
-			continue;
-		}
-		(void) fputs(";\n", out);
-		print_names(out, "tariff_names", mc->tariff_names, mc->n_tariff_names);
-		print_names(out, "distributor_names", mc->distributor_names,
-		            mc->n_distributor_names);
-		if (!config_publish_equal(&mc->publish, &c->publish)) {
-			(void) fputs("\t\tpublish = {\n", out);
-			print_publish(out, &mc->publish, c->publish.n_labels, "\t\t\t");
-			(void) fputs("\t\t};\n", out);
-		}
-		(void) fprintf(out, "\t}%s\n", i + 1 < c->n_meters ? "," : "");
-	}
-	(void) fputs(");\n", out);
-	(void) fputs("mqtt = {\n", out);
-	print_setting(out, "url", m->url, NULL);
-	print_setting(out, "client_id", m->client_id,
-	              "derived from the host name and each meter's device");
-	print_setting(out, "username", m->username, NULL);
-	print_setting(out, "password", m->password ? PASSWORD_MASK : NULL, NULL);
-	print_setting(out, "ca_file", m->ca_file, "the system's trust store");
-	print_setting(out, "cert_file", m->cert_file, NULL);
-	print_setting(out, "key_file", m->key_file, NULL);
-	(void) fprintf(out, "\tverify_hostname = %s;\n", m->verify_hostname ? "true" : "false");
-	(void) fprintf(out, "\tkeepalive = %d;\n", m->keepalive);
-	(void) fprintf(out, "\tqos = %d;\n", m->qos);
-	(void) fprintf(out, "\tretain = %s;\n", m->retain ? "true" : "false");
-	(void) fprintf(out, "\tqueue = %u;\n", m->queue_frames);
-	(void) fputs("};\n", out);
-	(void) fprintf(out, "publish = {\n\tformat = \"%s\";\n", json_format_name(c->format));
-	print_publish(out, &c->publish, 0, "\t");
-	(void) fprintf(out, "\tanonymise = %s;\n", c->anonymise ? "true" : "false");
-	print_setting(out, "anonymise_key", c->anonymise_key ? PASSWORD_MASK : NULL,
-	              "derived from /etc/machine-id");
-	(void) fputs("};\n", out);
-	(void) fputs("state_dir = ", out);
-	print_string(out, c->state_dir ? c->state_dir : CONFIG_DEFAULT_STATE_DIR);
-	(void) fputs(";\n", out);
-	(void) fprintf(out, "homeassistant = {\n\tdiscovery = %s;\n",
-	               c->ha.discovery ? "true" : "false");
-	print_setting(out, "prefix", c->ha.prefix, NULL);
-	(void) fprintf(out, "\texpire_after = %d;\n};\n", c->ha.expire_after);
-	(void) fprintf(out, "log = { level = \"%s\"; };\n", cfg_level_names[level]);
+	(void) fputs("# linkyd: effective configuration (secrets masked)\n", out);
+	return print_rows(out, &cfg_root, c, NULL, false, 0);
 }

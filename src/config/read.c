@@ -1,538 +1,315 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reading the configuration file with libconfig (with setting.c and publish.c, the only
- * includers of <libconfig.h>): each setting is checked as it is read, then the whole configuration,
- * and an error names the file and line of the setting at fault.
+ * Reading the configuration with libconfig (the only includer of <libconfig.h>): the text that
+ * source.c prepared is parsed, then each setting is found in the table, checked against its row
+ * and stored, and where it came from is recorded. libconfig's strings belong to its config_t:
+ * they are copied, and config_destroy() is called before returning.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <libconfig.h>
 
 #include "config-internal.h"
-#include "setting.h"
 
-/* MQTT sends the password as binary data with a 16-bit length. */
-#define PASSWORD_MAX 65535
+#define EXPECT_GROUP "a group { ... }"
 
-static int
-mode_parse(const char *s, enum tic_mode *ret_mode)
+struct reader {
+	struct snapshot *s;
+	const struct cfg_source *src;
+	struct problem *p;
+};
+
+static int read_group(struct reader *r, const config_setting_t *g, const struct cfg_table *t,
+                      void *base, const char *path, const char *expect);
+
+/* "a group", "an integer"...: what s is, for "expected X, not Y". */
+static const char *
+type_name(const config_setting_t *s)
 {
-	if (strcmp(s, "auto") == 0)
-		*ret_mode = TIC_MODE_UNKNOWN;
-	else if (strcmp(s, "historique") == 0)
-		*ret_mode = TIC_MODE_HISTORIQUE;
-	else if (strcmp(s, "standard") == 0)
-		*ret_mode = TIC_MODE_STANDARD;
-	else
-		return -EINVAL;
-	return 0;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a floating-point number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	default:
+		return "nothing";
+	}
 }
 
-/* tariff_names = ( "HEURES CREUSES", "HEURES PLEINES" ): "" keeps an index's learned name. */
+/* Record where setting s, at path, is in the files. */
 static int
-parse_names(struct load *l, const config_setting_t *s, size_t max, char ***ret, size_t *ret_n)
+locate(struct reader *r, const config_setting_t *s, const char *path)
+{
+	char where[CONFIG_ERROR_SIZE / 2];
+
+	cfg_source_where(r->src, (unsigned) config_setting_source_line(s), where, sizeof(where));
+	return cfg_origin_add(r->s, path, where);
+}
+
+static int
+wrong_type(struct reader *r, const config_setting_t *s, const char *path, const char *expect)
+{
+	return cfg_blame(r->p, path, "expected %s, not %s", expect, type_name(s));
+}
+
+/* tariff_names = ( "HEURES CREUSES", "HEURES PLEINES" ). */
+static int
+read_strv(struct reader *r, const config_setting_t *s, const struct cfg_row *row, void *base,
+          const char *path)
 {
 	size_t n = (size_t) config_setting_length(s);
-	char **v;
+	char elem[PATH_SIZE], **v;
+	int e = 0;
 
-	if ((config_setting_type(s) != CONFIG_TYPE_LIST &&
-	     config_setting_type(s) != CONFIG_TYPE_ARRAY) ||
-	    n > max)
-		return cfg_fail(l, s, NULL, "expected a list of at most %zu strings, not %s", max,
-		                cfg_type_name(s));
+	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+	    config_setting_type(s) != CONFIG_TYPE_ARRAY)
+		return wrong_type(r, s, path, row->expect);
+	if (n > (size_t) row->max)
+		return cfg_blame(r->p, path, "%zu entries: expected %s", n, row->expect);
 	v = calloc(n ? n : 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
+	for (size_t i = 0; i < n && e == 0; i++) {
+		const config_setting_t *x = config_setting_get_elem(s, (unsigned) i);
 
-		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			cfg_strv_free(v, n);
-			return cfg_fail(l, e, NULL, "expected a string, not %s", cfg_type_name(e));
-		}
-		if (cfg_set_str(&v[i], config_setting_get_string(e)) < 0) {
-			cfg_strv_free(v, n);
-			return -ENOMEM;
-		}
+		(void) snprintf(elem, sizeof(elem), "%s", path);
+		cfg_path_index(elem, sizeof(elem), i);
+		e = locate(r, x, elem);
+		if (e == 0 && config_setting_type(x) != CONFIG_TYPE_STRING)
+			e = wrong_type(r, x, elem, "a string");
+		if (e == 0 && !(v[i] = strdup(config_setting_get_string(x))))
+			e = -ENOMEM;
+		if (e == 0)
+			e = cfg_check_string(row, v[i], elem, r->p);
 	}
-	cfg_strv_free(*ret, *ret_n);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	cfg_free_value(row, base);
+	*(char ***) CFG_AT(base, row->offset) = v;
+	*(size_t *) CFG_AT(base, row->count) = n;
+	return e;
 }
 
-/* One entry of meters; i is its index, n the number of entries (defaults depend on both). */
+/* ( { ... }, ... ): the elements start from their defaults and what they inherit from base. */
 static int
-parse_meter(struct load *l, const config_setting_t *g, size_t i, size_t n, struct meter_config *m)
+read_list(struct reader *r, const config_setting_t *s, const struct cfg_row *row, void *base,
+          const char *path)
 {
-	const char *v;
-	int r;
-
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return cfg_fail(l, g, NULL, "expected a group { name = ...; input = ...; }, not %s",
-		                cfg_type_name(g));
-	/* The global publish group was read first: a meter's own settings go over it. */
-	if (cfg_publish_copy(&m->publish, &l->c->publish) < 0)
-		return -ENOMEM;
-	for (int k = 0; k < config_setting_length(g); k++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
-		const char *key = config_setting_name(s);
-
-		if (strcmp(key, "name") == 0) {
-			r = cfg_get_str_field(l, s, &m->name);
-		} else if (strcmp(key, "input") == 0) {
-			r = cfg_get_string(l, s, EXPECT_INPUT, &v);
-			if (r == 0 && !cfg_input_device(v))
-				r = cfg_fail(l, s, NULL, "expected " EXPECT_INPUT);
-			if (r == 0)
-				r = cfg_set_str(&m->device, cfg_input_device(v));
-		} else if (strcmp(key, "mode") == 0) {
-			r = cfg_get_string(l, s, EXPECT_MODE, &v);
-			if (r == 0 && mode_parse(v, &m->mode) < 0)
-				r = cfg_fail(l, s, NULL, "expected " EXPECT_MODE);
-		} else if (strcmp(key, "topic") == 0) {
-			r = cfg_get_str_field(l, s, &m->topic);
-		} else if (strcmp(key, "publish") == 0) {
-			r = cfg_parse_publish(l, s, &m->publish, NULL);
-		} else if (strcmp(key, "tariff_names") == 0) {
-			r = parse_names(l, s, TARIFF_NAMES_MAX, &m->tariff_names,
-			                &m->n_tariff_names);
-		} else if (strcmp(key, "distributor_names") == 0) {
-			r = parse_names(l, s, DISTRIBUTOR_NAMES_MAX, &m->distributor_names,
-			                &m->n_distributor_names);
-		} else {
-			r = cfg_unknown(l, s);
-		}
-		if (r < 0)
-			return r;
-	}
-	/* Index 0 is "meter", like the built-in default; the others "meter1", "meter2"... */
-	if (!m->name) {
-		if (i == 0)
-			m->name = strdup(DEFAULT_NAME);
-		else if (asprintf(&m->name, DEFAULT_NAME "%zu", i) < 0)
-			m->name = NULL;
-		if (!m->name)
-			return -ENOMEM;
-	}
-	/* Guessing the device of a second meter would open the first one's twice. */
-	if (!m->device) {
-		if (n > 1)
-			return cfg_fail(l, g, ".input",
-			                "expected " EXPECT_INPUT
-			                " (only a lone meter defaults to " CONFIG_DEFAULT_INPUT
-			                ")");
-		if (!(m->device = strdup(CONFIG_DEFAULT_INPUT)))
-			return -ENOMEM;
-	}
-	if (!m->topic && !(m->topic = cfg_default_topic(m->name, n)))
-		return -ENOMEM;
-	return 0;
-}
-
-/* meters replaces the meters already configured as a whole: entries are not merged by index. */
-static int
-parse_meters(struct load *l, const config_setting_t *s)
-{
-	struct meter_config *meters;
-	size_t n;
-	int r = 0;
+	size_t n = (size_t) config_setting_length(s), *count = CFG_AT(base, row->count);
+	char **elems = CFG_AT(base, row->offset), *made, *all, elem[PATH_SIZE];
+	int e = 0;
 
 	if (config_setting_type(s) != CONFIG_TYPE_LIST)
-		return cfg_fail(l, s, NULL, "expected a list of groups ( { ... }, ... ), not %s",
-		                cfg_type_name(s));
-	n = (size_t) config_setting_length(s);
-	if (n == 0)
-		return cfg_fail(l, s, NULL, "expected at least one meter");
-	meters = calloc(n, sizeof(*meters));
-	free(l->meter_src);
-	l->meter_src = calloc(n, sizeof(*l->meter_src));
-	if (!meters || !l->meter_src) {
-		r = -ENOMEM;
-		goto out_free_meters;
+		return wrong_type(r, s, path, row->expect);
+	if (n < (size_t) row->min || n > (size_t) row->max)
+		return cfg_blame(r->p, path, "%zu entries: expected %lld to %lld", n, row->min,
+		                 row->max);
+	made = cfg_list_new(row, base, n);
+	if (!made)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && e == 0; i++) {
+		const config_setting_t *x = config_setting_get_elem(s, (unsigned) i);
+		void *m = made + i * row->size;
+
+		(void) snprintf(elem, sizeof(elem), "%s", path);
+		cfg_path_index(elem, sizeof(elem), i);
+		e = locate(r, x, elem);
+		if (e == 0)
+			e = read_group(r, x, row->sub, m, elem, row->sub->expect);
+		if (e == 0 && row->sub->finish)
+			e = row->sub->finish(m, i, n, elem, r->p);
+		if (e == 0)
+			e = cfg_check_values(row->sub, m, elem, r->p);
 	}
-	for (size_t i = 0; i < n && r == 0; i++) {
-		l->meter_src[i] = config_setting_get_elem(s, (unsigned) i);
-		r = parse_meter(l, l->meter_src[i], i, n, &meters[i]);
+	if (e < 0) {
+		cfg_free_list(row, made, n);
+		return e;
 	}
-	if (r < 0)
-		goto out_free_meters;
-	cfg_meters_free(l->c->meters, l->c->n_meters);
-	l->c->meters = meters;
-	l->c->n_meters = n;
-	return 0;
-
-out_free_meters:
-	cfg_meters_free(meters, n);
-	return r;
-}
-
-/* Read the password from path into *ret_password. The file must be private: a password others
- * can read or replace is not a secret. */
-static int
-read_password_file(struct load *l, const config_setting_t *s, const char *path, char **ret_password)
-{
-	struct stat st;
-	size_t len = 0;
-	char *buf;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return cfg_fail(l, s, NULL, "'%s': %s", path, strerror(errno));
-	/* fstat the open file, so that what was checked is what gets read. */
-	if (fstat(fd, &st) < 0) {
-		r = cfg_fail(l, s, NULL, "'%s': %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = cfg_fail(l, s, NULL, "'%s': expected a regular file", path);
-		goto out_close;
-	}
-	if (st.st_mode & 077) {
-		r = cfg_fail(l, s, NULL,
-		             "'%s' has mode %04o: expected no access for group and others "
-		             "(chmod 600)",
-		             path, (unsigned) (st.st_mode & 07777));
-		goto out_close;
-	}
-	buf = malloc(PASSWORD_MAX + 2);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out_close;
-	}
-	while (len < PASSWORD_MAX + 1) {
-		ssize_t n = read(fd, buf + len, PASSWORD_MAX + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = cfg_fail(l, s, NULL, "'%s': %s", path, strerror(errno));
-			goto out_free_buf;
-		}
-		if (n == 0)
-			break;
-		len += (size_t) n;
-	}
-	/* One line, as "echo secret > file" writes it. */
-	if (len && buf[len - 1] == '\n')
-		len--;
-	if (len && buf[len - 1] == '\r')
-		len--;
-	buf[len] = '\0';
-	if (len > PASSWORD_MAX)
-		r = cfg_fail(l, s, NULL, "'%s': expected at most %d bytes", path, PASSWORD_MAX);
-	else if (len == 0)
-		r = cfg_fail(l, s, NULL, "'%s' is empty: expected the password", path);
-	else if (strlen(buf) != len || strpbrk(buf, "\r\n"))
-		r = cfg_fail(l, s, NULL, "'%s': expected the password alone on one line", path);
-	else
-		r = 0;
-	if (r < 0)
-		goto out_free_buf;
-	*ret_password = buf;
-	(void) close(fd);
-	return 0;
-
-out_free_buf:
-	explicit_bzero(buf, PASSWORD_MAX + 2);
-	free(buf);
-out_close:
-	(void) close(fd);
-	return r;
-}
-
-static int
-parse_mqtt(struct load *l, const config_setting_t *g)
-{
-	const config_setting_t *password = NULL, *password_file = NULL;
-	struct mqtt_config *m = &l->c->mqtt;
-	char *secret = NULL;
-	long long v;
-	int r = cfg_expect_group(l, g);
-
-	for (int k = 0; r == 0 && k < config_setting_length(g); k++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
-		const char *key = config_setting_name(s), *str;
-
-		if (strcmp(key, "url") == 0) {
-			r = cfg_get_string(l, s, EXPECT_URL, &str);
-			if (r == 0 && !cfg_url_valid(str, NULL))
-				r = cfg_fail(l, s, NULL, "expected " EXPECT_URL);
-			if (r == 0)
-				r = cfg_set_str(&m->url, str);
-		} else if (strcmp(key, "client_id") == 0) {
-			r = cfg_get_str_field(l, s, &m->client_id);
-		} else if (strcmp(key, "username") == 0) {
-			r = cfg_get_str_field(l, s, &m->username);
-		} else if (strcmp(key, "password") == 0) {
-			password = s;
-			r = cfg_get_string(l, s, EXPECT_STRING, &str);
-			if (r == 0) {
-				char *copy = strdup(str);
-
-				if (!copy)
-					return -ENOMEM;
-				cfg_free_secret(m->password);
-				m->password = copy;
-			}
-		} else if (strcmp(key, "password_file") == 0) {
-			password_file = s;
-			r = cfg_get_string(l, s, "a file path", &str);
-		} else if (strcmp(key, "ca_file") == 0) {
-			r = cfg_get_str_field(l, s, &m->ca_file);
-		} else if (strcmp(key, "cert_file") == 0) {
-			r = cfg_get_str_field(l, s, &m->cert_file);
-		} else if (strcmp(key, "key_file") == 0) {
-			r = cfg_get_str_field(l, s, &m->key_file);
-		} else if (strcmp(key, "verify_hostname") == 0) {
-			r = cfg_get_bool(l, s, &m->verify_hostname);
-		} else if (strcmp(key, "keepalive") == 0) {
-			r = cfg_get_int(l, s, KEEPALIVE_MIN, KEEPALIVE_MAX, EXPECT_KEEPALIVE, &v);
-			if (r == 0)
-				m->keepalive = (int) v;
-		} else if (strcmp(key, "qos") == 0) {
-			r = cfg_get_int(l, s, 0, 2, EXPECT_QOS, &v);
-			if (r == 0)
-				m->qos = (int) v;
-		} else if (strcmp(key, "retain") == 0) {
-			r = cfg_get_bool(l, s, &m->retain);
-		} else if (strcmp(key, "queue") == 0) {
-			r = cfg_get_int(l, s, 1, QUEUE_MAX, EXPECT_QUEUE, &v);
-			if (r == 0)
-				m->queue_frames = (unsigned) v;
-		} else {
-			r = cfg_unknown(l, s);
-		}
-	}
-	if (r < 0 || !password_file)
-		return r;
-	if (password)
-		return cfg_fail(
-		    l, password_file, NULL,
-		    "expected mqtt.password or mqtt.password_file, not both (mqtt.password "
-		    "is on line %u)",
-		    config_setting_source_line(password));
-	r = read_password_file(l, password_file, config_setting_get_string(password_file), &secret);
-	if (r < 0)
-		return r;
-	cfg_free_secret(m->password);
-	m->password = secret;
-	return 0;
-}
-
-/* The global publish group's own settings, beside the policy every meter starts from. */
-static int
-parse_publish_other(struct load *l, const config_setting_t *s)
-{
-	const char *key = config_setting_name(s), *v;
-	int r;
-
-	if (strcmp(key, "anonymise") == 0)
-		return cfg_get_bool(l, s, &l->c->anonymise);
-	if (strcmp(key, "anonymise_key") == 0) {
-		r = cfg_get_string(l, s, EXPECT_STRING, &v);
-		if (r == 0) {
-			char *copy = strdup(v);
-
-			if (!copy)
-				return -ENOMEM;
-			cfg_free_secret(l->c->anonymise_key);
-			l->c->anonymise_key = copy;
-		}
-		return r;
-	}
-	if (strcmp(key, "format") != 0)
-		return cfg_unknown(l, s);
-	r = cfg_get_string(l, s, EXPECT_FORMAT, &v);
-	if (r == 0 && json_format_parse(v, &l->c->format) < 0)
-		r = cfg_fail(l, s, NULL, "expected " EXPECT_FORMAT);
-	return r;
-}
-
-/* homeassistant = { discovery = true; prefix = "homeassistant"; expire_after = 120; }; the
- * prefix's wildcards are refused by cfg_check(), so that the error is the same for both paths. */
-static int
-parse_homeassistant(struct load *l, const config_setting_t *g)
-{
-	struct ha_config *ha = &l->c->ha;
-	const char *str;
-	long long v;
-	int r = cfg_expect_group(l, g);
-
-	for (int k = 0; r == 0 && k < config_setting_length(g); k++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
-		const char *key = config_setting_name(s);
-
-		if (strcmp(key, "discovery") == 0) {
-			r = cfg_get_bool(l, s, &ha->discovery);
-		} else if (strcmp(key, "prefix") == 0) {
-			r = cfg_get_string(l, s, EXPECT_PREFIX, &str);
-			if (r == 0)
-				r = cfg_set_str(&ha->prefix, str);
-		} else if (strcmp(key, "expire_after") == 0) {
-			r = cfg_get_int(l, s, 0, EXPIRE_MAX, EXPECT_EXPIRE, &v);
-			if (r == 0)
-				ha->expire_after = (int) v;
-		} else {
-			r = cfg_unknown(l, s);
-		}
-	}
-	return r;
-}
-
-static int
-parse_log(struct load *l, const config_setting_t *g)
-{
-	int r = cfg_expect_group(l, g);
-
-	for (int k = 0; r == 0 && k < config_setting_length(g); k++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
-		const char *v;
-		int level = -1;
-
-		if (strcmp(config_setting_name(s), "level") != 0) {
-			r = cfg_unknown(l, s);
-			break;
-		}
-		r = cfg_get_string(l, s, EXPECT_LEVEL, &v);
-		for (int i = 0; r == 0 && i < 3; i++)
-			if (strcmp(v, cfg_level_names[i]) == 0)
-				level = i;
-		if (r == 0 && level < 0)
-			r = cfg_fail(l, s, NULL, "expected " EXPECT_LEVEL);
-		if (r == 0)
-			l->c->verbosity = level;
-	}
-	return r;
-}
-
-static int
-parse_root(struct load *l, const config_setting_t *root)
-{
-	const config_setting_t *meters = NULL;
-	int r = 0;
-
-	for (int k = 0; r == 0 && k < config_setting_length(root); k++) {
-		const config_setting_t *s = config_setting_get_elem(root, (unsigned) k);
-		const char *key = config_setting_name(s);
-
-		if (strcmp(key, "meters") == 0)
-			meters = s;
-		else if (strcmp(key, "mqtt") == 0)
-			r = parse_mqtt(l, s);
-		else if (strcmp(key, "publish") == 0)
-			r = cfg_parse_publish(l, s, &l->c->publish, parse_publish_other);
-		else if (strcmp(key, "log") == 0)
-			r = parse_log(l, s);
-		else if (strcmp(key, "homeassistant") == 0)
-			r = parse_homeassistant(l, s);
-		else if (strcmp(key, "state_dir") == 0)
-			r = cfg_get_str_field(l, s, &l->c->state_dir);
-		else
-			r = cfg_unknown(l, s);
-	}
-	if (r < 0)
-		return r;
-	/* Meters start from the global publish settings, wherever the file puts them. */
-	if (meters)
-		return parse_meters(l, meters);
-	for (size_t i = 0; i < l->c->n_meters; i++) {
-		cfg_publish_free(&l->c->meters[i].publish);
-		if (cfg_publish_copy(&l->c->meters[i].publish, &l->c->publish) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* Run the whole-configuration checks and blame the line of the setting at fault. */
-static int
-check_loaded(struct load *l, const config_t *cfg)
-{
-	const config_setting_t *s = NULL;
-	const char *suffix = NULL;
-	char key[KEY_SIZE], dot_key[KEY_SIZE];
-	struct problem p;
-
-	if (cfg_check(l->c, &p) == 0)
+	if (!(row->flags & CFG_APPEND)) {
+		cfg_free_value(row, base);
+		*elems = made;
+		*count = n;
 		return 0;
-	cfg_problem_key(&p, key, sizeof(key));
-	if (p.meter >= 0 && l->meter_src) {
-		const config_setting_t *g = l->meter_src[p.meter];
-
-		/* A defaulted name or topic has no line of its own: blame its meter's. */
-		s = config_setting_get_member(g, p.key);
-		if (!s) {
-			(void) snprintf(dot_key, sizeof(dot_key), ".%s", p.key);
-			s = g;
-			suffix = dot_key;
-		}
-	} else if (p.meter < 0) {
-		/* The password read from password_file has the line of password_file. */
-		s = config_lookup(cfg, p.key);
-		if (!s && p.alt)
-			s = config_lookup(cfg, p.alt);
 	}
-	if (!s)
-		return cfg_errorf(l->err, l->err_size, l->path, 0, "%s: %s", key, p.msg);
-	return cfg_fail(l, s, suffix, "%s", p.msg);
+	/* After what was inherited: the last entry naming a label wins. */
+	all = realloc(*elems, (*count + n) * row->size);
+	if (!all && *count + n > 0) {
+		cfg_free_list(row, made, n);
+		return -ENOMEM;
+	}
+	memcpy(all + *count * row->size, made, n * row->size);
+	free(made);
+	*elems = all;
+	*count += n;
+	return 0;
+}
+
+static int
+read_value(struct reader *r, const config_setting_t *s, const struct cfg_row *row, void *base,
+           const char *path)
+{
+	void *v = CFG_AT(base, row->offset);
+	int type = config_setting_type(s);
+	struct input_config in;
+	char expect[128];
+	const char *str;
+	long long n;
+	int e;
+
+	switch (row->type) {
+	case CFG_BOOL:
+		if (type != CONFIG_TYPE_BOOL)
+			return wrong_type(r, s, path, row->expect);
+		*(bool *) v = config_setting_get_bool(s);
+		return 0;
+	case CFG_INT:
+		/* Floats are refused rather than truncated: "keepalive = 1.5" is a mistake worth
+		 * a message. (libconfig itself wraps an over-long integer without an L suffix.) */
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+			return wrong_type(r, s, path, row->expect);
+		n = config_setting_get_int64(s);
+		if (n < row->min || n > row->max)
+			return cfg_blame(r->p, path, "expected %s", row->expect);
+		cfg_int_set(v, row->size, n);
+		return 0;
+	case CFG_ENUM:
+		if (type != CONFIG_TYPE_STRING)
+			return wrong_type(r, s, path, row->expect);
+		if (cfg_enum_parse(row, base, config_setting_get_string(s)) < 0)
+			return cfg_blame(r->p, path, "expected %s", row->expect);
+		return 0;
+	case CFG_STRING:
+	case CFG_SECRET:
+		if (type != CONFIG_TYPE_STRING)
+			return wrong_type(r, s, path, row->expect);
+		str = config_setting_get_string(s);
+		cfg_free_value(row, base);
+		if (!(*(char **) v = strdup(str)))
+			return -ENOMEM;
+		return cfg_check_string(row, str, path, r->p);
+	case CFG_STRV:
+		return read_strv(r, s, row, base, path);
+	case CFG_INPUT:
+		if (type != CONFIG_TYPE_STRING)
+			return wrong_type(r, s, path, input_expect(expect, sizeof(expect)));
+		e = input_parse(config_setting_get_string(s), &in);
+		if (e == -EINVAL)
+			return cfg_blame(r->p, path, "expected %s",
+			                 input_expect(expect, sizeof(expect)));
+		if (e < 0)
+			return e;
+		input_free(v);
+		*(struct input_config *) v = in;
+		return 0;
+	case CFG_GROUP:
+		return read_group(r, s, row->sub, v, path, NULL);
+	case CFG_LIST:
+		return read_list(r, s, row, base, path);
+	case CFG_MERGE:
+		break; /* its rows are found by key */
+	}
+	return 0;
+}
+
+/* The settings of a group that is read after the others. */
+struct late {
+	const config_setting_t *s;
+	const struct cfg_row *row;
+	size_t offset;
+};
+
+/* Lists whose elements inherit from the group are made again when the file has none: the
+ * default meter takes the file's global publish settings. */
+static int
+inherit_defaults(const struct cfg_table *t, void *base, const struct late *late, size_t n_late)
+{
+	for (size_t k = 0; k < t->n_rows; k++) {
+		const struct cfg_row *row = &t->rows[k];
+		bool seen = false;
+		int e = 0;
+
+		for (size_t i = 0; i < n_late; i++)
+			seen |= late[i].row == row;
+		if (row->type == CFG_MERGE)
+			e = inherit_defaults(row->sub, CFG_AT(base, row->offset), late, n_late);
+		else if (row->type == CFG_LIST && row->sub->init && row->def > 0 && !seen)
+			e = cfg_list_default(row, base);
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+static int
+read_group(struct reader *r, const config_setting_t *g, const struct cfg_table *t, void *base,
+           const char *path, const char *expect)
+{
+	size_t n = (size_t) config_setting_length(g), n_late = 0;
+	struct late *late;
+	char key[PATH_SIZE];
+	int e = 0;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return wrong_type(r, g, path, expect ? expect : EXPECT_GROUP);
+	late = calloc(n ? n : 1, sizeof(*late));
+	if (!late)
+		return -ENOMEM;
+	for (size_t k = 0; k < n && e == 0; k++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned) k);
+		const struct cfg_row *row;
+		size_t offset = 0;
+
+		(void) snprintf(key, sizeof(key), "%s", path);
+		cfg_path_push(key, sizeof(key), config_setting_name(s));
+		e = locate(r, s, key);
+		row = cfg_find(t, config_setting_name(s), &offset);
+		if (e == 0 && !row)
+			e = cfg_blame(r->p, key, "unknown setting");
+		else if (e == 0 && (row->flags & CFG_LATE))
+			late[n_late++] = (struct late){s, row, offset};
+		else if (e == 0)
+			e = read_value(r, s, row, CFG_AT(base, offset), key);
+	}
+	for (size_t k = 0; k < n_late && e == 0; k++) {
+		(void) snprintf(key, sizeof(key), "%s", path);
+		cfg_path_push(key, sizeof(key), late[k].row->key);
+		e = read_value(r, late[k].s, late[k].row, CFG_AT(base, late[k].offset), key);
+	}
+	if (e == 0)
+		e = inherit_defaults(t, base, late, n_late);
+	free(late);
+	return e;
 }
 
 int
-config_load(struct linkyd_config *c, const char *path, char *err, size_t err_size)
+cfg_read(struct snapshot *s, const struct cfg_source *src, struct problem *p)
 {
-	struct linkyd_config scratch;
-	struct load l = {.path = path, .err = err, .err_size = err_size, .c = &scratch};
-	struct stat st;
+	struct reader r = {.s = s, .src = src, .p = p};
 	config_t cfg;
-	FILE *f;
-	int r;
+	int e;
 
-	f = fopen(path, "re");
-	if (!f) {
-		r = -errno;
-		(void) cfg_errorf(err, err_size, path, 0, "%s", strerror(-r));
-		return r;
-	}
-	/* fopen() succeeds on a directory; libconfig would then report a baffling syntax error. */
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		(void) cfg_errorf(err, err_size, path, 0, "%s", strerror(-r));
-		goto out_close;
-	}
 	config_init(&cfg);
-	if (!config_read(&cfg, f)) {
-		const char *file = config_error_file(&cfg);
-
-		r = cfg_errorf(err, err_size, file ? file : path,
-		               (unsigned) config_error_line(&cfg), "%s", config_error_text(&cfg));
-		goto out_destroy;
+	if (config_read_string(&cfg, src->text)) {
+		e = read_group(&r, config_root_setting(&cfg), &cfg_root, &s->c, "", NULL);
+	} else {
+		cfg_source_where(src, (unsigned) config_error_line(&cfg), p->where,
+		                 sizeof(p->where));
+		p->path[0] = '\0';
+		(void) snprintf(p->msg, sizeof(p->msg), "%s", config_error_text(&cfg));
+		e = -EINVAL;
 	}
-	r = cfg_copy(&scratch, c);
-	if (r < 0)
-		goto out_destroy;
-	r = parse_root(&l, config_root_setting(&cfg));
-	if (r == 0)
-		r = check_loaded(&l, &cfg);
-	if (r < 0) {
-		config_done(&scratch);
-		goto out_free_src;
-	}
-	config_done(c);
-	*c = scratch;
-
-out_free_src:
-	free(l.meter_src);
-out_destroy:
 	config_destroy(&cfg);
-out_close:
-	(void) fclose(f);
-	return r;
+	return e;
 }

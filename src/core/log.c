@@ -33,7 +33,10 @@ void
 log_init(int verbosity)
 {
 	verbosity_level = verbosity;
-	max_priority = verbosity >= 2 ? LOG_DEBUG : verbosity == 1 ? LOG_INFO : LOG_NOTICE;
+	max_priority = verbosity >= 2   ? LOG_DEBUG
+	               : verbosity == 1 ? LOG_INFO
+	               : verbosity == 0 ? LOG_NOTICE
+	                                : LOG_ERR;
 	to_journal = stderr_is_journal();
 }
 

@@ -25,6 +25,11 @@ struct loop {
 	int status;
 	struct deferred *deferred;
 	size_t n_deferred, cap_deferred;
+	struct loop_hook *hooks;
+	struct loop_hook *hook_next; /* the next hook to call while they run */
+	/* The batch of the last epoll_wait(), and the one being handled. */
+	struct epoll_event evs[16];
+	int n_evs, cur;
 };
 
 struct loop *
@@ -82,6 +87,11 @@ loop_del(struct loop *loop, struct loop_io *io)
 	 * the registration alive and deliver events for a record that no longer exists. */
 	if (io->fd >= 0)
 		(void) epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	/* The batch being handled may still hold an event for it (a serial line's hang-up behind
+	 * the timer that found it gone and closed it): dropped, its owner has let go of it. */
+	for (int i = loop->cur + 1; i < loop->n_evs; i++)
+		if (loop->evs[i].data.ptr == io)
+			loop->evs[i].data.ptr = NULL;
 }
 
 int
@@ -100,35 +110,97 @@ loop_defer(struct loop *loop, void (*cb)(void *userdata), void *userdata)
 	return 0;
 }
 
-static void
+/* Returns whether there was any. */
+static bool
 run_deferred(struct loop *loop)
 {
+	size_t n = loop->n_deferred;
+
 	/* A deferred call may defer more: take them by index, not by a saved count. */
 	for (size_t i = 0; i < loop->n_deferred; i++)
 		loop->deferred[i].cb(loop->deferred[i].userdata);
 	loop->n_deferred = 0;
+	return n > 0;
+}
+
+void
+loop_hook_add(struct loop *loop, struct loop_hook *hook, void (*cb)(struct loop_hook *))
+{
+	hook->cb = cb;
+	hook->next = loop->hooks;
+	loop->hooks = hook;
+}
+
+void
+loop_hook_del(struct loop *loop, struct loop_hook *hook)
+{
+	if (!hook->cb)
+		return;
+	for (struct loop_hook **p = &loop->hooks; *p; p = &(*p)->next) {
+		if (*p != hook)
+			continue;
+		*p = hook->next;
+		break;
+	}
+	/* Removed while the hooks run: the walk goes on from the one after it. */
+	if (loop->hook_next == hook)
+		loop->hook_next = hook->next;
+	hook->cb = NULL;
+	hook->next = NULL;
+}
+
+static void
+run_hooks(struct loop *loop)
+{
+	for (struct loop_hook *h = loop->hooks; h; h = loop->hook_next) {
+		loop->hook_next = h->next;
+		h->cb(h);
+	}
+	loop->hook_next = NULL;
+}
+
+/* A hook may defer a call (an owner freeing what a hook's event closed), and a deferred call may
+ * leave work for the hooks (a client started): around again until neither has anything left. */
+static void
+before_wait(struct loop *loop)
+{
+	do
+		run_hooks(loop);
+	while (run_deferred(loop) && !loop->quit);
+}
+
+int
+loop_turn(struct loop *loop, int timeout_ms)
+{
+	int n;
+
+	before_wait(loop);
+	if (loop->quit)
+		return 0;
+	n = epoll_wait(loop->epfd, loop->evs, 16, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	loop->n_evs = n;
+	for (loop->cur = 0; loop->cur < n && !loop->quit; loop->cur++) {
+		struct loop_io *io = loop->evs[loop->cur].data.ptr;
+
+		if (io)
+			io->cb(io, loop->evs[loop->cur].events);
+	}
+	loop->n_evs = loop->cur = 0;
+	run_deferred(loop);
+	return n;
 }
 
 int
 loop_run(struct loop *loop)
 {
-	struct epoll_event evs[16];
-
 	loop->quit = false;
 	while (!loop->quit) {
-		int n = epoll_wait(loop->epfd, evs, 16, -1);
+		int r = loop_turn(loop, -1);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (int i = 0; i < n && !loop->quit; i++) {
-			struct loop_io *io = evs[i].data.ptr;
-
-			io->cb(io, evs[i].events);
-		}
-		run_deferred(loop);
+		if (r < 0)
+			return r;
 	}
 	return loop->status;
 }

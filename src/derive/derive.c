@@ -79,7 +79,7 @@ meter_identify(struct derive *d, const struct tic_frame *f)
 	for (unsigned i = 0; i < f->n_groups; i++) {
 		const struct tic_group *g = &f->groups[i];
 
-		if (strcmp(g->label, "ADCO") != 0 && strcmp(g->label, "ADSC") != 0)
+		if (g->id != TIC_L_ADCO && g->id != TIC_L_ADSC)
 			continue;
 		if (strcmp(g->value, d->serial) == 0)
 			return;
@@ -123,23 +123,28 @@ derive_frame(struct derive *d, const struct tic_frame *f, const bool *keep, uint
 	for (unsigned i = 0; i < f->n_groups; i++) {
 		const struct tic_group *g = &f->groups[i];
 		int r = reg_of(g);
-		uint64_t v;
 
 		if (r < 0) {
 			live_group(d, g, &sc);
 			continue;
 		}
-		if ((keep && !keep[i]) || tic_parse_uint(g->value, &v) < 0)
+		if (keep && !keep[i])
 			continue;
 		if (reg_defs[r].kind == REG_INJECTED)
 			d->has_injection = true;
-		live_counted(d, r, energy_value(d, r, v, wall));
+		live_counted(d, r, energy_value(d, r, g->num, wall));
 	}
 	live_end(d, &sc, mono_ms);
 	d->power_seen |= d->withdrawn.valid;
 	derive_info(d, &after);
 	if (!info_same(&before, &after))
 		d->generation++;
+}
+
+unsigned
+derive_generation(const struct derive *d)
+{
+	return d->generation;
 }
 
 void
@@ -160,7 +165,7 @@ derive_info(const struct derive *d, struct derive_info *ret)
 		if ((kind != REG_TARIFF && kind != REG_DISTRIBUTOR) || !reg_used(d, (int) r))
 			continue;
 		info.registers[info.n_registers++] = (struct derive_register_info){
-		    .label = reg_defs[r].label,
+		    .label = reg_label((int) r),
 		    .name = reg_name(d, (int) r),
 		    .tariff = kind == REG_TARIFF,
 		};

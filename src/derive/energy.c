@@ -149,7 +149,7 @@ write_period(const struct derive *d, struct jw *w, const char *key, const struct
 	jw_bool(w, "partial", p->partial);
 	jw_uint(w, "total", total);
 	if (d->has_injection)
-		jw_uint(w, "injected", p->wh[reg_find("EAIT")]);
+		jw_uint(w, "injected", p->wh[reg_of_label(TIC_L_EAIT)]);
 	/* By name: two indexes may share one (a configured name), their energy adds up. */
 	jw_open(w, "tariffs");
 	for (size_t r = 0; r < reg_count; r++) {
@@ -174,7 +174,7 @@ write_period(const struct derive *d, struct jw *w, const char *key, const struct
 	for (size_t r = 0; r < reg_count; r++)
 		if ((reg_defs[r].kind == REG_TARIFF || reg_defs[r].kind == REG_DISTRIBUTOR) &&
 		    reg_used(d, (int) r))
-			jw_uint(w, reg_defs[r].label, p->wh[r]);
+			jw_uint(w, reg_label((int) r), p->wh[r]);
 	jw_close(w);
 	jw_close(w);
 }

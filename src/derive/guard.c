@@ -56,7 +56,7 @@ reject(struct derive *d, int r, enum derive_reject why, uint64_t x)
 	else
 		g->jumps++;
 	g->last_reason = why;
-	g->last_label = reg_defs[r].label;
+	g->last_label = reg_label(r);
 	g->last_value = x;
 	g->last_accepted = d->regs[r].value;
 }
@@ -104,17 +104,12 @@ derive_guard(struct derive *d, const struct tic_frame *f, uint64_t mono_ms, bool
 	for (unsigned i = 0; i < f->n_groups; i++) {
 		const struct tic_group *g = &f->groups[i];
 		int r = reg_of(g);
-		uint64_t x;
 		bool bad;
 
 		keep[i] = true;
 		if (r < 0)
 			continue;
-		if (tic_parse_uint(g->value, &x) < 0) {
-			keep[i] = false;
-			continue;
-		}
-		keep[i] = check(d, r, x, mono_ms, &bad);
+		keep[i] = check(d, r, g->num, mono_ms, &bad);
 		rejected += bad;
 	}
 	return rejected;

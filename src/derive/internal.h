@@ -21,7 +21,7 @@ enum reg_kind {
 };
 
 struct reg_def {
-	const char *label;
+	uint8_t label;    /* enum tic_label_id */
 	uint8_t kind;     /* enum reg_kind */
 	uint8_t number;   /* EASF/EASD: 1..10 / 1..4; 0 otherwise */
 	const char *name; /* historique: the period it counts (PTEC's meaning) */
@@ -30,11 +30,25 @@ struct reg_def {
 extern const struct reg_def reg_defs[];
 extern const size_t reg_count;
 
-/* The register of a label, or -1 for any other label. */
-int reg_find(const char *label);
+/* The register of a label, or -1 for any other label (and TIC_L_UNKNOWN). */
+int reg_of_label(enum tic_label_id id);
 
 /* The register of a group (an energy index of the label table), or -1. */
-int reg_of(const struct tic_group *g);
+static inline int
+reg_of(const struct tic_group *g)
+{
+	return reg_of_label((enum tic_label_id) g->id);
+}
+
+/* The label of register r, from the label table: "HCHC", "EASF01". */
+static inline const char *
+reg_label(int r)
+{
+	return tic_label_of((enum tic_label_id) reg_defs[r].label)->name;
+}
+
+/* The register of a label's name (the state file), or -1. */
+int reg_find(const char *label);
 
 /* The register of supplier (REG_TARIFF) or distributor index n, or -1. */
 int reg_numbered(enum reg_kind kind, unsigned n);
@@ -51,8 +65,8 @@ void name_normalise(char *dst, const char *src);
  * (NGTF), else the label. */
 const char *reg_name(const struct derive *d, int r);
 
-/* The register PTEC names (historique), or -1. */
-int reg_of_ptec(const char *ptec);
+/* The register of the period PTEC names (historique), or -1. */
+int reg_of_ptec(enum tic_ptec ptec);
 
 /* Learn from NGTF (a new contract forgets what was learned) and from LTARF + the current
  * supplier index. Returns true when a name changed. */
@@ -113,7 +127,7 @@ struct derive {
 	bool has_current[PHASES], has_voltage[PHASES];
 	uint64_t isousc, pref;               /* A (historique), kVA (standard); 0 unknown */
 	int tariff_reg, distributor_reg;     /* registers, -1 unknown */
-	uint8_t tempo_today, tempo_tomorrow; /* tic_tempo_colour_name() codes */
+	uint8_t tempo_today, tempo_tomorrow; /* enum tic_tempo */
 	bool tempo;
 	struct rate withdrawn, injected;
 	bool has_injection;
@@ -133,9 +147,8 @@ struct derive {
 /* What a frame said that takes several groups to understand. */
 struct scan {
 	const char *ngtf, *ltarf;
-	unsigned ntarf; /* 0 = absent */
-	bool has_stge;  /* stge below is valid */
-	struct tic_stge stge;
+	unsigned ntarf;              /* 0 = absent */
+	const struct tic_stge *stge; /* NULL = absent */
 };
 
 /* derive.c: forget everything if f comes from another meter than the last one (ADCO/ADSC). */

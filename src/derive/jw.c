@@ -2,11 +2,12 @@
 /*
  * A small JSON writer for the derived topics: objects of numbers, booleans and strings, written
  * into the caller's buffer with nothing allocated. json/encode.c's writer is tuned for frames
- * and private to it; these messages are a few per frame and a few hundred bytes, so plain
- * snprintf does. Once a write does not fit, nothing more is written and jw_end() says -ENOBUFS.
+ * and private to it; these messages are a few per frame and a few hundred bytes, so simple code
+ * does (but no snprintf per number: <topic>/derived is encoded with every frame, and snprintf
+ * was half of it). Once a write does not fit, nothing more is written and jw_end() says
+ * -ENOBUFS.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,24 +25,38 @@ put(struct jw *w, const char *s, size_t n)
 	w->buf[w->len] = '\0';
 }
 
+static bool
+plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\';
+}
+
+/* Runs of bytes to copy as they are in one put() each: keys and names are mostly nothing else. */
 static void
 put_escaped(struct jw *w, const char *s)
 {
 	put(w, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char) *s;
+	while (*s) {
+		unsigned char c;
 		char e[8];
+		size_t n = 0;
 
+		while (plain((unsigned char) s[n]))
+			n++;
+		put(w, s, n);
+		s += n;
+		c = (unsigned char) *s;
 		if (c == '"' || c == '\\') {
 			e[0] = '\\';
 			e[1] = (char) c;
 			put(w, e, 2);
-		} else if (c < 0x20) {
+		} else if (c) {
 			snprintf(e, sizeof(e), "\\u%04x", c);
 			put(w, e, 6);
 		} else {
-			put(w, (const char *) &c, 1);
+			break;
 		}
+		s++;
 	}
 	put(w, "\"", 1);
 }
@@ -87,10 +102,15 @@ jw_close(struct jw *w)
 void
 jw_uint(struct jw *w, const char *k, uint64_t v)
 {
-	char n[24];
+	char n[20];
+	size_t i = sizeof(n);
 
 	key(w, k);
-	put(w, n, (size_t) snprintf(n, sizeof(n), "%" PRIu64, v));
+	do {
+		n[--i] = (char) ('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(w, n + i, sizeof(n) - i);
 }
 
 void

@@ -87,80 +87,84 @@ live_reset(struct derive *d)
 	d->last_frame_ms = 0;
 }
 
-/* "IINST2" with prefix "IINST" -> 2; "IINST" -> 1 (monophasé); 0 for anything else. */
-static unsigned
-phase_of(const char *label, const char *prefix, bool bare)
+/* The labels of one quantity per phase follow each other in the table. */
+_Static_assert(TIC_L_IINST2 == TIC_L_IINST1 + 1 && TIC_L_IINST3 == TIC_L_IINST1 + 2, "IINSTn");
+_Static_assert(TIC_L_IRMS2 == TIC_L_IRMS1 + 1 && TIC_L_IRMS3 == TIC_L_IRMS1 + 2, "IRMSn");
+_Static_assert(TIC_L_URMS2 == TIC_L_URMS1 + 1 && TIC_L_URMS3 == TIC_L_URMS1 + 2, "URMSn");
+
+static void
+current(struct derive *d, unsigned phase, uint64_t v)
 {
-	size_t n = strlen(prefix);
-
-	if (strncmp(label, prefix, n) != 0)
-		return 0;
-	if (label[n] == '\0')
-		return bare ? 1 : 0;
-	if (label[n] >= '1' && label[n] <= '3' && label[n + 1] == '\0')
-		return (unsigned) (label[n] - '0');
-	return 0;
-}
-
-static uint8_t
-colour_of_demain(const char *v)
-{
-	static const char *const names[] = {"----", "BLEU", "BLAN", "ROUG"};
-
-	for (uint8_t i = 0; i < 4; i++)
-		if (strcmp(v, names[i]) == 0)
-			return i;
-	return 0;
-}
-
-/* PTEC of a Tempo contract: HCJB, HPJW... -> 1 bleu, 2 blanc, 3 rouge; 0 for others. */
-static uint8_t
-colour_of_ptec(const char *v)
-{
-	const char *c = strlen(v) == 4 && v[2] == 'J' ? strchr("BWR", v[3]) : NULL;
-
-	return c && *c ? (uint8_t) (c - "BWR" + 1) : 0;
+	d->current[phase - 1] = v;
+	d->has_current[phase - 1] = true;
 }
 
 void
 live_group(struct derive *d, const struct tic_group *g, struct scan *sc)
 {
-	const char *l = g->label;
-	uint64_t v = 0;
 	unsigned ph;
-	bool num = g->def && g->def->format == TIC_FMT_DIGITS && tic_parse_uint(g->value, &v) == 0;
 
-	if (num && ((ph = phase_of(l, "IINST", true)) || (ph = phase_of(l, "IRMS", false)))) {
-		d->current[ph - 1] = v;
-		d->has_current[ph - 1] = true;
-		/* IINST alone is monophasé; a numbered phase above 1 is triphasé. */
-		if (strcmp(l, "IINST") == 0 && d->phases != 3)
+	switch ((enum tic_label_id) g->id) {
+	case TIC_L_IINST:
+		/* IINST alone is monophasé; IINSTn, and IRMSn above 1, triphasé. */
+		current(d, 1, g->num);
+		if (d->phases != 3)
 			d->phases = 1;
-		else if (ph > 1 || strcmp(l, "IINST1") == 0)
+		break;
+	case TIC_L_IINST1:
+	case TIC_L_IINST2:
+	case TIC_L_IINST3:
+		current(d, g->id - TIC_L_IINST1 + 1u, g->num);
+		d->phases = 3;
+		break;
+	case TIC_L_IRMS1:
+	case TIC_L_IRMS2:
+	case TIC_L_IRMS3:
+		ph = g->id - TIC_L_IRMS1 + 1u;
+		current(d, ph, g->num);
+		if (ph > 1)
 			d->phases = 3;
 		else if (d->phases == 0)
 			d->phases = 1;
-	} else if (num && (ph = phase_of(l, "URMS", false))) {
-		d->voltage[ph - 1] = v;
-		d->has_voltage[ph - 1] = true;
-	} else if (num && strcmp(l, "ISOUSC") == 0) {
-		d->isousc = v;
-	} else if (num && strcmp(l, "PREF") == 0) {
-		d->pref = v;
-	} else if (num && strcmp(l, "NTARF") == 0) {
-		sc->ntarf = (unsigned) v;
-	} else if (strcmp(l, "PTEC") == 0) {
-		d->tariff_reg = reg_of_ptec(g->value);
-		d->tempo_today = colour_of_ptec(g->value);
-		d->tempo = d->tempo_today != 0;
-	} else if (strcmp(l, "DEMAIN") == 0) {
-		d->tempo_tomorrow = colour_of_demain(g->value);
-	} else if (strcmp(l, "STGE") == 0) {
-		sc->has_stge = tic_stge_decode(g->value, &sc->stge) == 0;
-	} else if (strcmp(l, "NGTF") == 0) {
+		break;
+	case TIC_L_URMS1:
+	case TIC_L_URMS2:
+	case TIC_L_URMS3:
+		ph = g->id - TIC_L_URMS1;
+		d->voltage[ph] = g->num;
+		d->has_voltage[ph] = true;
+		break;
+	case TIC_L_ISOUSC:
+		d->isousc = g->num;
+		break;
+	case TIC_L_PREF:
+		d->pref = g->num;
+		break;
+	case TIC_L_NTARF:
+		sc->ntarf = (unsigned) g->num;
+		break;
+	case TIC_L_PTEC:
+		d->tariff_reg = reg_of_ptec((enum tic_ptec) g->code);
+		/* Tempo's periods, HCJB ... HPJR, in the order bleu, blanc, rouge twice. */
+		d->tempo_today = g->code >= TIC_PTEC_HCJB
+		                     ? (uint8_t) ((g->code - TIC_PTEC_HCJB) % 3 + TIC_TEMPO_BLEU)
+		                     : TIC_TEMPO_NONE;
+		d->tempo = d->tempo_today != TIC_TEMPO_NONE;
+		break;
+	case TIC_L_DEMAIN:
+		d->tempo_tomorrow = g->code;
+		break;
+	case TIC_L_STGE:
+		sc->stge = &g->stge;
+		break;
+	case TIC_L_NGTF:
 		sc->ngtf = g->value;
-	} else if (strcmp(l, "LTARF") == 0) {
+		break;
+	case TIC_L_LTARF:
 		sc->ltarf = g->value;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -182,18 +186,18 @@ live_counted(struct derive *d, int r, uint64_t wh)
 void
 live_end(struct derive *d, const struct scan *sc, uint64_t mono_ms)
 {
-	unsigned index = sc->ntarf ? sc->ntarf : sc->has_stge ? sc->stge.supplier_index : 0;
+	unsigned index = sc->ntarf ? sc->ntarf : sc->stge ? sc->stge->supplier_index : 0;
 
 	if (index)
 		d->tariff_reg = reg_numbered(REG_TARIFF, index);
 	if (names_learn(d, sc->ngtf, index ? sc->ltarf : NULL, index))
 		d->generation++;
-	if (sc->has_stge) {
-		d->distributor_reg = reg_numbered(REG_DISTRIBUTOR, sc->stge.distributor_index);
+	if (sc->stge) {
+		d->distributor_reg = reg_numbered(REG_DISTRIBUTOR, sc->stge->distributor_index);
 		/* Bits 24-27 are 0 for every other contract; a Tempo day always has a colour. */
-		d->tempo = sc->stge.tempo_today != 0;
-		d->tempo_today = sc->stge.tempo_today;
-		d->tempo_tomorrow = sc->stge.tempo_tomorrow;
+		d->tempo = sc->stge->tempo_today != TIC_TEMPO_NONE;
+		d->tempo_today = sc->stge->tempo_today;
+		d->tempo_tomorrow = sc->stge->tempo_tomorrow;
 	}
 	if (d->last_frame_ms && mono_ms - d->last_frame_ms > RATE_GAP_MS) {
 		/* The ticks before a long silence say nothing of the power now. */
@@ -236,6 +240,17 @@ live_phases(const struct derive *d)
 	return d->phases;
 }
 
+void
+derive_power(const struct derive *d, struct derive_power *ret)
+{
+	*ret = (struct derive_power){
+	    .valid = d->withdrawn.valid,
+	    .injected_valid = d->has_injection && d->injected.valid,
+	    .watts = d->withdrawn.watts,
+	    .injected_watts = d->injected.watts,
+	};
+}
+
 int
 derive_json(const struct derive *d, char *buf, size_t size)
 {
@@ -259,10 +274,10 @@ derive_json(const struct derive *d, char *buf, size_t size)
 		jw_uint(&w, "injected_power_w", d->injected.watts);
 	if (d->tariff_reg >= 0) {
 		jw_str(&w, "tariff", reg_name(d, d->tariff_reg));
-		jw_str(&w, "tariff_register", reg_defs[d->tariff_reg].label);
+		jw_str(&w, "tariff_register", reg_label(d->tariff_reg));
 	}
 	if (d->distributor_reg >= 0)
-		jw_str(&w, "distributor_register", reg_defs[d->distributor_reg].label);
+		jw_str(&w, "distributor_register", reg_label(d->distributor_reg));
 	if (d->tempo) {
 		jw_str(&w, "tempo_today", tic_tempo_colour_name(d->tempo_today));
 		jw_str(&w, "tempo_tomorrow", tic_tempo_colour_name(d->tempo_tomorrow));

@@ -14,38 +14,54 @@
 
 #include "internal.h"
 
+/*
+ * The registers, in the state file's order, as one list: the table below and reg_of_label()'s
+ * switch are made of it. Each is its label, kind, number (EASF/EASD) and, for a historique
+ * index, the tariff period it counts (PTEC's meaning).
+ */
+#define REGISTERS(X)                                                                               \
+	X(BASE, REG_TARIFF, 0, "BASE")                                                             \
+	X(HCHC, REG_TARIFF, 0, "HEURES CREUSES")                                                   \
+	X(HCHP, REG_TARIFF, 0, "HEURES PLEINES")                                                   \
+	X(EJPHN, REG_TARIFF, 0, "HEURES NORMALES")                                                 \
+	X(EJPHPM, REG_TARIFF, 0, "POINTE MOBILE")                                                  \
+	X(BBRHCJB, REG_TARIFF, 0, "HC BLEU")                                                       \
+	X(BBRHPJB, REG_TARIFF, 0, "HP BLEU")                                                       \
+	X(BBRHCJW, REG_TARIFF, 0, "HC BLANC")                                                      \
+	X(BBRHPJW, REG_TARIFF, 0, "HP BLANC")                                                      \
+	X(BBRHCJR, REG_TARIFF, 0, "HC ROUGE")                                                      \
+	X(BBRHPJR, REG_TARIFF, 0, "HP ROUGE")                                                      \
+	X(EAST, REG_TOTAL, 0, NULL)                                                                \
+	X(EASF01, REG_TARIFF, 1, NULL)                                                             \
+	X(EASF02, REG_TARIFF, 2, NULL)                                                             \
+	X(EASF03, REG_TARIFF, 3, NULL)                                                             \
+	X(EASF04, REG_TARIFF, 4, NULL)                                                             \
+	X(EASF05, REG_TARIFF, 5, NULL)                                                             \
+	X(EASF06, REG_TARIFF, 6, NULL)                                                             \
+	X(EASF07, REG_TARIFF, 7, NULL)                                                             \
+	X(EASF08, REG_TARIFF, 8, NULL)                                                             \
+	X(EASF09, REG_TARIFF, 9, NULL)                                                             \
+	X(EASF10, REG_TARIFF, 10, NULL)                                                            \
+	X(EASD01, REG_DISTRIBUTOR, 1, NULL)                                                        \
+	X(EASD02, REG_DISTRIBUTOR, 2, NULL)                                                        \
+	X(EASD03, REG_DISTRIBUTOR, 3, NULL)                                                        \
+	X(EASD04, REG_DISTRIBUTOR, 4, NULL)                                                        \
+	X(EAIT, REG_INJECTED, 0, NULL)                                                             \
+	X(ERQ1, REG_REACTIVE, 0, NULL)                                                             \
+	X(ERQ2, REG_REACTIVE, 0, NULL)                                                             \
+	X(ERQ3, REG_REACTIVE, 0, NULL)                                                             \
+	X(ERQ4, REG_REACTIVE, 0, NULL)
+
+enum {
+#define REG_INDEX(label, ...) R_##label,
+	REGISTERS(REG_INDEX)
+#undef REG_INDEX
+};
+
 const struct reg_def reg_defs[] = {
-    {"BASE", REG_TARIFF, 0, "BASE"},
-    {"HCHC", REG_TARIFF, 0, "HEURES CREUSES"},
-    {"HCHP", REG_TARIFF, 0, "HEURES PLEINES"},
-    {"EJPHN", REG_TARIFF, 0, "HEURES NORMALES"},
-    {"EJPHPM", REG_TARIFF, 0, "POINTE MOBILE"},
-    {"BBRHCJB", REG_TARIFF, 0, "HC BLEU"},
-    {"BBRHPJB", REG_TARIFF, 0, "HP BLEU"},
-    {"BBRHCJW", REG_TARIFF, 0, "HC BLANC"},
-    {"BBRHPJW", REG_TARIFF, 0, "HP BLANC"},
-    {"BBRHCJR", REG_TARIFF, 0, "HC ROUGE"},
-    {"BBRHPJR", REG_TARIFF, 0, "HP ROUGE"},
-    {"EAST", REG_TOTAL, 0, NULL},
-    {"EASF01", REG_TARIFF, 1, NULL},
-    {"EASF02", REG_TARIFF, 2, NULL},
-    {"EASF03", REG_TARIFF, 3, NULL},
-    {"EASF04", REG_TARIFF, 4, NULL},
-    {"EASF05", REG_TARIFF, 5, NULL},
-    {"EASF06", REG_TARIFF, 6, NULL},
-    {"EASF07", REG_TARIFF, 7, NULL},
-    {"EASF08", REG_TARIFF, 8, NULL},
-    {"EASF09", REG_TARIFF, 9, NULL},
-    {"EASF10", REG_TARIFF, 10, NULL},
-    {"EASD01", REG_DISTRIBUTOR, 1, NULL},
-    {"EASD02", REG_DISTRIBUTOR, 2, NULL},
-    {"EASD03", REG_DISTRIBUTOR, 3, NULL},
-    {"EASD04", REG_DISTRIBUTOR, 4, NULL},
-    {"EAIT", REG_INJECTED, 0, NULL},
-    {"ERQ1", REG_REACTIVE, 0, NULL},
-    {"ERQ2", REG_REACTIVE, 0, NULL},
-    {"ERQ3", REG_REACTIVE, 0, NULL},
-    {"ERQ4", REG_REACTIVE, 0, NULL},
+#define REG_ROW(label, kind, number, name) {TIC_L_##label, kind, number, name},
+    REGISTERS(REG_ROW)
+#undef REG_ROW
 };
 
 const size_t reg_count = sizeof(reg_defs) / sizeof(reg_defs[0]);
@@ -54,23 +70,26 @@ _Static_assert(sizeof(reg_defs) / sizeof(reg_defs[0]) <= DERIVE_REGISTERS_MAX,
                "DERIVE_REGISTERS_MAX too small");
 
 int
-reg_find(const char *label)
+reg_of_label(enum tic_label_id id)
 {
-	for (size_t r = 0; r < reg_count; r++)
-		if (strcmp(reg_defs[r].label, label) == 0)
-			return (int) r;
-	return -1;
+	switch (id) {
+#define REG_CASE(label, ...)                                                                       \
+	case TIC_L_##label:                                                                        \
+		return R_##label;
+		REGISTERS(REG_CASE)
+#undef REG_CASE
+	default:
+		return -1;
+	}
 }
 
 int
-reg_of(const struct tic_group *g)
+reg_find(const char *label)
 {
-	const char *unit = g->def ? g->def->unit : NULL;
-
-	/* Most groups are not indexes: the table's unit says so without a search. */
-	if (!unit || (strcmp(unit, "Wh") != 0 && strcmp(unit, "VArh") != 0))
-		return -1;
-	return reg_find(g->label);
+	for (size_t r = 0; r < reg_count; r++)
+		if (strcmp(reg_label((int) r), label) == 0)
+			return (int) r;
+	return -1;
 }
 
 int
@@ -89,22 +108,19 @@ reg_used(const struct derive *d, int r)
 }
 
 int
-reg_of_ptec(const char *ptec)
+reg_of_ptec(enum tic_ptec ptec)
 {
-	static const char *const map[][2] = {
-	    {"TH..", "BASE"},  {"HC..", "HCHC"},   {"HP..", "HCHP"},
-	    {"HN..", "EJPHN"}, {"PM..", "EJPHPM"},
+	/* The index that counts each period: TH.. BASE, HC.. HCHC, ... HPJR BBRHPJR. */
+	static const uint8_t index[] = {
+	    [TIC_PTEC_TH] = TIC_L_BASE,      [TIC_PTEC_HC] = TIC_L_HCHC,
+	    [TIC_PTEC_HP] = TIC_L_HCHP,      [TIC_PTEC_HN] = TIC_L_EJPHN,
+	    [TIC_PTEC_PM] = TIC_L_EJPHPM,    [TIC_PTEC_HCJB] = TIC_L_BBRHCJB,
+	    [TIC_PTEC_HCJW] = TIC_L_BBRHCJW, [TIC_PTEC_HCJR] = TIC_L_BBRHCJR,
+	    [TIC_PTEC_HPJB] = TIC_L_BBRHPJB, [TIC_PTEC_HPJW] = TIC_L_BBRHPJW,
+	    [TIC_PTEC_HPJR] = TIC_L_BBRHPJR,
 	};
-	char bbr[8] = "BBR";
 
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(ptec, map[i][0]) == 0)
-			return reg_find(map[i][1]);
-	/* Tempo: HCJB .. HPJR are BBRHCJB .. BBRHPJR. */
-	if (strlen(ptec) != 4 || ptec[2] != 'J')
-		return -1;
-	memcpy(bbr + 3, ptec, 5);
-	return reg_find(bbr);
+	return (size_t) ptec < sizeof(index) ? reg_of_label((enum tic_label_id) index[ptec]) : -1;
 }
 
 void
@@ -171,7 +187,7 @@ reg_name(const struct derive *d, int r)
 	if (def->kind == REG_DISTRIBUTOR && d->distributor_override[n - 1][0])
 		return d->distributor_override[n - 1];
 	if (def->kind != REG_TARIFF)
-		return def->label;
+		return reg_label(r);
 	if (def->name)
 		return def->name;
 	if (d->tariff_override[n - 1][0])
@@ -179,7 +195,7 @@ reg_name(const struct derive *d, int r)
 	if (d->learned[n - 1][0])
 		return d->learned[n - 1];
 	name = default_name(d->ngtf, n);
-	return name ? name : def->label;
+	return name ? name : reg_label(r);
 }
 
 bool

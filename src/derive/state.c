@@ -46,7 +46,7 @@ save_period(FILE *f, const char *what, int k, const struct period *p)
 	for (size_t r = 0; r < reg_count; r++)
 		if (p->wh[r])
 			fprintf(f, "%s_energy %s %s %" PRIu64 "\n", what, kinds[k],
-			        reg_defs[r].label, p->wh[r]);
+			        reg_label((int) r), p->wh[r]);
 }
 
 static void
@@ -62,7 +62,7 @@ write_state(const struct derive *d, FILE *f)
 			fprintf(f, "learned %u %s\n", i + 1, d->learned[i]);
 	for (size_t r = 0; r < reg_count; r++)
 		if (d->regs[r].counted)
-			fprintf(f, "register %s %" PRIu64 " %lld\n", reg_defs[r].label,
+			fprintf(f, "register %s %" PRIu64 " %lld\n", reg_label((int) r),
 			        d->regs[r].last, (long long) d->regs[r].last_wall);
 	for (int k = 0; k < PERIODS; k++) {
 		save_period(f, "period", k, &d->cur[k]);

@@ -14,8 +14,8 @@
 
 #include "internal.h"
 #include "linkyd/ha.h"
+#include "linkyd/topics.h"
 
-#define TOPIC_SIZE    512
 #define TEXT_SIZE     160
 #define ENERGY_PERIOD 3
 
@@ -79,7 +79,7 @@ publish_live(struct publisher *p, const struct derive_info *info)
 	static const char *const rejected[] = {"index_rejected"};
 	char topic[TOPIC_SIZE], slug[32], name[TEXT_SIZE], phase[4];
 
-	snprintf(topic, sizeof(topic), "%s/derived", p->dev->topic);
+	(void) topic_of(p->dev->topic, TOPIC_DERIVED, topic, sizeof(topic));
 	if (info->power)
 		live(p, topic, "derived_power", "Active power (estimated)", "power_w", NULL,
 		     "power", "W");
@@ -159,7 +159,7 @@ publish_energy(struct publisher *p, const struct derive_info *info)
 	static const char *const when[ENERGY_PERIOD] = {"this hour", "today", "this month"};
 	char topic[TOPIC_SIZE], slug[HA_SLUG_SIZE + 48], name[TEXT_SIZE];
 
-	snprintf(topic, sizeof(topic), "%s/energy", p->dev->topic);
+	(void) topic_of(p->dev->topic, TOPIC_ENERGY, topic, sizeof(topic));
 	for (int k = 0; k < ENERGY_PERIOD; k++) {
 		snprintf(slug, sizeof(slug), "derived_energy_%s", periods[k]);
 		snprintf(name, sizeof(name), "Energy %s (derived)", when[k]);

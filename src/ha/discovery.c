@@ -14,9 +14,9 @@
 
 #include "internal.h"
 #include "linkyd/ha.h"
+#include "linkyd/topics.h"
 
 #define ORIGIN_URL "https://github.com/linkyd/linkyd"
-#define TOPIC_SIZE 512
 
 size_t
 ha_slug(const char *label, char *buf)
@@ -207,7 +207,7 @@ entity(const struct ha_device *dev, const char *slug, const char *name, const ch
 	(void) ha_unique_id(dev->serial, slug, buf, sizeof(buf));
 	add_str(o, "unique_id", buf);
 	add_str(o, "state_topic", state_topic);
-	snprintf(buf, sizeof(buf), "%s/status", dev->topic);
+	(void) topic_of(dev->topic, TOPIC_STATUS, buf, sizeof(buf));
 	add_str(o, "availability_topic", buf);
 	cJSON_AddNumberToObject(o, "qos", 1);
 	cJSON_AddItemToObject(o, "device", device_block(dev));
@@ -227,8 +227,7 @@ send(const struct ha_device *dev, const char *component, const char *slug, cJSON
 	char *text = NULL;
 	int r;
 
-	if (snprintf(topic, sizeof(topic), "%s/%s/linkyd_%s/%s/config", dev->prefix, component,
-	             dev->serial, slug) >= (int) sizeof(topic)) {
+	if (topic_ha_config(dev->prefix, component, dev->serial, slug, topic, sizeof(topic)) < 0) {
 		cJSON_Delete(o);
 		return -ENOBUFS;
 	}
@@ -345,14 +344,17 @@ struct diag {
 };
 
 static const struct diag diags[] = {
-    {"diag_mode", "TIC mode", "mode", NULL, NULL, NULL},
-    {"diag_speed", "TIC speed", "speed", NULL, NULL, "Bd"},
-    {"diag_frames_per_minute", "Frames per minute", "frames_per_minute", NULL, "measurement",
+    {"diag_mode", "TIC mode", DIAG_MODE, NULL, NULL, NULL},
+    {"diag_line", "TIC line", DIAG_LINE, NULL, NULL, NULL},
+    {"diag_speed", "TIC speed", DIAG_SPEED, NULL, NULL, "Bd"},
+    {"diag_reconnects", "Reconnections", DIAG_RECONNECTS, NULL, "total_increasing", NULL},
+    {"diag_frames_per_minute", "Frames per minute", DIAG_FRAMES_PER_MINUTE, NULL, "measurement",
      "frames/min"},
-    {"diag_checksum_errors", "Checksum errors", "checksum_errors", NULL, "total_increasing", NULL},
-    {"diag_format_errors", "Format errors", "format_errors", NULL, "total_increasing", NULL},
-    {"diag_last_frame", "Last frame", "last_frame", "timestamp", NULL, NULL},
-    {"diag_last_frame_age", "Last frame age", "last_frame_age", "duration", "measurement", "s"},
+    {"diag_checksum_errors", "Checksum errors", DIAG_CHECKSUM_ERRORS, NULL, "total_increasing",
+     NULL},
+    {"diag_format_errors", "Format errors", DIAG_FORMAT_ERRORS, NULL, "total_increasing", NULL},
+    {"diag_last_frame", "Last frame", DIAG_LAST_FRAME, "timestamp", NULL, NULL},
+    {"diag_last_frame_age", "Last frame age", DIAG_LAST_FRAME_AGE, "duration", "measurement", "s"},
 };
 
 int
@@ -385,7 +387,7 @@ ha_publish_diagnostics(const struct ha_device *dev, bool remove, ha_publish_fn f
 	char topic[TOPIC_SIZE], tpl[HA_TEMPLATE_SIZE];
 	int first = 0;
 
-	snprintf(topic, sizeof(topic), "%s/diagnostics", dev->topic);
+	(void) topic_of(dev->topic, TOPIC_DIAGNOSTICS, topic, sizeof(topic));
 	for (size_t i = 0; i < sizeof(diags) / sizeof(diags[0]); i++) {
 		const struct diag *g = &diags[i];
 		const char *keys[] = {g->field};

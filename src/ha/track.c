@@ -36,7 +36,12 @@ struct ha_discovery {
 	unsigned derived_gen; /* ... as of this derive_info generation */
 	struct entry entries[ENTRIES];
 	size_t n;
+	/* A table label's entry, by identity: index + 1, 0 for none. This runs for every group of
+	 * every frame, where a search through the entries cost more than the rest of discovery. */
+	uint8_t by_id[TIC_L_COUNT];
 };
+
+_Static_assert(ENTRIES < UINT8_MAX, "by_id holds an entry's index + 1 in a byte");
 
 static struct ha_device
 device(const struct ha_discovery *d)
@@ -57,16 +62,29 @@ publish(struct ha_discovery *d, struct entry *e, bool remove)
 	return ha_publish_label(&dev, &l, remove, d->fn, d->ctx);
 }
 
-/* The entry of label. A table label is told by its row (a pointer compare: this runs for every
- * group of every frame), any other by name. */
+/* The entry of label: a table label's by its identity, any other by name. */
 static struct entry *
 find(struct ha_discovery *d, const char *label, const struct tic_label *def)
 {
+	if (def) {
+		unsigned i = d->by_id[tic_label_id(def)];
+
+		return i ? &d->entries[i - 1] : NULL;
+	}
 	for (size_t i = 0; i < d->n; i++)
-		if (def ? d->entries[i].def == def
-		        : !d->entries[i].def && strcmp(d->entries[i].label, label) == 0)
+		if (!d->entries[i].def && strcmp(d->entries[i].label, label) == 0)
 			return &d->entries[i];
 	return NULL;
+}
+
+/* by_id for the entries as they now are. */
+static void
+index_entries(struct ha_discovery *d)
+{
+	memset(d->by_id, 0, sizeof(d->by_id));
+	for (size_t i = 0; i < d->n; i++)
+		if (d->entries[i].def)
+			d->by_id[tic_label_id(d->entries[i].def)] = (uint8_t) (i + 1);
 }
 
 static struct entry *
@@ -79,6 +97,8 @@ add(struct ha_discovery *d, const char *label, const struct tic_label *def)
 	e = &d->entries[d->n++];
 	*e = (struct entry){.def = def};
 	strcpy(e->label, label);
+	if (def)
+		d->by_id[tic_label_id(def)] = (uint8_t) d->n;
 	return e;
 }
 
@@ -92,14 +112,18 @@ alarm(const struct entry *e)
 static void
 add_alarms(struct ha_discovery *d)
 {
-	static const char *const mono[] = {"ADPS"}, *const tri[] = {"ADIR1", "ADIR2", "ADIR3"};
-	const char *const *names = d->phases == 3 ? tri : mono;
+	static const enum tic_label_id mono[] = {TIC_L_ADPS},
+	                               tri[] = {TIC_L_ADIR1, TIC_L_ADIR2, TIC_L_ADIR3};
+	const enum tic_label_id *ids = d->phases == 3 ? tri : mono;
 	size_t n = d->phases == 3 ? 3 : 1;
 
 	if (d->mode != TIC_MODE_HISTORIQUE || d->phases == 0)
 		return;
-	for (size_t i = 0; i < n; i++)
-		(void) add(d, names[i], tic_label_find(names[i], strlen(names[i])));
+	for (size_t i = 0; i < n; i++) {
+		const struct tic_label *def = tic_label_of(ids[i]);
+
+		(void) add(d, def->name, def);
+	}
 }
 
 /* Forget everything declared for the old serial: another meter is on this line. */
@@ -114,6 +138,7 @@ remove_all(struct ha_discovery *d)
 	if (d->diagnostics)
 		(void) ha_publish_diagnostics(&dev, true, d->fn, d->ctx);
 	d->n = 0;
+	index_entries(d);
 	d->phases = 0;
 	d->diagnostics = false;
 	d->derived = false;
@@ -137,7 +162,7 @@ learn(struct ha_discovery *d, const struct tic_frame *frame, bool *ret_counted)
 			counted = false;
 		if (g->def && (g->def->flags & TIC_LF_TRI))
 			d->phases = 3;
-		else if (d->phases == 0 && strcmp(g->label, "IINST") == 0)
+		else if (d->phases == 0 && g->id == TIC_L_IINST)
 			d->phases = 1;
 	}
 	*ret_counted = counted;
@@ -159,7 +184,10 @@ expire(struct ha_discovery *d)
 		}
 		d->entries[o++] = *e;
 	}
-	d->n = o;
+	if (o != d->n) {
+		d->n = o;
+		index_entries(d);
+	}
 }
 
 void
@@ -169,8 +197,7 @@ ha_discovery_frame(struct ha_discovery *d, const struct tic_frame *frame)
 	bool counted;
 
 	for (unsigned i = 0; i < frame->n_groups; i++)
-		if (strcmp(frame->groups[i].label, "ADCO") == 0 ||
-		    strcmp(frame->groups[i].label, "ADSC") == 0)
+		if (frame->groups[i].id == TIC_L_ADCO || frame->groups[i].id == TIC_L_ADSC)
 			serial = frame->groups[i].value;
 	if (serial && strcmp(serial, d->serial) != 0) {
 		if (d->serial[0])

@@ -228,18 +228,59 @@ put_string2(struct out *o, char prefix, const char *a, size_t na, char sep, cons
 		put_char(o, suffix);
 }
 
+/* "s[0..n)": most strings are values with nothing to escape, and put_string2()'s generality
+ * costs them more than their copy. */
 static inline void
 put_string(struct out *o, const char *s, size_t n)
 {
+	if (room(o, n + 2)) {
+		o->p[0] = '"';
+		if (!copy_scan(o->p + 1, s, n)) {
+			o->p[n + 1] = '"';
+			o->p += n + 2;
+			return;
+		}
+	}
+	/* Escapes to write, or no room (the output stays full). */
 	put_string2(o, 0, s, n, 0, NULL, 0, 0);
 }
 
-/* ",\"KEY\":" or "\"KEY\":" for the first member. Keys are labels, which the parser limits to
- * [A-Z0-9+-], but they are checked all the same: no label may ever break the JSON. */
+/* "s[0..n)" for a value its format's check leaves nothing to escape in: digits, upper-case
+ * letters, '.', '-' and SP (ID, PTEC, DEMAIN, LETTER, ALNUM, PPOT, STGE, PROFILE). */
 static inline void
-put_key(struct out *o, bool comma, const char *key, size_t n)
+put_plain(struct out *o, const char *s, size_t n)
 {
-	put_string2(o, comma ? ',' : 0, key, n, 0, NULL, 0, ':');
+	if (room(o, n + 2)) {
+		o->p[0] = '"';
+		(void) copy_scan(o->p + 1, s, n);
+		o->p[n + 1] = '"';
+		o->p += n + 2;
+	}
+}
+
+/* Each table label's key after a member, ",\"NAME\":" (13 bytes at most, SMAXSN1-1's; the
+ * compiler refuses one over 16), by identity, NUL-padded so that a whole key is one fixed-size
+ * copy. The table's names need no escaping: test_labels.c pins their characters. */
+static const char keys[TIC_L_COUNT][16] = {
+#define TIC_LABEL(id, kind, name, ...) [TIC_L_##id] = ",\"" name "\":",
+#include "linkyd/tic_labels.h"
+#undef TIC_LABEL
+};
+
+/* ",\"KEY\":" or "\"KEY\":" for the first member. A key from keys[] when there is room for all
+ * of it, its padding overwritten by what follows. Any other label, which the parser limits to
+ * [A-Z0-9+-], is checked all the same: no label may ever break the JSON. */
+static inline void
+put_key(struct out *o, bool comma, const struct tic_group *g)
+{
+	const struct tic_label *def = tic_label_of((enum tic_label_id) g->id);
+
+	if (def && comma && (size_t) (o->end - o->p) >= sizeof(keys[0])) {
+		memcpy(o->p, keys[g->id], sizeof(keys[0]));
+		o->p += def->name_len + 4u;
+		return;
+	}
+	put_string2(o, comma ? ',' : 0, g->label, g->label_len, 0, NULL, 0, ':');
 }
 
 /* ---- Numbers ------------------------------------------------------------------------------ */
@@ -257,26 +298,48 @@ put_uint(struct out *o, uint64_t v)
 	put(o, buf + n, sizeof(buf) - n);
 }
 
-/* A TIC_FMT_DIGITS value, checked by the parser, as a JSON number: its own digits without the
- * leading zeros, exact for any width and without a conversion. */
-static void
-put_digits(struct out *o, const char *d, size_t n)
+/* The number of decimal digits of v, 1 for 0: the bit length times log10(2) is that or one less
+ * (v | 1 has as many digits as v, but for 0). */
+static size_t
+digits10(uint64_t v)
 {
-	uint64_t w;
+	static const uint64_t pow10[20] = {1,
+	                                   10,
+	                                   100,
+	                                   1000,
+	                                   10000,
+	                                   100000,
+	                                   1000000,
+	                                   10000000,
+	                                   100000000,
+	                                   1000000000,
+	                                   10000000000,
+	                                   100000000000,
+	                                   1000000000000,
+	                                   10000000000000,
+	                                   100000000000000,
+	                                   1000000000000000,
+	                                   10000000000000000,
+	                                   100000000000000000,
+	                                   1000000000000000000,
+	                                   UINT64_C(10000000000000000000)};
+	uint64_t x = v | 1;
+	size_t n = (size_t) (64 - __builtin_clzll(x)) * 1233 >> 12;
 
-	/* Most counters are 9 digits and many are zero: skip whole words of '0' first. */
-	while (n > 8) {
-		memcpy(&w, d, 8);
-		if (w != ONES * '0')
-			break;
-		d += 8;
-		n -= 8;
-	}
-	while (n > 1 && d[0] == '0') {
-		d++;
-		n--;
-	}
-	put(o, d, n);
+	return n + (x >= pow10[n]);
+}
+
+/* A number (TIC_FMT_DIGITS) as JSON: the value's own digits from the first significant one,
+ * which the typed number's magnitude says, so exact for any width and without a conversion. */
+static int
+put_number(struct out *o, const struct tic_group *g)
+{
+	size_t n = digits10(g->num);
+
+	if (n > g->value_len)
+		return -EINVAL;
+	put(o, g->value + g->value_len - n, n);
+	return 0;
 }
 
 static void
@@ -304,64 +367,58 @@ put_trimmed(struct out *o, const char *v, size_t len)
 }
 
 /* The members follow cJSON's order of old, which the expected files pin. */
-static int
-put_stge(struct out *o, const char *value, size_t len)
+static void
+put_stge(struct out *o, const struct tic_group *g)
 {
-	struct tic_stge s;
+	const struct tic_stge *s = &g->stge;
 
-	if (tic_stge_decode(value, &s) < 0)
-		return -EINVAL;
 	PUT_LIT(o, "{\"raw\":");
-	put_string(o, value, len);
+	put_plain(o, g->value, g->value_len);
 	PUT_LIT(o, ",\"dry_contact\":\"");
-	put_name(o, s.dry_contact_open ? "open" : "closed");
+	put_name(o, s->dry_contact_open ? "open" : "closed");
 	PUT_LIT(o, "\",\"breaker\":\"");
-	put_name(o, tic_stge_breaker_name(s.breaker));
+	put_name(o, tic_stge_breaker_name(s->breaker));
 	PUT_LIT(o, "\",\"cover_open\":");
-	put_bool(o, s.cover_open);
+	put_bool(o, s->cover_open);
 	PUT_LIT(o, ",\"overvoltage\":");
-	put_bool(o, s.overvoltage);
+	put_bool(o, s->overvoltage);
 	PUT_LIT(o, ",\"overload\":");
-	put_bool(o, s.overload);
+	put_bool(o, s->overload);
 	PUT_LIT(o, ",\"producer\":");
-	put_bool(o, s.producer);
+	put_bool(o, s->producer);
 	PUT_LIT(o, ",\"injecting\":");
-	put_bool(o, s.injecting);
+	put_bool(o, s->injecting);
 	PUT_LIT(o, ",\"supplier_index\":");
-	put_uint(o, s.supplier_index);
+	put_uint(o, s->supplier_index);
 	PUT_LIT(o, ",\"distributor_index\":");
-	put_uint(o, s.distributor_index);
+	put_uint(o, s->distributor_index);
 	PUT_LIT(o, ",\"clock_degraded\":");
-	put_bool(o, s.clock_degraded);
+	put_bool(o, s->clock_degraded);
 	PUT_LIT(o, ",\"tic_mode\":\"");
-	put_name(o, s.standard_mode ? "standard" : "historique");
+	put_name(o, s->standard_mode ? "standard" : "historique");
 	PUT_LIT(o, "\",\"euridis\":\"");
-	put_name(o, tic_stge_euridis_name(s.euridis));
+	put_name(o, tic_stge_euridis_name(s->euridis));
 	PUT_LIT(o, "\",\"cpl\":\"");
-	put_name(o, tic_stge_cpl_name(s.cpl_status));
+	put_name(o, tic_stge_cpl_name(s->cpl_status));
 	PUT_LIT(o, "\",\"cpl_synchronised\":");
-	put_bool(o, s.cpl_synchronised);
+	put_bool(o, s->cpl_synchronised);
 	PUT_LIT(o, ",\"tempo_today\":\"");
-	put_name(o, tic_tempo_colour_name(s.tempo_today));
+	put_name(o, tic_tempo_colour_name(s->tempo_today));
 	PUT_LIT(o, "\",\"tempo_tomorrow\":\"");
-	put_name(o, tic_tempo_colour_name(s.tempo_tomorrow));
+	put_name(o, tic_tempo_colour_name(s->tempo_tomorrow));
 	PUT_LIT(o, "\",\"peak_notice\":");
-	put_uint(o, s.peak_notice);
+	put_uint(o, s->peak_notice);
 	PUT_LIT(o, ",\"peak\":");
-	put_uint(o, s.peak);
+	put_uint(o, s->peak);
 	put_char(o, '}');
-	return 0;
 }
 
 /* {"value":N,"closed":[relays]}: bit n set = relay n + 1 closed. */
-static int
-put_relais(struct out *o, const char *value)
+static void
+put_relais(struct out *o, uint64_t v)
 {
-	uint64_t v;
 	bool comma = false;
 
-	if (tic_parse_uint(value, &v) < 0)
-		return -EINVAL;
 	PUT_LIT(o, "{\"value\":");
 	put_uint(o, v);
 	PUT_LIT(o, ",\"closed\":[");
@@ -374,7 +431,6 @@ put_relais(struct out *o, const char *value)
 		put_uint(o, bit + 1);
 	}
 	PUT_LIT(o, "]}");
-	return 0;
 }
 
 static int
@@ -386,7 +442,7 @@ put_profile(struct out *o, const char *value, size_t len)
 	if (n < 0)
 		return -EINVAL;
 	PUT_LIT(o, "{\"raw\":");
-	put_string(o, value, len);
+	put_plain(o, value, len);
 	PUT_LIT(o, ",\"slots\":[");
 	for (int i = 0; i < n; i++) {
 		const struct tic_profile_slot *s = &slots[i];
@@ -409,32 +465,38 @@ put_profile(struct out *o, const char *value, size_t len)
 	return 0;
 }
 
-/* The typed value of a group, without its horodate. A value the parser accepted always decodes;
- * -EINVAL is for a frame built by hand that breaks tic.h's contract. */
-static int
-put_typed_value(struct out *o, const struct tic_group *g)
+/* put_typed_value() but for numbers; apart, so that the common case does not pay for the
+ * registers the others need. */
+static __attribute__((noinline)) int
+put_typed_other(struct out *o, const struct tic_group *g)
 {
 	if (!g->def) {
 		put_trimmed(o, g->value, g->value_len);
 		return 0;
 	}
+	if (g->id != tic_label_id(g->def))
+		return -EINVAL;
 	switch ((enum tic_format) g->def->format) {
 	case TIC_FMT_DIGITS:
-		put_digits(o, g->value, g->value_len);
-		return 0;
+		return put_number(o, g);
 	case TIC_FMT_TEXT:
 		put_trimmed(o, g->value, g->value_len);
 		return 0;
+	case TIC_FMT_OPTARIF:
+		/* BBRx: x may be any printable character but SP. */
+		put_string(o, g->value, g->value_len);
+		return 0;
 	case TIC_FMT_STGE:
-		return put_stge(o, g->value, g->value_len);
+		put_stge(o, g);
+		return 0;
 	case TIC_FMT_PROFILE:
 		return put_profile(o, g->value, g->value_len);
 	case TIC_FMT_RELAIS:
-		return put_relais(o, g->value);
+		put_relais(o, g->num);
+		return 0;
 	case TIC_FMT_EMPTY: /* only with a horodate, which is then the whole information */
 		return -EINVAL;
 	case TIC_FMT_ID:
-	case TIC_FMT_OPTARIF:
 	case TIC_FMT_PTEC:
 	case TIC_FMT_DEMAIN:
 	case TIC_FMT_LETTER:
@@ -442,8 +504,22 @@ put_typed_value(struct out *o, const struct tic_group *g)
 	case TIC_FMT_PPOT:
 		break;
 	}
-	put_string(o, g->value, g->value_len);
+	put_plain(o, g->value, g->value_len);
 	return 0;
+}
+
+/* The typed value of a group, without its horodate, from its typed fields (tic.h), which the
+ * parser's checks vouch for: a group of a table label that is not typed, or whose value failed
+ * its format's check (tic_group_type()), is refused with -EINVAL, as are DATE without its
+ * horodate and a profile that does not decode. */
+static inline int
+put_typed_value(struct out *o, const struct tic_group *g)
+{
+	const struct tic_label *def = g->def;
+
+	if (def && def->format == TIC_FMT_DIGITS && g->id == tic_label_id(def))
+		return put_number(o, g);
+	return put_typed_other(o, g);
 }
 
 /* A horodated group: {"value": ..., "date": "ISO 8601"[, "clock_degraded": true]}, without
@@ -451,13 +527,9 @@ put_typed_value(struct out *o, const struct tic_group *g)
 static int
 put_horodated(struct out *o, const struct tic_group *g)
 {
-	struct tic_datetime dt;
 	char iso[TIC_ISO_DATE_SIZE];
-	int n, r;
+	int r;
 
-	if (tic_horodate_parse(g->horodate, &dt) < 0)
-		return -EINVAL;
-	n = tic_datetime_iso(&dt, iso);
 	if (g->def && g->def->format == TIC_FMT_EMPTY) {
 		PUT_LIT(o, "{\"date\":\"");
 	} else {
@@ -467,8 +539,13 @@ put_horodated(struct out *o, const struct tic_group *g)
 			return r;
 		PUT_LIT(o, ",\"date\":\"");
 	}
-	put(o, iso, (size_t) n);
-	if (dt.degraded)
+	/* Straight into the output while the longest date fits there with its NUL, else through
+	 * iso[], so as to stop exactly where the room ends. */
+	if ((size_t) (o->end - o->p) >= TIC_ISO_DATE_SIZE - 1)
+		o->p += tic_datetime_iso(&g->date, o->p);
+	else
+		put(o, iso, (size_t) tic_datetime_iso(&g->date, iso));
+	if (g->date.degraded)
 		PUT_LIT(o, "\",\"clock_degraded\":true}");
 	else
 		PUT_LIT(o, "\"}");
@@ -562,7 +639,7 @@ json_encode_frame(const struct tic_frame *frame, enum json_format format, char *
 		const struct tic_group *g = &frame->groups[i];
 		int r;
 
-		put_key(&o, i > 0 || format == JSON_FORMAT_TYPED, g->label, g->label_len);
+		put_key(&o, i > 0 || format == JSON_FORMAT_TYPED, g);
 		r = put_value(&o, g, format);
 		if (r < 0)
 			return r;

@@ -1,29 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * MQTT publisher on paho.mqtt.c's MQTTAsync, bridged into the event loop (STYLE.md §8): paho's
- * threads only append events to a mutex-protected ring and poke an eventfd (paho.c); everything
- * else, sending included, happens here, on the loop's thread.
+ * The MQTT front end: queue, window, reconnect back-off, availability and subscriptions, on the
+ * loop's thread, in linkyd's own types; the client library hides behind backend.h (paho.c).
  *
- * linkyd keeps its own queue instead of paho's offline buffer, so that the order, the bound,
- * the drop count and the fate of unacknowledged messages after a reconnect are ours: messages
- * go out in order with a small window in flight; one leaves the queue only when the broker
- * acknowledged it (QoS 1/2) or paho wrote it (QoS 0); after a connection loss every
- * unacknowledged message is sent again, in order (at least once). Nothing is written to disk.
+ * linkyd keeps its own queue instead of the library's offline buffer, so that the order, the
+ * bounds, the drop count and the fate of unacknowledged messages after a reconnect are ours:
+ * messages go out in order with a small window in flight; one leaves the queue only when the
+ * broker acknowledged it (QoS 1/2) or the backend wrote it (QoS 0); after a connection loss
+ * every unacknowledged message is sent again, in order (at least once). Nothing is written to
+ * disk.
  *
- * Incoming messages (subscriptions) take the same path: paho's thread copies topic and payload
- * into an event and frees its own message; the loop delivers the copy to on_message.
+ * Events are taken by a loop hook, once per wake-up of the loop: acks wake the loop only when
+ * something waits on them (a full window with messages behind it, or a close); otherwise the
+ * loop takes them when it wakes for the next frame.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include "linkyd/log.h"
 #include "linkyd/mqtt.h"
 
-#include "paho.h"
+#include "backend.h"
 #include "queue.h"
 
 /* Messages in flight. A burst (a backlog after an outage) goes out in fewer, larger batches with
@@ -33,23 +34,27 @@
 #define WINDOW          64
 #define BACKOFF_MIN_MS  1000
 #define BACKOFF_MAX_MS  30000
-#define CONNECT_TIMEOUT 10 /* seconds */
-#define STATUS_QUEUE    4  /* room kept for availability messages beyond the frames */
-/* ... and for a burst of live messages (discovery configs, label topics), so that they never
- * push frames out. */
+#define CONNECT_TIMEOUT 5 /* seconds up to CONNACK: a broker answers in milliseconds */
+/* State topics (availability, mode, diagnostics): one message each at most. */
+#define STATE_QUEUE 8
+/* Live messages (discovery configs, label topics, derived values) besides the frames, so that a
+ * burst of them never pushes frames out; refused beyond. */
 #define LIVE_QUEUE 256
 
 struct mqtt {
 	struct loop *loop;
-	struct paho paho;
+	struct backend *backend;
 	char *url, *client_id, *status_topic;
+	char *password; /* read from cfg->password_file, else NULL */
 	const struct mqtt_config *cfg;
 	const struct mqtt_callbacks *cb;
 	void *userdata;
 	enum mqtt_state state;
 	bool closing;
 	unsigned backoff_ms;
-	int last_error;          /* connection failures are logged when this changes */
+	/* Connection failures are logged when these change. */
+	int last_failure; /* enum backend_failure, or -1 */
+	int last_code;
 	uint64_t dropped_before; /* drops logged at the last (re)connect */
 	char *subs[MQTT_SUBSCRIPTIONS];
 	size_t n_subs;
@@ -59,6 +64,7 @@ struct mqtt {
 
 	struct loop_timer reconnect, deadline;
 	struct loop_io efd_io;
+	struct loop_hook hook;
 };
 
 static void
@@ -74,22 +80,21 @@ set_state(struct mqtt *m, enum mqtt_state state)
 static int
 send_one(struct mqtt *m, struct msg *msg)
 {
-	MQTTAsync_message pub = MQTTAsync_message_initializer;
-	int r;
+	const struct backend_message bm = {.topic = msg->topic,
+	                                   .payload = msg->payload,
+	                                   .len = msg->len,
+	                                   .qos = msg->qos,
+	                                   .retain = msg->retain};
+	int r = backend_send(m->backend, &bm, &msg->token);
 
-	pub.payload = msg->payload;
-	pub.payloadlen = (int) msg->len;
-	pub.qos = msg->qos;
-	pub.retained = msg->retain;
-	r = paho_send(&m->paho, msg->topic, &pub, &msg->token);
-	if (r != MQTTASYNC_SUCCESS)
+	if (r < 0)
 		return r;
 	msg->inflight = true;
 	m->queue.inflight++;
 	return 0;
 }
 
-/* Hand the next messages to paho, in order, up to the window. */
+/* Hand the next messages to the backend, in order, up to the window. */
 static void
 pump(struct mqtt *m)
 {
@@ -99,15 +104,25 @@ pump(struct mqtt *m)
 		struct msg *msg = queue_at(q, q->sent_upto);
 
 		if (!msg->done && !msg->inflight && send_one(m, msg) != 0)
-			return; /* paho refused (disconnecting): the loss event will resend */
+			return; /* refused (disconnecting): the loss event will resend */
 		q->sent_upto++;
 	}
+}
+
+/* Whether acks must wake the loop: a message waits for room in the window, or a close waits
+ * for the queue to empty. */
+static bool
+waits_on_acks(const struct mqtt *m)
+{
+	const struct queue *q = &m->queue;
+
+	return m->closing || (q->inflight >= WINDOW && q->sent_upto < q->count);
 }
 
 static void
 start_disconnect(struct mqtt *m)
 {
-	paho_disconnect(&m->paho, 1000);
+	backend_disconnect(m->backend, 1000);
 }
 
 static void
@@ -129,26 +144,71 @@ ack(struct mqtt *m, int token, bool ok)
 		start_disconnect(m);
 }
 
-static const char *
-connect_error(const struct mqtt *m, int code)
+/* What happened, in the user's words. */
+static void
+describe_failure(const struct mqtt *m, const struct backend_event *ev, char *buf, size_t size)
 {
-	/* Positive codes are the broker's CONNACK refusals (MQTT 3.1.1 §3.2.2.3). */
+	/* MQTT 3.1.1 §3.2.2.3. */
 	static const char *const connack[] = {"",
 	                                      "unacceptable protocol version",
 	                                      "client identifier rejected",
 	                                      "server unavailable",
 	                                      "bad user name or password",
 	                                      "not authorised"};
+	bool tls = strncmp(m->url, "mqtts://", 8) == 0;
 
-	if (code > 0 && code < 6)
-		return connack[code];
-	/* paho says no more than "failure", for TCP and TLS alike. */
-	if ((code == MQTTASYNC_FAILURE || code == 0) && strncmp(m->url, "ssl://", 6) == 0)
-		return "connection or TLS handshake failed (broker address, its certificate, "
-		       "ca_file, the name in the URL, or a client certificate it requires)";
-	if (code == MQTTASYNC_FAILURE || code == 0)
-		return "connection refused or unreachable";
-	return paho_strerror(&m->paho, code);
+	switch (ev->failure) {
+	case BACKEND_FAIL_NO_NAME:
+		snprintf(buf, size, "the host name does not resolve (%s)", gai_strerror(ev->code));
+		break;
+	case BACKEND_FAIL_REFUSED:
+		snprintf(buf, size, "connection refused (no broker listens on that port)");
+		break;
+	case BACKEND_FAIL_UNREACHABLE:
+		snprintf(buf, size, "host unreachable (%s)", strerror(ev->code));
+		break;
+	case BACKEND_FAIL_TIMEOUT:
+		snprintf(buf, size,
+		         "the host does not answer (down, or a firewall drops the packets)");
+		break;
+	case BACKEND_FAIL_NO_CONNACK:
+		if (tls)
+			snprintf(
+			    buf, size,
+			    "no TLS handshake or CONNACK within %d s: not an MQTT broker over TLS",
+			    CONNECT_TIMEOUT);
+		else
+			snprintf(
+			    buf, size,
+			    "no CONNACK within %d s: not an MQTT broker, or a TLS port reached "
+			    "with mqtt://",
+			    CONNECT_TIMEOUT);
+		break;
+	case BACKEND_FAIL_CLOSED:
+		/* TLS 1.3 refuses a missing client certificate after the client's handshake is
+		 * over, when the CONNECT is on its way: it ends here, not as a handshake failure.
+		 */
+		snprintf(
+		    buf, size, "the connection was closed before the broker's CONNACK: %s",
+		    tls ? "the broker refused the TLS session (a client certificate it "
+		          "requires) or the CONNECT, or it is not an MQTT broker"
+		        : "a TLS port reached with mqtt://, not an MQTT broker, or a CONNECT it "
+		          "could not accept");
+		break;
+	case BACKEND_FAIL_TLS:
+		snprintf(buf, size,
+		         "TLS handshake failed (the broker's certificate, ca_file, the name in the "
+		         "URL, a client certificate it requires, or a plain MQTT port reached with "
+		         "mqtts://)");
+		break;
+	case BACKEND_FAIL_CONNACK:
+		snprintf(buf, size, "the broker refused the connection: %s",
+		         ev->code > 0 && ev->code < 6 ? connack[ev->code] : "unknown reason");
+		break;
+	case BACKEND_FAIL_OTHER:
+		snprintf(buf, size, "%s", backend_strerror(m->backend, ev->code));
+		break;
+	}
 }
 
 static void
@@ -161,91 +221,103 @@ schedule_reconnect(struct mqtt *m)
 static void
 publish_online(struct mqtt *m)
 {
-	MQTTAsync_message pub = MQTTAsync_message_initializer;
+	const struct backend_message online = {
+	    .topic = m->status_topic, .payload = "online", .len = 6, .qos = 1, .retain = true};
 
-	pub.payload = (void *) "online";
-	pub.payloadlen = 6;
-	pub.qos = 1;
-	pub.retained = 1;
 	/* Not queued: it must precede the backlog, and the next connect sends it again. */
-	(void) paho_send(&m->paho, m->status_topic, &pub, NULL);
+	(void) backend_send(m->backend, &online, NULL);
 }
 
 static void
 subscribe_now(struct mqtt *m, const char *topic)
 {
-	/* No response options: a refused subscription only loses Home Assistant's birth
-	 * messages, and the next reconnect asks again. */
-	int r = paho_subscribe(&m->paho, topic);
+	/* Unacknowledged: a refused subscription only loses Home Assistant's birth messages, and
+	 * the next reconnect asks again. */
+	int r = backend_subscribe(m->backend, topic);
 
-	if (r != MQTTASYNC_SUCCESS)
-		log_warn("%s: cannot subscribe to %s: %s", m->url, topic,
-		         paho_strerror(&m->paho, r));
+	if (r < 0)
+		log_errno(LOG_WARNING, r, "%s: cannot subscribe to %s", m->url, topic);
+}
+
+static void
+connected(struct mqtt *m)
+{
+	log_notice("connected to %s as '%s'; %zu message(s) queued", m->url, m->client_id,
+	           m->queue.count);
+	if (m->stats.dropped > m->dropped_before)
+		log_warn("%s: %llu frame(s) dropped while the broker was away (queue full)", m->url,
+		         (unsigned long long) (m->stats.dropped - m->dropped_before));
+	m->dropped_before = m->stats.dropped;
+	m->backoff_ms = BACKOFF_MIN_MS;
+	m->last_failure = -1;
+	publish_online(m);
+	for (size_t i = 0; i < m->n_subs; i++)
+		subscribe_now(m, m->subs[i]);
+	set_state(m, MQTT_CONNECTED);
+}
+
+static void
+connect_failed(struct mqtt *m, const struct backend_event *ev)
+{
+	char why[256];
+
+	if ((int) ev->failure != m->last_failure || ev->code != m->last_code) {
+		describe_failure(m, ev, why, sizeof(why));
+		log_warn("cannot connect to %s: %s; retrying every %us at most", m->url, why,
+		         BACKOFF_MAX_MS / 1000);
+	}
+	m->last_failure = (int) ev->failure;
+	m->last_code = ev->code;
+	schedule_reconnect(m);
+}
+
+static void
+lost(struct mqtt *m)
+{
+	queue_requeue_inflight(&m->queue);
+	/* Discovery configs are published again on connect, label topics and derived values
+	 * superseded: the queue is for the frames and states now. */
+	queue_drop_live(&m->queue);
+	log_warn("connection to %s lost; queueing frames (up to %u) until it is back", m->url,
+	         m->cfg->queue_frames);
+	m->last_failure = -1;
+	set_state(m, MQTT_CONNECTING);
+	schedule_reconnect(m);
 }
 
 /* Returns true when the client closed: on_state(MQTT_CLOSED) ran, and the owner may be
  * tearing down, so m must not be touched any more. */
 static bool
-handle(struct mqtt *m, const struct paho_ev *ev)
+handle(struct mqtt *m, const struct backend_event *ev)
 {
 	switch (ev->type) {
-	case PAHO_EV_CONNECTED:
-		if (m->closing)
-			break;
-		log_notice("connected to %s as '%s'; %zu message(s) queued", m->url, m->client_id,
-		           m->queue.count);
-		if (m->stats.dropped > m->dropped_before)
-			log_warn("%s: %llu frame(s) dropped while the broker was away (queue full)",
-			         m->url,
-			         (unsigned long long) (m->stats.dropped - m->dropped_before));
-		m->dropped_before = m->stats.dropped;
-		m->backoff_ms = BACKOFF_MIN_MS;
-		m->last_error = 0;
-		publish_online(m);
-		for (size_t i = 0; i < m->n_subs; i++)
-			subscribe_now(m, m->subs[i]);
-		set_state(m, MQTT_CONNECTED);
-		pump(m);
+	case BACKEND_CONNECTED:
+		connected(m);
 		break;
-	case PAHO_EV_MESSAGE:
+	case BACKEND_MESSAGE:
+		/* Closing: the owner is winding down and publishes nothing more. */
 		if (!m->closing && m->cb && m->cb->on_message)
-			m->cb->on_message(ev->topic, ev->payload, ev->len, ev->code != 0,
+			m->cb->on_message(ev->topic, ev->payload, ev->len, ev->retained,
 			                  m->userdata);
 		break;
-	case PAHO_EV_CONNECT_FAILED:
+	case BACKEND_CONNECT_FAILED:
+		connect_failed(m, ev);
+		break;
+	case BACKEND_LOST:
 		if (m->closing) {
 			finish_close(m);
 			return true;
 		}
-		if (ev->code != m->last_error)
-			log_warn("cannot connect to %s: %s; retrying every %us at most", m->url,
-			         connect_error(m, ev->code), BACKOFF_MAX_MS / 1000);
-		m->last_error = ev->code;
-		schedule_reconnect(m);
+		lost(m);
 		break;
-	case PAHO_EV_LOST:
-		queue_requeue_inflight(&m->queue);
-		/* Discovery configs are published again on connect, label topics and derived values
-		 * superseded: the queue is for the frames now. */
-		queue_drop_extra(&m->queue);
-		if (m->closing) {
-			finish_close(m);
-			return true;
-		}
-		log_warn("connection to %s lost; queueing frames (up to %u) until it is back",
-		         m->url, m->cfg->queue_frames);
-		m->last_error = MQTTASYNC_DISCONNECTED;
-		set_state(m, MQTT_CONNECTING);
-		schedule_reconnect(m);
+	case BACKEND_SENT:
+	case BACKEND_SEND_FAILED:
+		ack(m, ev->token, ev->type == BACKEND_SENT);
 		break;
-	case PAHO_EV_SENT:
-	case PAHO_EV_SEND_FAILED:
-		ack(m, ev->code, ev->type == PAHO_EV_SENT);
-		break;
-	case PAHO_EV_DISCONNECTED:
+	case BACKEND_DISCONNECTED:
 		finish_close(m);
 		return true;
-	case PAHO_EV_OVERFLOW:
+	case BACKEND_OVERFLOW:
 		/* Acks were lost: resend what is in flight (duplicates, no loss). */
 		queue_requeue_inflight(&m->queue);
 		break;
@@ -253,54 +325,62 @@ handle(struct mqtt *m, const struct paho_ev *ev)
 	return false;
 }
 
+/* Take every event, refill the window once they are all in (the backend gets the messages
+ * back to back, and its send thread takes them in one wake-up), and tell the backend whether
+ * acks must wake the loop before it waits. Runs before every wait of the loop. */
+static void
+before_wait(struct loop_hook *hook)
+{
+	struct mqtt *m = container_of(hook, struct mqtt, hook);
+	struct backend_event ev;
+
+	if (m->state == MQTT_CLOSED) {
+		/* Late events of a closed client: nobody listens any more. */
+		while (backend_next_event(m->backend, &ev))
+			backend_event_done(&ev);
+		return;
+	}
+	do {
+		while (backend_next_event(m->backend, &ev)) {
+			bool closed = handle(m, &ev);
+
+			backend_event_done(&ev);
+			if (closed)
+				return; /* the events left go with the client, or the next turn */
+		}
+		pump(m);
+	} while (!backend_before_wait(m->backend, waits_on_acks(m)));
+}
+
+/* The eventfd only wakes the loop: the hook above takes the events before it waits again. */
 static void
 events_ready(struct loop_io *io, uint32_t events)
 {
-	struct mqtt *m = container_of(io, struct mqtt, efd_io);
-	struct paho_ev ev;
-	uint64_t n;
-
+	(void) io;
 	(void) events;
-	(void) !read(io->fd, &n, sizeof(n));
-	while (paho_next_event(&m->paho, &ev)) {
-		bool closed = handle(m, &ev);
-
-		paho_ev_done(&ev);
-		if (closed)
-			return; /* the events left go with the client (paho_done) */
-	}
-	/* Refill the window once all acks are in, not after each: paho gets the messages back
-	 * to back, and its send thread takes them in one wake-up. */
-	pump(m);
 }
 
 static void
 connect_now(struct mqtt *m)
 {
-	MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
-	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+	const struct mqtt_config *c = m->cfg;
+	const struct backend_options o = {
+	    .username = c->username,
+	    .password = m->password ? m->password : c->password,
+	    .keepalive = c->keepalive,
+	    .connect_timeout = CONNECT_TIMEOUT,
+	    .will = {.topic = m->status_topic,
+	             .payload = "offline",
+	             .len = 7,
+	             .qos = 1,
+	             .retain = true},
+	    .ca_file = c->ca_file,
+	    .cert_file = c->cert_file,
+	    .key_file = c->key_file,
+	    .verify_hostname = c->verify_hostname,
+	};
 
-	o.keepAliveInterval = m->cfg->keepalive;
-	o.cleansession = 1;
-	o.connectTimeout = CONNECT_TIMEOUT;
-	o.username = m->cfg->username;
-	o.password = m->cfg->password;
-	will.topicName = m->status_topic;
-	will.message = "offline";
-	will.retained = 1;
-	will.qos = 1;
-	o.will = &will;
-	if (strncmp(m->url, "ssl://", 6) == 0) {
-		/* No ca_file: OpenSSL's default paths, i.e. the system's trust store. */
-		ssl.trustStore = m->cfg->ca_file;
-		ssl.keyStore = m->cfg->cert_file;
-		ssl.privateKey = m->cfg->key_file;
-		ssl.enableServerCertAuth = 1;
-		ssl.verify = m->cfg->verify_hostname;
-		o.ssl = &ssl;
-	}
-	paho_connect(&m->paho, &o);
+	backend_connect(m->backend, &o);
 }
 
 static void
@@ -321,31 +401,32 @@ deadline_due(struct loop_timer *t)
 	finish_close(m);
 }
 
-/* "mqtt://host[:port]" -> paho's "tcp://host:port"; mqtts -> "ssl://". */
-static char *
-paho_url(const char *url)
+/* What MQTT cannot carry is refused here, with its name, rather than sent for the broker to
+ * drop the connection without a word. */
+static int
+check_length(const char *what, const char *s)
 {
-	const char *scheme, *rest;
-	const char *port = "";
-	char *out;
+	size_t len = s ? strlen(s) : 0;
 
-	if (strncmp(url, "mqtt://", 7) == 0) {
-		scheme = "tcp://";
-		rest = url + 7;
-		port = ":1883";
-	} else if (strncmp(url, "mqtts://", 8) == 0) {
-		scheme = "ssl://";
-		rest = url + 8;
-		port = ":8883";
-	} else {
-		return NULL;
-	}
-	/* An explicit port: a colon after the host (or after "]" for IPv6 literals). */
-	if (strrchr(rest, ':') && (!strchr(rest, ']') || strrchr(rest, ':') > strchr(rest, ']')))
-		port = "";
-	if (asprintf(&out, "%s%s%s", scheme, rest, port) < 0)
-		return NULL;
-	return out;
+	if (len <= MQTT_STRING_MAX)
+		return 0;
+	log_err("the MQTT %s is %zu bytes long: MQTT allows %d at most", what, len,
+	        MQTT_STRING_MAX);
+	return -EINVAL;
+}
+
+static int
+load_password(struct mqtt *m)
+{
+	char err[512];
+	int r;
+
+	if (!m->cfg->password_file)
+		return 0;
+	r = mqtt_password_load(m->cfg->password_file, &m->password, err, sizeof(err));
+	if (r < 0)
+		log_err("mqtt.password_file %s", err);
+	return r;
 }
 
 int
@@ -364,19 +445,28 @@ mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id
 	m->userdata = userdata;
 	m->state = MQTT_CONNECTING;
 	m->backoff_ms = BACKOFF_MIN_MS;
+	m->last_failure = -1;
 	m->reconnect.io.fd = m->deadline.io.fd = m->efd_io.fd = -1;
-	m->paho.efd = -1; /* for mqtt_free() before paho_init() */
-	m->url = paho_url(cfg->url);
+	m->url = strdup(cfg->url);
 	m->client_id = strdup(client_id);
 	m->status_topic = strdup(status_topic);
-	if (queue_init(&m->queue, cfg->queue_frames + STATUS_QUEUE + LIVE_QUEUE) < 0 || !m->url ||
+	if (queue_init(&m->queue, cfg->queue_frames + STATE_QUEUE + LIVE_QUEUE) < 0 || !m->url ||
 	    !m->client_id || !m->status_topic)
 		goto out_free;
-
-	r = paho_init(&m->paho, m->url, client_id);
+	r = check_length("user name", cfg->username);
+	if (r == 0)
+		r = check_length("password", cfg->password);
+	if (r == 0)
+		r = check_length("client id", client_id);
+	if (r == 0)
+		r = load_password(m);
 	if (r < 0)
 		goto out_free;
-	r = loop_add(loop, &m->efd_io, m->paho.efd, EPOLLIN, events_ready);
+
+	r = backend_new(cfg->url, client_id, &m->backend);
+	if (r < 0)
+		goto out_free;
+	r = loop_add(loop, &m->efd_io, backend_fd(m->backend), EPOLLIN, events_ready);
 	if (r < 0)
 		goto out_free;
 	r = loop_timer_init(loop, &m->reconnect, reconnect_due);
@@ -385,6 +475,7 @@ mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id
 	r = loop_timer_init(loop, &m->deadline, deadline_due);
 	if (r < 0)
 		goto out_free;
+	loop_hook_add(loop, &m->hook, before_wait);
 	connect_now(m);
 	*ret_mqtt = m;
 	return 0;
@@ -394,35 +485,74 @@ out_free:
 	return r;
 }
 
-/* Queue a message. Frames (and availability) are bounded by the configured queue, the oldest
- * dropped and counted beyond; live messages (extra: discovery configs, label topics, derived
- * values) by LIVE_QUEUE besides, a new one refused beyond (a later one supersedes it, a
- * reconnect sends the configs again): they never push a frame out, even during a stall that
- * the connection state does not show yet. */
+/* The oldest frame, one not in flight first: a frame in flight will most likely arrive, and
+ * must not be counted as dropped. The queue must hold a frame. */
+static size_t
+oldest_frame(const struct queue *q)
+{
+	size_t first = q->count;
+
+	for (size_t i = 0; i < q->count; i++) {
+		const struct msg *msg = queue_at(q, i);
+
+		if (msg->kind != MSG_FRAME)
+			continue;
+		if (!msg->inflight)
+			return i;
+		if (first == q->count)
+			first = i;
+	}
+	return first;
+}
+
+/* Make room for a message of kind on topic within its bound; -ENOBUFS when it is refused. */
+static int
+make_room(struct mqtt *m, enum msg_kind kind, const char *topic)
+{
+	struct queue *q = &m->queue;
+	size_t i;
+
+	switch (kind) {
+	case MSG_FRAME:
+		if (q->n[MSG_FRAME] == 0 || q->n[MSG_FRAME] < m->cfg->queue_frames)
+			return 0;
+		/* Logged once per outage here, summed up at the reconnect. */
+		if (m->stats.dropped == m->dropped_before)
+			log_warn("%s: queue full (%u frames), dropping the oldest", m->url,
+			         m->cfg->queue_frames);
+		queue_remove(q, oldest_frame(q));
+		m->stats.dropped++;
+		return 0;
+	case MSG_STATE:
+		/* Only the latest state of a topic matters, sent or not. */
+		i = queue_find(q, MSG_STATE, topic);
+		if (i == q->count && q->n[MSG_STATE] >= STATE_QUEUE)
+			i = queue_find(q, MSG_STATE, NULL);
+		if (i < q->count)
+			queue_remove(q, i);
+		return 0;
+	case MSG_LIVE:
+		/* A later one supersedes it, a reconnect sends the configs again. */
+		return q->n[MSG_LIVE] >= LIVE_QUEUE ? -ENOBUFS : 0;
+	case MSG_KINDS:
+		break;
+	}
+	return -EINVAL;
+}
+
 static int
 enqueue(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain, int qos,
-        bool extra)
+        enum msg_kind kind)
 {
-	size_t limit = m->cfg->queue_frames + STATUS_QUEUE;
 	int r;
 
 	/* The broker would drop the connection over a wildcard, and the queue resend it forever. */
 	if (!*topic || strpbrk(topic, "+#"))
 		return -EINVAL;
-	if (extra && m->queue.extra >= LIVE_QUEUE)
-		return -ENOBUFS;
-	while (!extra && m->queue.count - m->queue.extra >= limit) {
-		/* Live messages older than the oldest frame go first, uncounted. */
-		bool frame = !queue_at(&m->queue, 0)->extra;
-
-		/* Logged once per outage here, summed up at the reconnect. */
-		if (frame && m->stats.dropped == m->dropped_before)
-			log_warn("%s: queue full (%zu messages), dropping the oldest", m->url,
-			         limit);
-		queue_pop_front(&m->queue);
-		m->stats.dropped += frame;
-	}
-	r = queue_push(&m->queue, topic, payload, len, retain, qos, extra);
+	r = make_room(m, kind, topic);
+	if (r < 0)
+		return r;
+	r = queue_push(&m->queue, topic, payload, len, retain, qos, kind);
 	if (r < 0)
 		return r;
 	m->stats.queued++;
@@ -433,7 +563,22 @@ enqueue(struct mqtt *m, const char *topic, const void *payload, size_t len, bool
 int
 mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
 {
-	return enqueue(m, topic, payload, len, retain, m->cfg->qos, false);
+	return enqueue(m, topic, payload, len, retain, m->cfg->qos, MSG_FRAME);
+}
+
+int
+mqtt_publish_state(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
+{
+	return enqueue(m, topic, payload, len, retain, m->cfg->qos, MSG_STATE);
+}
+
+int
+mqtt_publish_live(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain,
+                  int qos)
+{
+	if (m->state != MQTT_CONNECTED)
+		return -ENOTCONN;
+	return enqueue(m, topic, payload, len, retain, qos < 0 ? m->cfg->qos : qos, MSG_LIVE);
 }
 
 int
@@ -448,15 +593,6 @@ mqtt_subscribe(struct mqtt *m, const char *topic)
 		subscribe_now(m, m->subs[m->n_subs]);
 	m->n_subs++;
 	return 0;
-}
-
-int
-mqtt_publish_live(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain,
-                  int qos)
-{
-	if (m->state != MQTT_CONNECTED)
-		return -ENOTCONN;
-	return enqueue(m, topic, payload, len, retain, qos < 0 ? m->cfg->qos : qos, true);
 }
 
 enum mqtt_state
@@ -484,7 +620,7 @@ mqtt_close(struct mqtt *m, unsigned timeout_ms)
 		return;
 	}
 	(void) loop_timer_arm(&m->deadline, timeout_ms, 0);
-	if (mqtt_publish(m, m->status_topic, "offline", 7, true) < 0)
+	if (mqtt_publish_state(m, m->status_topic, "offline", 7, true) < 0)
 		start_disconnect(m);
 }
 
@@ -493,14 +629,18 @@ mqtt_free(struct mqtt *m)
 {
 	if (!m)
 		return NULL;
+	loop_hook_del(m->loop, &m->hook);
 	if (m->efd_io.fd >= 0)
 		loop_del(m->loop, &m->efd_io);
-	paho_done(&m->paho);
+	m->backend = backend_free(m->backend);
 	loop_timer_done(m->loop, &m->reconnect);
 	loop_timer_done(m->loop, &m->deadline);
 	queue_done(&m->queue);
 	for (size_t i = 0; i < m->n_subs; i++)
 		free(m->subs[i]);
+	if (m->password)
+		explicit_bzero(m->password, strlen(m->password));
+	free(m->password);
 	free(m->url);
 	free(m->client_id);
 	free(m->status_topic);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The MQTT publisher's message queue: a ring that keeps the messages in order, knows which were
- * handed to paho, and lets one go only once it is done. No paho here: mqtt.c sends.
+ * The MQTT front end's message queue: a ring that keeps the messages in order, knows which were
+ * handed to the backend, and lets one go only once it is done. It sends nothing: mqtt.c does.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@ void
 queue_done(struct queue *q)
 {
 	while (q->ring && q->count > 0)
-		queue_pop_front(q);
+		queue_remove(q, 0);
 	free(q->ring);
 	*q = (struct queue){0};
 }
@@ -42,7 +42,7 @@ msg_free(struct msg *msg)
 
 int
 queue_push(struct queue *q, const char *topic, const void *payload, size_t len, bool retain,
-           int qos, bool extra)
+           int qos, enum msg_kind kind)
 {
 	struct msg *msg = queue_at(q, q->count);
 
@@ -56,26 +56,42 @@ queue_push(struct queue *q, const char *topic, const void *payload, size_t len, 
 	msg->len = len;
 	msg->retain = retain;
 	msg->qos = qos;
-	msg->extra = extra;
-	q->extra += extra;
+	msg->kind = kind;
+	q->n[kind]++;
 	q->count++;
 	return 0;
 }
 
-void
-queue_pop_front(struct queue *q)
+size_t
+queue_find(const struct queue *q, enum msg_kind kind, const char *topic)
 {
-	struct msg *msg = queue_at(q, 0);
+	for (size_t i = 0; i < q->count; i++) {
+		const struct msg *msg = queue_at(q, i);
+
+		if (msg->kind == kind && (!topic || strcmp(msg->topic, topic) == 0))
+			return i;
+	}
+	return q->count;
+}
+
+void
+queue_remove(struct queue *q, size_t i)
+{
+	struct msg *msg = queue_at(q, i);
 
 	if (msg->inflight)
 		q->inflight--;
-	if (msg->extra)
-		q->extra--;
+	q->n[msg->kind]--;
 	msg_free(msg);
+	if (i < q->sent_upto)
+		q->sent_upto--;
+	/* Close the gap from the front: what is dropped is old, so the front part is the short
+	 * one (the oldest frame sits behind a few state or live messages at most). */
+	for (; i > 0; i--)
+		*queue_at(q, i) = *queue_at(q, i - 1);
+	*queue_at(q, 0) = (struct msg){0};
 	q->head = (q->head + 1) % q->cap;
 	q->count--;
-	if (q->sent_upto > 0)
-		q->sent_upto--;
 }
 
 bool
@@ -83,7 +99,9 @@ queue_ack(struct queue *q, int token, bool ok)
 {
 	bool done = false;
 
-	for (size_t i = 0; i < q->sent_upto; i++) {
+	/* The whole queue, not only up to sent_upto: after a refusal sent_upto goes back, and the
+	 * messages behind it are still in flight, their answers still to come. */
+	for (size_t i = 0; i < q->count; i++) {
 		struct msg *msg = queue_at(q, i);
 
 		if (!msg->inflight || msg->token != token)
@@ -93,28 +111,28 @@ queue_ack(struct queue *q, int token, bool ok)
 		if (ok) {
 			msg->done = true;
 			done = true;
-		} else {
+		} else if (i < q->sent_upto) {
 			/* Refused while connected: send it again from there, keeping the order. */
 			q->sent_upto = i;
 		}
 		break;
 	}
 	while (q->count > 0 && queue_at(q, 0)->done)
-		queue_pop_front(q);
+		queue_remove(q, 0);
 	return done;
 }
 
 void
 queue_requeue_inflight(struct queue *q)
 {
-	for (size_t i = 0; i < q->sent_upto; i++)
+	for (size_t i = 0; i < q->count; i++)
 		queue_at(q, i)->inflight = false;
 	q->inflight = 0;
 	q->sent_upto = 0;
 }
 
 void
-queue_drop_extra(struct queue *q)
+queue_drop_live(struct queue *q)
 {
 	size_t kept = 0, n = q->count, upto = q->sent_upto;
 
@@ -122,9 +140,9 @@ queue_drop_extra(struct queue *q)
 	for (size_t i = 0; i < n; i++) {
 		struct msg *msg = queue_at(q, i);
 
-		if (msg->extra && !msg->inflight) {
+		if (msg->kind == MSG_LIVE && !msg->inflight) {
 			msg_free(msg);
-			q->extra--;
+			q->n[MSG_LIVE]--;
 			q->count--;
 			if (i < upto)
 				q->sent_upto--;

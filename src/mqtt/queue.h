@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The MQTT publisher's own message queue, private to src/mqtt/: a bounded ring of messages kept
- * in order until paho wrote them (QoS 0) or the broker acknowledged them (QoS 1/2).
+ * The MQTT front end's own message queue, private to src/mqtt/: a bounded ring of messages kept
+ * in order until the backend wrote them (QoS 0) or the broker acknowledged them (QoS 1/2).
  */
 #ifndef LINKYD_MQTT_QUEUE_H
 #define LINKYD_MQTT_QUEUE_H
@@ -9,23 +9,32 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* What a message is decides its bound and whether dropping it counts (mqtt.c). */
+enum msg_kind {
+	MSG_FRAME, /* a frame: bounded by the configured queue, the oldest dropped and counted */
+	MSG_STATE, /* availability, mode, diagnostics: a newer one on its topic replaces it */
+	MSG_LIVE,  /* discovery, label topics, derived values: dropped with the connection */
+	MSG_KINDS,
+};
+
 struct msg {
 	char *topic;
 	char *payload;
 	size_t len;
 	bool retain;
 	int qos;
-	bool extra; /* outside the frames' bound (discovery configs) */
+	enum msg_kind kind;
 	bool done;
 	bool inflight;
 	int token;
 };
 
-/* A ring; its first sent_upto messages were handed to paho, inflight of them unanswered yet. */
+/* A ring; its first sent_upto messages were handed to the backend, inflight of them unanswered
+ * yet; n[kind] of each kind. */
 struct queue {
 	struct msg *ring;
 	size_t cap, head, count, sent_upto;
-	size_t extra; /* messages with extra set */
+	size_t n[MSG_KINDS];
 	unsigned inflight;
 };
 
@@ -40,17 +49,21 @@ struct msg *queue_at(const struct queue *q, size_t i);
 
 /* Append a copy of the message; the queue must not be full. Returns 0 or -ENOMEM. */
 int queue_push(struct queue *q, const char *topic, const void *payload, size_t len, bool retain,
-               int qos, bool extra);
+               int qos, enum msg_kind kind);
 
-/* Drop the oldest message, whatever its state. */
-void queue_pop_front(struct queue *q);
+/* The index of the oldest message of kind, or of kind on topic when topic is not NULL; count
+ * when there is none. */
+size_t queue_find(const struct queue *q, enum msg_kind kind, const char *topic);
 
-/* paho's answer for the message sent with token: done when ok, else to be sent again. Returns
- * true when a message is done. */
+/* Drop the i-th message, whatever its state; the others keep their order. */
+void queue_remove(struct queue *q, size_t i);
+
+/* The backend's answer for the message sent with token: done when ok, else to be sent again.
+ * Returns true when a message is done. */
 bool queue_ack(struct queue *q, int token, bool ok);
 
-/* Drop the extra messages not in flight: a reconnect sends them again or newer ones. */
-void queue_drop_extra(struct queue *q);
+/* Drop the live messages not in flight: a reconnect sends them again or newer ones. */
+void queue_drop_live(struct queue *q);
 
 /* Forget what was in flight: it will all be sent again. */
 void queue_requeue_inflight(struct queue *q);

@@ -3,6 +3,8 @@
  * Publish policies. Each label keeps what was last published of it and when: "on change"
  * compares with the last published value, not the last received one, so that a value creeping
  * by less than the dead-band each frame is still published once it has moved by the dead-band.
+ * Labels are told apart, and values read, from the parser's typed records (tic.h): a group is
+ * of a table label by its identity, and numbers, STGE and RELAIS are never parsed again here.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@ struct label_state {
 	bool resolved;  /* policy looked up */
 	bool published; /* at least once */
 	uint64_t at_ms; /* when it was last published */
+	uint64_t num;   /* TIC_FMT_DIGITS: the number last published */
 	uint8_t len;
 	char value[TIC_VALUE_MAX + 1]; /* as last published */
 };
@@ -37,10 +40,10 @@ struct policy_engine {
 	bool every_frame; /* every label is due every frame: no state needed */
 	bool stge_seen, relais_seen;
 	uint32_t stge_bits; /* STGE_ALARM_BITS of the last STGE */
-	char relais[4];     /* the last RELAIS */
+	uint64_t relais;    /* the last RELAIS */
 	size_t n_unknown;
 	struct unknown_label unknown[UNKNOWN_MAX];
-	struct label_state known[]; /* by index into tic_labels */
+	struct label_state known[]; /* by enum tic_label_id (TIC_L_UNKNOWN's unused) */
 };
 
 int
@@ -48,7 +51,7 @@ policy_engine_new(const struct publish_config *cfg, struct policy_engine **ret)
 {
 	struct policy_engine *e;
 
-	e = calloc(1, sizeof(*e) + tic_labels_count * sizeof(e->known[0]));
+	e = calloc(1, sizeof(*e) + TIC_L_COUNT * sizeof(e->known[0]));
 	if (!e)
 		return -ENOMEM;
 	e->base = cfg->policy;
@@ -86,8 +89,8 @@ state_of(struct policy_engine *e, const struct tic_group *g)
 {
 	struct label_state *st = NULL;
 
-	if (g->def)
-		st = &e->known[g->def - tic_labels];
+	if (tic_label_of((enum tic_label_id) g->id))
+		st = &e->known[g->id];
 	for (size_t i = 0; !st && i < e->n_unknown; i++)
 		if (strcmp(e->unknown[i].name, g->label) == 0)
 			st = &e->unknown[i].state;
@@ -108,12 +111,11 @@ state_of(struct policy_engine *e, const struct tic_group *g)
 static bool
 moved(const struct label_state *st, const struct tic_group *g, uint64_t deadband)
 {
-	uint64_t was, now;
+	const struct tic_label *def = tic_label_of((enum tic_label_id) g->id);
 
-	if (deadband == 0 || !g->def || g->def->format != TIC_FMT_DIGITS ||
-	    tic_parse_uint(st->value, &was) < 0 || tic_parse_uint(g->value, &now) < 0)
+	if (deadband == 0 || !def || def->format != TIC_FMT_DIGITS)
 		return true;
-	return (now > was ? now - was : was - now) >= deadband;
+	return (g->num > st->num ? g->num - st->num : st->num - g->num) >= deadband;
 }
 
 static bool
@@ -137,23 +139,23 @@ label_due(const struct label_state *st, const struct tic_group *g, uint64_t now_
 static bool
 alarm(struct policy_engine *e, const struct tic_group *g)
 {
-	struct tic_stge stge;
+	const struct tic_label *def = tic_label_of((enum tic_label_id) g->id);
 	bool changed;
 
-	if (!g->def)
+	if (!def)
 		return false;
-	if (g->def->flags & TIC_LF_ALARM)
+	if (def->flags & TIC_LF_ALARM)
 		return true;
-	if (g->def->format == TIC_FMT_STGE && tic_stge_decode(g->value, &stge) == 0) {
-		changed = e->stge_seen && (stge.raw & STGE_ALARM_BITS) != e->stge_bits;
+	if (def->format == TIC_FMT_STGE) {
+		changed = e->stge_seen && (g->stge.raw & STGE_ALARM_BITS) != e->stge_bits;
 		e->stge_seen = true;
-		e->stge_bits = stge.raw & STGE_ALARM_BITS;
-		return changed || stge.overload || stge.overvoltage;
+		e->stge_bits = g->stge.raw & STGE_ALARM_BITS;
+		return changed || g->stge.overload || g->stge.overvoltage;
 	}
-	if (g->def->format == TIC_FMT_RELAIS && g->value_len < sizeof(e->relais)) {
-		changed = e->relais_seen && strcmp(e->relais, g->value) != 0;
+	if (def->format == TIC_FMT_RELAIS) {
+		changed = e->relais_seen && g->num != e->relais;
 		e->relais_seen = true;
-		memcpy(e->relais, g->value, g->value_len + 1u);
+		e->relais = g->num;
 		return changed;
 	}
 	return false;
@@ -183,6 +185,7 @@ policy_engine_frame(struct policy_engine *e, const struct tic_frame *frame, uint
 			continue;
 		st->published = true;
 		st->at_ms = now_ms;
+		st->num = g->num;
 		st->len = g->value_len;
 		memcpy(st->value, g->value, g->value_len + 1u);
 	}

@@ -36,22 +36,74 @@ is_printable(unsigned char c)
 	return c >= 0x20 && c <= 0x7e;
 }
 
-/* One of the 4-character codes strung together in set ("BASEHC.."): a whole code compared at once.
- */
-static bool
-one_of4(const char *v, size_t len, const char *set)
+/* A 4-character code as one number, the same on any host, for a switch. */
+#define CODE4(a, b, c, d)                                                                          \
+	((uint32_t) (a) << 24 | (uint32_t) (b) << 16 | (uint32_t) (c) << 8 | (uint32_t) (d))
+
+int
+tic_value_code(enum tic_format format, const char *v, size_t len)
 {
-	uint32_t x, code;
+	const unsigned char *u = (const unsigned char *) v;
+	uint32_t x;
 
 	if (len != 4)
-		return false;
-	memcpy(&x, v, 4);
-	for (; *set; set += 4) {
-		memcpy(&code, set, 4);
-		if (code == x)
-			return true;
+		return -1;
+	x = CODE4(u[0], u[1], u[2], u[3]);
+	switch (format) {
+	case TIC_FMT_OPTARIF:
+		switch (x) {
+		case CODE4('B', 'A', 'S', 'E'):
+			return 0;
+		case CODE4('H', 'C', '.', '.'):
+			return 1;
+		case CODE4('E', 'J', 'P', '.'):
+			return 2;
+		}
+		/* Tempo's 4th character encodes the output circuits: BBR(, BBRS ... never a SP,
+		 * which separates historique fields. */
+		return x >> 8 == CODE4(0, 'B', 'B', 'R') && u[3] != ' ' && is_printable(u[3]) ? 3
+		                                                                              : -1;
+	case TIC_FMT_PTEC:
+		switch (x) {
+		case CODE4('T', 'H', '.', '.'):
+			return TIC_PTEC_TH;
+		case CODE4('H', 'C', '.', '.'):
+			return TIC_PTEC_HC;
+		case CODE4('H', 'P', '.', '.'):
+			return TIC_PTEC_HP;
+		case CODE4('H', 'N', '.', '.'):
+			return TIC_PTEC_HN;
+		case CODE4('P', 'M', '.', '.'):
+			return TIC_PTEC_PM;
+		case CODE4('H', 'C', 'J', 'B'):
+			return TIC_PTEC_HCJB;
+		case CODE4('H', 'C', 'J', 'W'):
+			return TIC_PTEC_HCJW;
+		case CODE4('H', 'C', 'J', 'R'):
+			return TIC_PTEC_HCJR;
+		case CODE4('H', 'P', 'J', 'B'):
+			return TIC_PTEC_HPJB;
+		case CODE4('H', 'P', 'J', 'W'):
+			return TIC_PTEC_HPJW;
+		case CODE4('H', 'P', 'J', 'R'):
+			return TIC_PTEC_HPJR;
+		}
+		return -1;
+	case TIC_FMT_DEMAIN:
+		switch (x) {
+		case CODE4('-', '-', '-', '-'):
+			return TIC_TEMPO_NONE;
+		case CODE4('B', 'L', 'E', 'U'):
+			return TIC_TEMPO_BLEU;
+		case CODE4('B', 'L', 'A', 'N'):
+			return TIC_TEMPO_BLANC;
+		case CODE4('R', 'O', 'U', 'G'):
+			return TIC_TEMPO_ROUGE;
+		}
+		return -1;
+	default:
+		return -1;
 	}
-	return false;
 }
 
 static bool
@@ -71,9 +123,6 @@ digits_ok(const struct tic_label *def, const char *v, size_t len)
 int
 tic_label_check_other(const struct tic_label *def, const char *v, size_t len)
 {
-	static const char optarif[] = "BASEHC..EJP.";
-	static const char ptec[] = "TH..HC..HP..HN..PM..HCJBHCJWHCJRHPJBHPJWHPJR";
-	static const char demain[] = "----BLEUBLANROUG";
 	bool ok = false;
 
 	switch ((enum tic_format) def->format) {
@@ -92,17 +141,9 @@ tic_label_check_other(const struct tic_label *def, const char *v, size_t len)
 		ok = len == 0;
 		break;
 	case TIC_FMT_OPTARIF:
-		/* Tempo's 4th character encodes the output circuits: BBR(, BBRS ... never a SP,
-		 * which separates historique fields. */
-		ok =
-		    one_of4(v, len, optarif) || (len == 4 && memcmp(v, "BBR", 3) == 0 &&
-		                                 v[3] != ' ' && is_printable((unsigned char) v[3]));
-		break;
 	case TIC_FMT_PTEC:
-		ok = one_of4(v, len, ptec);
-		break;
 	case TIC_FMT_DEMAIN:
-		ok = one_of4(v, len, demain);
+		ok = tic_value_code((enum tic_format) def->format, v, len) >= 0;
 		break;
 	case TIC_FMT_LETTER:
 		ok = len == 1 && v[0] >= 'A' && v[0] <= 'Z';

@@ -95,6 +95,23 @@ swar_low_bytes(unsigned k)
 }
 
 /*
+ * Little-endian only. The number the first k bytes of x write in decimal, 1 <= k <= 8, when they
+ * are digits (the bytes after them are ignored). Less '0' each, they stay in their bytes (a digit
+ * borrows nothing, and a borrow only moves up, into the bytes shifted out); shifted to the top,
+ * under zeros, they are eight digits, most significant first in memory. Then adjacent digits,
+ * pairs and quads are joined in three multiplications; no sum leaves its lane (99, 9999,
+ * 99999999), so no carry crosses into the next.
+ */
+static inline uint64_t
+swar_digits_value(uint64_t x, unsigned k)
+{
+	x = (x - SWAR_ONES * '0') << (8 * (8 - k));
+	x = (x * 10 + (x >> 8)) & UINT64_C(0x00ff00ff00ff00ff);
+	x = (x * 100 + (x >> 16)) & UINT64_C(0x0000ffff0000ffff);
+	return (x * 10000 + (x >> 32)) & UINT64_C(0xffffffff);
+}
+
+/*
  * 16 bytes at a time, with GCC's and Clang's generic vectors: SSE2 on x86-64, NEON on arm64,
  * words elsewhere. A test gives a mask with all the bits of each matching byte set.
  */

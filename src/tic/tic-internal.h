@@ -2,8 +2,9 @@
 /*
  * What the parser takes inline from labels.c, check.c and value.c: the label lookup, the check of
  * the most common value format (plain digits) and the horodate check, which run for most groups
- * and would lose a good part of their time to a call each. Private to src/tic/: other modules
- * see linkyd/tic.h.
+ * and would lose a good part of their time to a call each; and the same for the typing of each
+ * delivered group (numbers, horodate fields). Private to src/tic/: other modules see
+ * linkyd/tic.h.
  */
 #ifndef LINKYD_TIC_INTERNAL_H
 #define LINKYD_TIC_INTERNAL_H
@@ -131,6 +132,11 @@ tic_all_digits_padded(const char *v, size_t len)
 	return tic_all_digits(v, len);
 }
 
+/* The code of a value of an enumerated format (TIC_FMT_OPTARIF, _PTEC, _DEMAIN): its index among
+ * the format's values (BBRx is 3, whatever x), which for PTEC and DEMAIN is enum tic_ptec or
+ * tic_tempo; -1 when it is none of them (or another format). */
+int tic_value_code(enum tic_format format, const char *v, size_t len);
+
 /* tic_label_check() for the formats other than plain digits. */
 int tic_label_check_other(const struct tic_label *def, const char *v, size_t len);
 
@@ -155,9 +161,30 @@ tic_days_in_month(unsigned yy, unsigned month)
 	return days[month - 1] + (month == 2 && yy % 4 == 0);
 }
 
+/* The fields YY, MM, DD, hh, mm, ss of a horodate h, whose twelve digits are digits. */
+static inline void
+tic_horodate_fields(const char *h, unsigned f[6])
+{
+#if SWAR_LE
+	/* Each pair of digits joined in its first byte, as swar_digits_value() does: YYMMDDhh from
+	 * the first word, then mm and ss from the second (DDhhmmss). */
+	uint64_t a = swar_load(h + 1) - SWAR_ONES * '0', b = swar_load(h + 5) - SWAR_ONES * '0';
+
+	a = a * 10 + (a >> 8);
+	b = b * 10 + (b >> 8);
+	for (int i = 0; i < 4; i++)
+		f[i] = (unsigned) (a >> 16 * i) & 0xff;
+	f[4] = (unsigned) (b >> 32) & 0xff;
+	f[5] = (unsigned) (b >> 48) & 0xff;
+#else
+	for (int i = 0; i < 6; i++)
+		f[i] = (unsigned) (h[1 + 2 * i] - '0') * 10 + (unsigned) (h[2 + 2 * i] - '0');
+#endif
+}
+
 /*
  * Whether h[0..13) is a horodate SAAMMJJhhmmss: a season character E, H (e, h: degraded clock)
- * or SP, and a valid date and time. Sets f[] to YY, MM, DD, hh, mm, ss, even when it is not.
+ * or SP, and a valid date and time. Sets f[] to its fields when its digits are digits.
  * The twelve digits are two overlapping words.
  */
 static inline bool
@@ -167,10 +194,62 @@ tic_horodate_check(const char *h, unsigned f[6])
 
 	if (!swar_digits(swar_load(h + 1)) || !swar_digits(swar_load(h + 5)))
 		return false;
-	for (int i = 0; i < 6; i++)
-		f[i] = (unsigned) (h[1 + 2 * i] - '0') * 10 + (unsigned) (h[2 + 2 * i] - '0');
+	tic_horodate_fields(h, f);
 	return (season == 'e' || season == 'h' || h[0] == ' ') && f[1] - 1 < 12 &&
 	       f[2] - 1 < tic_days_in_month(f[0], f[1]) && f[3] < 24 && f[4] < 60 && f[5] < 60;
 }
+
+/* The date of a horodate h that tic_horodate_check() passed, from its fields f
+ * (tic_horodate_fields()). */
+static inline struct tic_datetime
+tic_datetime_of(const char *h, const unsigned f[6])
+{
+	return (struct tic_datetime){
+	    .year = (uint16_t) (2000 + f[0]),
+	    .month = (uint8_t) f[1],
+	    .day = (uint8_t) f[2],
+	    .hour = (uint8_t) f[3],
+	    .minute = (uint8_t) f[4],
+	    .second = (uint8_t) f[5],
+	    /* E, e: summer; H, h: winter; lower case: degraded clock; SP: none. */
+	    .utc_offset_h = (int8_t) (h[0] == ' '            ? 0
+	                              : (h[0] | 0x20) == 'e' ? 2
+	                                                     : 1),
+	    .has_offset = h[0] != ' ',
+	    .degraded = h[0] == 'e' || h[0] == 'h',
+	};
+}
+
+/* ---- Typed records (value.c) ---------------------------------------------------------------- */
+
+/* The value of len digits at v, 1 <= len <= 16 (the widths of every number format: test_labels.c
+ * pins it). Reads v[0..8), and v[len-8..len) beyond 8 digits, whatever len: the parser's buffer
+ * has the bytes after a short value. */
+static inline uint64_t
+tic_digits_value(const char *v, size_t len)
+{
+#if SWAR_LE
+	uint64_t high = 0;
+
+	if (len > 8) {
+		/* Every energy index has 9 digits: its first one alone is a subtraction. */
+		high = len == 9 ? (uint64_t) (v[0] - '0')
+		                : swar_digits_value(swar_load(v), (unsigned) len - 8);
+		high *= 100000000;
+		v += len - 8;
+		len = 8;
+	}
+	return high + swar_digits_value(swar_load(v), (unsigned) len);
+#else
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n = n * 10 + (uint64_t) (v[i] - '0');
+	return n;
+#endif
+}
+
+/* tic_group_type() for the n groups of a frame the parser validated: nothing checked again. */
+void tic_groups_type(struct tic_group *groups, unsigned n);
 
 #endif

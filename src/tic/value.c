@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Typed views of validated values: integers, horodates as ISO 8601 local time with the UTC offset
- * of the meter's season, the STGE status register and PJOURF+1/PPOINTE day profiles.
+ * of the meter's season, the STGE status register and PJOURF+1/PPOINTE day profiles; and the typed
+ * records of the groups that the parser delivers.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "linkyd/tic.h"
@@ -55,20 +57,7 @@ tic_horodate_parse(const char *h, struct tic_datetime *ret_dt)
 	/* tic_horodate_check() reads 13 bytes: a shorter string stops at its NUL. */
 	if (strnlen(h, TIC_HORODATE_LEN) < TIC_HORODATE_LEN || !tic_horodate_check(h, f))
 		return TIC_ERR_FORMAT;
-	*ret_dt = (struct tic_datetime){
-	    .year = (uint16_t) (2000 + f[0]),
-	    .month = (uint8_t) f[1],
-	    .day = (uint8_t) f[2],
-	    .hour = (uint8_t) f[3],
-	    .minute = (uint8_t) f[4],
-	    .second = (uint8_t) f[5],
-	    /* E, e: summer; H, h: winter; lower case: degraded clock; SP: none. */
-	    .utc_offset_h = (int8_t) (h[0] == ' '            ? 0
-	                              : (h[0] | 0x20) == 'e' ? 2
-	                                                     : 1),
-	    .has_offset = h[0] != ' ',
-	    .degraded = h[0] == 'e' || h[0] == 'h',
-	};
+	*ret_dt = tic_datetime_of(h, f);
 	return 0;
 }
 
@@ -270,4 +259,73 @@ tic_profile_decode(const char *value, size_t len, struct tic_profile_slot *ret_s
 		n += r;
 	}
 	return n;
+}
+
+/* ---- Typed records -------------------------------------------------------------------------- */
+
+/* Type g, whose value v (g->value, or a copy with room after it for tic_digits_value()) and
+ * horodate passed their checks. */
+static inline void
+group_type(struct tic_group *g, const char *v)
+{
+	const struct tic_label *def = g->def;
+	unsigned f[6];
+
+	if (g->horodate) {
+		tic_horodate_fields(g->horodate, f);
+		g->date = tic_datetime_of(g->horodate, f);
+	}
+	g->id = (uint8_t) tic_label_id(def);
+	if (!def)
+		return;
+	switch ((enum tic_format) def->format) {
+	case TIC_FMT_DIGITS:
+	case TIC_FMT_RELAIS:
+		g->num = tic_digits_value(v, g->value_len);
+		break;
+	case TIC_FMT_PTEC:
+	case TIC_FMT_DEMAIN:
+		g->code = (uint8_t) tic_value_code((enum tic_format) def->format, v, g->value_len);
+		break;
+	case TIC_FMT_STGE:
+		(void) tic_stge_decode(v, &g->stge);
+		break;
+	case TIC_FMT_ID:
+	case TIC_FMT_TEXT:
+	case TIC_FMT_EMPTY:
+	case TIC_FMT_OPTARIF:
+	case TIC_FMT_LETTER:
+	case TIC_FMT_ALNUM:
+	case TIC_FMT_PPOT:
+	case TIC_FMT_PROFILE:
+		/* Published as the checked string, which nothing after the parser reads otherwise
+		 * (a profile is decoded where it is published, its one reader). */
+		break;
+	}
+}
+
+void
+tic_groups_type(struct tic_group *groups, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		group_type(&groups[i], groups[i].value);
+}
+
+int
+tic_group_type(struct tic_group *g)
+{
+	/* The value with room after it for the word reads, zeros: no format takes a NUL. */
+	char v[TIC_VALUE_MAX + 16] = {0};
+	struct tic_datetime dt;
+	size_t typed = offsetof(struct tic_group, id);
+
+	/* Every typed field, from id to the end: a group that fails is typed as unknown. */
+	memset((char *) g + typed, 0, sizeof(*g) - typed);
+	if (g->value_len > TIC_VALUE_MAX ||
+	    (g->horodate && tic_horodate_parse(g->horodate, &dt) < 0) ||
+	    (g->def && tic_label_check(g->def, g->value, g->value_len) < 0))
+		return TIC_ERR_FORMAT;
+	memcpy(v, g->value, g->value_len);
+	group_type(g, v);
+	return 0;
 }

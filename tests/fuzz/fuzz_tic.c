@@ -11,10 +11,11 @@
  *   bit 2     on_frame asks the parser to stop after every frame; the rest is fed again
  *   bits 3-7  PARAM
  *
- * Every delivered frame is checked against the contracts of linkyd/tic.h and encoded in both
- * JSON formats, which must succeed, fit exactly, and parse back with cJSON into a tree holding the
- * frame's groups and values (tests/unit/json_check.c): the encoder writes JSON by hand, and an
- * independent parser is its referee. Any broken invariant calls abort() so that libFuzzer keeps
+ * Every delivered frame is checked against the contracts of linkyd/tic.h (its typed fields
+ * against the string parsers: tests/unit/typed_check.c) and encoded in both JSON formats, which
+ * must succeed, fit exactly, and parse back with cJSON into a tree holding the frame's groups and
+ * values (tests/unit/json_check.c): the encoder writes JSON by hand, and an independent parser is
+ * its referee. Any broken invariant calls abort() so that libFuzzer keeps
  * the input as a crash.
  */
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include "linkyd/tic.h"
 
 #include "../unit/json_check.h"
+#include "../unit/typed_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -82,6 +84,8 @@ check_group(const struct tic_frame *f, unsigned i, uint64_t *seen)
 	 * appears at most once per frame: table rows are told apart by index, the others by name
 	 * (they are rare, and comparing every pair of 128 labels would slow the fuzzer down). */
 	CHECK(g->def == tic_label_find(g->label, g->label_len));
+	/* The typed fields are what the string parsers read (typed_check.c). */
+	CHECK(typed_check(g) == NULL);
 	if (g->def) {
 		size_t row = (size_t) (g->def - tic_labels);
 

@@ -173,6 +173,18 @@ class Configuration(unittest.TestCase):
         ("bad-url", 'meters = ( { input = "/dev/ttyUSB0"; } );\n\n'
                     'mqtt = { url = "tcp://localhost:1883"; };\n', 3),
         ("unknown-group", 'log = { level = "info"; };\nbroker = { url = "mqtt://x"; };\n', 2),
+        # libconfig's scanner called exit(2) on a directory, with no file or line.
+        ("include-dir", 'log = { level = "info"; };\n@include "/tmp"\n', 2),
+        # What libconfig would silently cut: "a<NUL>b" was "a", "t\x00u" was "tu".
+        ("nul-byte", 'mqtt = {\n\tusername = "a\0b";\n};\n', 2),
+        ("nul-escape", 'mqtt = {\n\tusername = "t\\x00u";\n};\n', 2),
+        # 42 s of CPU in libconfig for a single 10 MB line; refused at once now.
+        ("huge-line", "# " + "a" * 10_000_000 + "\n", 1),
+        # Strings MQTT cannot carry, which failed at every connection.
+        ("long-topic", 'meters = ( {\n\ttopic = "' + "t" * 70_000 + '"; } );\n', 2),
+        # B's frames would land on A's availability topic.
+        ("topic-below", 'meters = ( { name = "a"; input = "/dev/a"; topic = "x"; },\n'
+                        '\t{ name = "b"; input = "/dev/b"; topic = "x/status"; } );\n', 2),
     ]
 
     GOOD = ('meters = ( { name = "home"; input = "serial:/dev/ttyUSB0"; mode = "standard";'
@@ -192,7 +204,9 @@ class Configuration(unittest.TestCase):
                 path.write_text(text)
                 for args in (["-c", str(path)], ["--check-config", "-c", str(path)]):
                     with self.subTest(file=name, args=args[:-2]):
+                        t0 = time.monotonic()
                         r = self.run_linkyd(*args)
+                        self.assertLess(time.monotonic() - t0, 5)
                         self.assertEqual(r.returncode, h.EX_CONFIG, r.stderr)
                         self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
                         self.assertRegex(r.stderr, rf"^linkyd: {re.escape(str(path))}:{line}: ")
@@ -206,9 +220,9 @@ class Configuration(unittest.TestCase):
             self.assertEqual((r.returncode, r.stderr), (0, ""))
             self.assertIn('password = "********";', r.stdout)
             self.assertNotIn("hunter2", r.stdout)
-            for s in ('name = "home"', 'input = "/dev/ttyUSB0"', 'mode = "standard"',
+            for s in ('name = "home"', 'input = "serial:/dev/ttyUSB0"', 'mode = "standard"',
                       'topic = "home/linky"', 'url = "mqtt://127.0.0.1:1884"', "qos = 2;",
-                      'format = "raw"'):
+                      'format = "raw"', '# client_id: "linkyd-'):
                 self.assertIn(s, r.stdout)
             # What it prints is a configuration file that says the same thing.
             printed = Path(tmp) / "printed.conf"
@@ -282,6 +296,36 @@ class Signals(unittest.TestCase):
         self.assertEqual(got, expected)
         self.assertEqual(h.retained(rig.broker, rig.topic), got[-1])
 
+    def test_failed_reload_include_directory(self):
+        """A reload of a file that libconfig's scanner could not read (an @include of a
+        directory: it called exit(2)), or that it would take seconds to read (a 10 MB line),
+        fails at once; the daemon carries on with its running configuration."""
+        rig = h.Rig(self)
+        rig.allowed_errors = [r"reload failed", r"linkyd\.conf:\d+"]
+        got, expected = rig.feed(h.frames(h.standard_frame, 0, 2))
+        self.assertEqual(got, expected)
+        good = rig.daemon.conf.read_text()
+        for bad, error in (('@include "/tmp"\n', r"linkyd\.conf:\d+: @include: '/tmp': Is a "
+                                                  r"directory"),
+                           ("# " + "a" * 10_000_000 + "\n", r"linkyd\.conf:\d+: expected at "
+                                                          r"most \d+ bytes")):
+            with self.subTest(error=error):
+                mark = rig.daemon.mark()
+                rig.daemon.conf.write_text(good + bad)
+                t0 = time.monotonic()
+                rig.daemon.signal(signal.SIGHUP)
+                rig.daemon.wait_log(r"reload failed", 5, after=mark)
+                self.assertLess(time.monotonic() - t0, 2)
+                rig.daemon.wait_log(error, 5, after=mark)
+        self.assertTrue(rig.daemon.alive())
+        got, expected = rig.feed(h.frames(h.standard_frame, 2, 2))
+        self.assertEqual(got, expected)
+        mark = rig.daemon.mark()
+        rig.daemon.conf.write_text(good)
+        rig.daemon.signal(signal.SIGHUP)
+        rig.daemon.wait_log(r"configuration reloaded \(1 meter\(s\), 0 restarted\)", 5,
+                            after=mark)
+
     def test_hup_and_term_at_once(self):
         """SIGHUP and SIGTERM in one read of the signalfd, the broker away (the meter closes at
         once): the reload is dropped, nothing starts after "stopping"."""
@@ -331,17 +375,19 @@ class QueueBound(unittest.TestCase):
         rig.broker.kill()
         rig.daemon.wait_log(r"connection to \S+ lost", 5, after=mark)
         rig.pty.write(h.frames(h.standard_frame, 100, 20))
-        rig.daemon.wait_log(r"queue full \(\d+ messages\), dropping the oldest", 10, after=mark)
+        rig.daemon.wait_log(r"queue full \(5 frames\), dropping the oldest", 10, after=mark)
         rig.broker.start()
         dropped = rig.daemon.wait_log(r"(\d+) frame\(s\) dropped while the broker was away",
                                       15, after=mark)
-        # Room for 5 frames (plus a few availability messages): at least 11 of 20 dropped.
-        self.assertGreaterEqual(int(dropped.group(1)), 11)
+        # Room for 5 frames, whatever else waits in the queue (the mode, the diagnostics that
+        # a slow run may publish meanwhile): 15 of the 20 dropped, counted as frames; plus,
+        # rarely, frames 0 and 1 if the kill swallowed their PUBACKs (in the queue still, they
+        # are the oldest).
+        self.assertIn(int(dropped.group(1)), (15, 16, 17))
         rig.sub.wait_for(lambda _: 119 in map(h.frame_index, rig.frames()), 15,
                          "the newest frame")
         late = [h.frame_index(p) for p in dict.fromkeys(rig.frames()) if h.frame_index(p) >= 100]
-        self.assertEqual(late, list(range(120 - len(late), 120)), "not the newest, in order")
-        self.assertEqual(len(late), 20 - int(dropped.group(1)))
+        self.assertEqual(late, list(range(115, 120)), "not the newest, in order")
 
 
 class Systemd(unittest.TestCase):

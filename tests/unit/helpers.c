@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "typed_check.h"
 
 char *
 read_fixture(const char *name, size_t *ret_len)
@@ -205,8 +206,17 @@ rec_on_frame(const struct tic_frame *frame, void *userdata)
 	for (unsigned i = 0; i < frame->n_groups; i++) {
 		const struct tic_group *g = &frame->groups[i];
 
-		f->groups[i] = (struct rec_group){dup_or_null(g->label), dup_or_null(g->value),
-		                                  dup_or_null(g->horodate), g->def};
+		struct rec_group *rg = &f->groups[i];
+		const char *wrong = typed_check(g);
+
+		/* Every group any test decodes is typed as the string parsers read it. */
+		if (wrong)
+			fail_msg("%s: typed %s wrong", g->label, wrong);
+		*rg = (struct rec_group){dup_or_null(g->label), dup_or_null(g->value),
+		                         dup_or_null(g->horodate), g->def, *g};
+		rg->group.label = rg->label;
+		rg->group.value = rg->value;
+		rg->group.horodate = rg->horodate;
 	}
 	return 1;
 }
@@ -272,6 +282,8 @@ assert_rec_group_equal(const struct rec_group *a, const struct rec_group *b)
 	else
 		assert_string_equal(a->horodate, b->horodate);
 	assert_ptr_equal(a->def, b->def);
+	if (!typed_same(&a->group, &b->group))
+		fail_msg("%s: typed differently", a->label);
 }
 
 void

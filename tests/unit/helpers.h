@@ -49,6 +49,7 @@ void bytes_group(struct bytes *b, enum tic_mode mode, const char *label, const c
 struct rec_group {
 	char *label, *value, *horodate; /* copies; horodate NULL when the group has none */
 	const struct tic_label *def;
+	struct tic_group group; /* the group as delivered, typed, its strings the copies above */
 };
 
 struct rec_frame {
@@ -72,10 +73,11 @@ void rec_free(struct rec *r);
 /* The group of f labelled label, or NULL. */
 const struct rec_group *rec_find(const struct rec_frame *f, const char *label);
 
-/* Fail unless a and b have the same label, value, horodate and table row. */
+/* Fail unless a and b have the same label, value, horodate, table row and typed fields. */
 void assert_rec_group_equal(const struct rec_group *a, const struct rec_group *b);
 
-/* Fail unless a and b hold the same groups (labels, values, horodates, order) in the same mode. */
+/* Fail unless a and b hold the same groups (labels, values, horodates, typed fields, order) in
+ * the same mode. */
 void assert_rec_frame_equal(const struct rec_frame *a, const struct rec_frame *b);
 
 #endif

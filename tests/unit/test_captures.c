@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "typed_check.h"
 
 /* What decoding a whole capture gives: struct tic_stats, field by field. */
 struct capture {
@@ -251,6 +252,216 @@ test_hand_checked(void **state)
 	}
 }
 
+/* ---- Typed fields ----------------------------------------------------------------------- */
+
+/* The group labelled label in frame i of r, typed as delivered; the test fails if there is none. */
+static const struct tic_group *
+typed(const struct rec *r, size_t i, const char *label)
+{
+	const struct rec_group *g;
+
+	assert_true(i < r->n_frames);
+	g = rec_find(&r->frames[i], label);
+	if (!g)
+		fail_msg("frame %zu: no %s", i, label);
+	return &g->group;
+}
+
+/* A table label's group: its identity is its row's, spelt as the label. */
+static const struct tic_group *
+typed_row(const struct rec *r, size_t i, const char *label, enum tic_label_id id)
+{
+	const struct tic_group *g = typed(r, i, label);
+
+	assert_int_equal(g->id, id);
+	assert_ptr_equal(g->def, tic_label_of(id));
+	assert_string_equal(tic_label_of(id)->name, label);
+	return g;
+}
+
+static void
+assert_number(const struct rec *r, size_t i, const char *label, enum tic_label_id id, uint64_t want)
+{
+	assert_int_equal(typed_row(r, i, label, id)->num, want);
+}
+
+static void
+assert_date(const struct tic_datetime *dt, unsigned year, unsigned month, unsigned day,
+            unsigned hour, unsigned minute, unsigned second, int offset_h, bool degraded)
+{
+	assert_int_equal(dt->year, year);
+	assert_int_equal(dt->month, month);
+	assert_int_equal(dt->day, day);
+	assert_int_equal(dt->hour, hour);
+	assert_int_equal(dt->minute, minute);
+	assert_int_equal(dt->second, second);
+	assert_int_equal(dt->has_offset, offset_h != 0);
+	assert_int_equal(dt->utc_offset_h, offset_h);
+	assert_int_equal(dt->degraded, degraded);
+}
+
+static void
+rec_capture(struct rec *r, const char *name)
+{
+	size_t len;
+	char *data = read_named(name, ".tic", &len);
+
+	rec_decode(r, data, len, 0);
+	free(data);
+}
+
+/* Historique: numbers (leading zeros and all), identifiers as their string, PTEC and DEMAIN as
+ * codes, the other formats by identity alone. Values checked by hand against the captures. */
+static void
+test_typed_historique(void **state)
+{
+	struct rec r;
+	const struct tic_group *g;
+
+	(void) state;
+	rec_capture(&r, "historique-hchp-mono-03");
+	g = typed_row(&r, 0, "ADCO", TIC_L_ADCO);
+	assert_string_equal(g->value, "811775412275"); /* published as it is: no number */
+	assert_null(g->horodate);
+	typed_row(&r, 0, "OPTARIF", TIC_L_OPTARIF);
+	assert_number(&r, 0, "ISOUSC", TIC_L_ISOUSC, 45);
+	assert_number(&r, 0, "HCHC", TIC_L_HCHC, 4070290);
+	assert_number(&r, 0, "HCHP", TIC_L_HCHP, 6438891);
+	assert_int_equal(typed_row(&r, 0, "PTEC", TIC_L_PTEC)->code, TIC_PTEC_HP);
+	assert_number(&r, 0, "IINST", TIC_L_IINST, 4);
+	assert_number(&r, 0, "IMAX", TIC_L_IMAX, 90);
+	assert_number(&r, 0, "PAPP", TIC_L_PAPP, 1090);
+	typed_row(&r, 0, "HHPHC", TIC_L_HHPHC);
+	typed_row(&r, 0, "MOTDETAT", TIC_L_MOTDETAT);
+	rec_free(&r);
+
+	rec_capture(&r, "historique-tempo-mono-01");
+	assert_int_equal(typed_row(&r, 0, "PTEC", TIC_L_PTEC)->code, TIC_PTEC_HPJB);
+	assert_int_equal(typed_row(&r, 0, "DEMAIN", TIC_L_DEMAIN)->code, TIC_TEMPO_BLEU);
+	assert_number(&r, 0, "BBRHCJB", TIC_L_BBRHCJB, 1478389);
+	assert_number(&r, 0, "BBRHPJR", TIC_L_BBRHPJR, 6010);
+	assert_string_equal(typed_row(&r, 0, "OPTARIF", TIC_L_OPTARIF)->value, "BBR(");
+	rec_free(&r);
+
+	rec_capture(&r, "historique-tempo-mono-02");
+	assert_int_equal(typed_row(&r, 0, "PTEC", TIC_L_PTEC)->code, TIC_PTEC_HPJW);
+	assert_int_equal(typed_row(&r, 0, "DEMAIN", TIC_L_DEMAIN)->code, TIC_TEMPO_NONE);
+	rec_free(&r);
+
+	rec_capture(&r, "historique-hchp-tri-adir-01");
+	assert_number(&r, 0, "IINST2", TIC_L_IINST2, 1);
+	assert_number(&r, 0, "PMAX", TIC_L_PMAX, 8611);
+	typed_row(&r, 0, "PPOT", TIC_L_PPOT);
+	rec_free(&r);
+}
+
+/* Standard: horodates' fields, labels spelt with '-' and '+', STGE decoded, RELAIS. */
+static void
+test_typed_standard(void **state)
+{
+	struct rec r;
+	const struct tic_group *g;
+	const struct tic_stge *st;
+
+	(void) state;
+	rec_capture(&r, "standard-mono-base-01");
+	g = typed_row(&r, 0, "DATE", TIC_L_DATE);
+	assert_string_equal(g->value, "");
+	assert_date(&g->date, 2024, 2, 10, 12, 13, 55, 1, false); /* H240210121355 */
+	assert_number(&r, 0, "VTIC", TIC_L_VTIC, 2);
+	assert_number(&r, 0, "EAST", TIC_L_EAST, 3519702);
+	assert_number(&r, 0, "EASF02", TIC_L_EASF02, 0);
+	assert_number(&r, 0, "PREF", TIC_L_PREF, 6);
+	g = typed_row(&r, 0, "SMAXSN", TIC_L_SMAXSN);
+	assert_int_equal(g->num, 986);
+	assert_date(&g->date, 2024, 2, 10, 11, 3, 31, 1, false);
+	g = typed_row(&r, 0, "SMAXSN-1", TIC_L_SMAXSN_1);
+	assert_int_equal(g->num, 1422);
+	assert_date(&g->date, 2024, 2, 9, 21, 17, 59, 1, false);
+	st = &typed_row(&r, 0, "STGE", TIC_L_STGE)->stge; /* 003A0000 */
+	assert_int_equal(st->raw, 0x003A0000);
+	assert_false(st->dry_contact_open);
+	assert_int_equal(st->breaker, 0);
+	assert_int_equal(st->supplier_index, 1);
+	assert_int_equal(st->distributor_index, 1);
+	assert_true(st->standard_mode);
+	assert_int_equal(st->euridis, 3);
+	assert_int_equal(st->cpl_status, 1);
+	assert_int_equal(st->tempo_today, TIC_TEMPO_NONE);
+	assert_number(&r, 0, "RELAIS", TIC_L_RELAIS, 1);
+	assert_number(&r, 0, "NTARF", TIC_L_NTARF, 1);
+	assert_number(&r, 0, "NJOURF+1", TIC_L_NJOURF_1, 0);
+	assert_string_equal(typed_row(&r, 0, "PRM", TIC_L_PRM)->value, "00000000000000");
+	typed_row(&r, 0, "PJOURF+1", TIC_L_PJOURF_1); /* decoded where it is published */
+	typed_row(&r, 0, "NGTF", TIC_L_NGTF);
+	rec_free(&r);
+
+	rec_capture(&r, "standard-tri-tempo-noise-01");
+	st = &typed_row(&r, 0, "STGE", TIC_L_STGE)->stge; /* 463A0800 */
+	assert_int_equal(st->raw, 0x463A0800);
+	assert_int_equal(st->supplier_index, 3);
+	assert_int_equal(st->tempo_today, TIC_TEMPO_BLANC);
+	assert_int_equal(st->tempo_tomorrow, TIC_TEMPO_BLEU);
+	assert_int_equal(st->peak_notice, 0);
+	assert_int_equal(st->peak, 1);
+	/* Season SP: no offset. */
+	g = typed_row(&r, 0, "DPM1", TIC_L_DPM1);
+	assert_int_equal(g->num, 0);
+	assert_date(&g->date, 2020, 2, 14, 6, 0, 0, 0, false);
+	assert_number(&r, 0, "SINSTS3", TIC_L_SINSTS3, 664);
+	rec_free(&r);
+
+	rec_capture(&r, "standard-mono-prod-hchp-noise-01");
+	st = &typed_row(&r, 1, "STGE", TIC_L_STGE)->stge; /* 003AC701 */
+	assert_int_equal(st->raw, 0x003AC701);
+	assert_true(st->dry_contact_open);
+	assert_true(st->producer);
+	assert_true(st->injecting);
+	assert_int_equal(st->supplier_index, 2);
+	assert_int_equal(st->distributor_index, 4);
+	assert_number(&r, 1, "RELAIS", TIC_L_RELAIS, 0);
+	assert_number(&r, 1, "EAIT", TIC_L_EAIT, 3626872);
+	assert_number(&r, 1, "ERQ4", TIC_L_ERQ4, 5446257);
+	g = typed_row(&r, 1, "SMAXIN-1", TIC_L_SMAXIN_1);
+	assert_int_equal(g->num, 4301);
+	assert_date(&g->date, 2025, 3, 6, 14, 19, 39, 1, false);
+	rec_free(&r);
+}
+
+/* A label the table does not know, in a real frame: identity TIC_L_UNKNOWN and nothing else but
+ * its horodate's fields, whose season may say the clock is degraded (lower case). The frame's
+ * other groups are typed as without it. */
+static void
+test_typed_unknown(void **state)
+{
+	struct bytes b = {0};
+	struct rec r;
+	size_t len;
+	char *data = read_named("standard-mono-base-01", ".tic", &len);
+	const struct tic_group *g;
+
+	(void) state;
+	assert_true(len > 2 && data[len - 1] == TIC_ETX);
+	bytes_add(&b, data, len - 1);
+	bytes_group(&b, TIC_MODE_STANDARD, "FUTUR1", NULL, "42");
+	bytes_group(&b, TIC_MODE_STANDARD, "FUTUR2", "e240710153000", "ABC");
+	bytes_str(&b, "\x03");
+	rec_decode(&r, b.data, b.len, 0);
+	assert_int_equal(r.n_frames, 1);
+	assert_int_equal(r.frames[0].n_groups, 40);
+	g = typed(&r, 0, "FUTUR1");
+	assert_int_equal(g->id, TIC_L_UNKNOWN);
+	assert_null(g->def);
+	assert_string_equal(g->value, "42");
+	g = typed(&r, 0, "FUTUR2");
+	assert_int_equal(g->id, TIC_L_UNKNOWN);
+	assert_date(&g->date, 2024, 7, 10, 15, 30, 0, 2, true);
+	assert_number(&r, 0, "EAST", TIC_L_EAST, 3519702);
+	rec_free(&r);
+	free(b.data);
+	free(data);
+}
+
 /* Fixed chunk sizes: 1..64 (every alignment of a group), then a few larger ones. */
 static void
 test_chunks(void **state)
@@ -288,13 +499,15 @@ test_chunks(void **state)
  * Every split point of every capture. Going through JSON 38 000 times would dominate the run
  * (hchp-mono-01 alone is 14 110 splits x 82 frames), so this sink compares what the parser
  * delivers, from which the JSON is a pure function: each frame's mode and each group's label,
- * horodate, value and table entry, as they arrive, with a copy recorded from the whole feed.
+ * horodate, value, table entry and typed fields, as they arrive, with a copy recorded from the
+ * whole feed (whose typed fields are checked against the string parsers).
  */
 struct recorded_group {
 	char label[TIC_LABEL_MAX + 1];
 	char horodate[TIC_HORODATE_LEN + 1]; /* "" when the group has none */
 	char value[TIC_VALUE_MAX + 1];
 	const struct tic_label *def;
+	struct tic_group typed; /* the group, its strings the copies above */
 };
 
 struct recorded_frame {
@@ -328,6 +541,12 @@ record_frame(struct frames_sink *s, const struct tic_frame *f)
 		strcpy(r->horodate, g->horodate ? g->horodate : "");
 		strcpy(r->value, g->value);
 		r->def = g->def;
+		r->typed = *g;
+		r->typed.label = r->label;
+		r->typed.horodate = g->horodate ? r->horodate : NULL;
+		r->typed.value = r->value;
+		if (typed_check(&r->typed))
+			fail_msg("%s: typed %s wrong", g->label, typed_check(&r->typed));
 	}
 }
 
@@ -347,7 +566,8 @@ same_frame(const struct frames_sink *s, const struct tic_frame *f)
 
 		if (g->def != rg->def || strcmp(g->label, rg->label) != 0 ||
 		    strcmp(g->value, rg->value) != 0 ||
-		    strcmp(g->horodate ? g->horodate : "", rg->horodate) != 0)
+		    strcmp(g->horodate ? g->horodate : "", rg->horodate) != 0 ||
+		    !typed_same(g, &rg->typed))
 			return false;
 	}
 	return true;
@@ -473,9 +693,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_whole),       cmocka_unit_test(test_hand_checked),
-	    cmocka_unit_test(test_chunks),      cmocka_unit_test(test_every_split_point),
-	    cmocka_unit_test(test_split_pairs),
+	    cmocka_unit_test(test_whole),          cmocka_unit_test(test_hand_checked),
+	    cmocka_unit_test(test_chunks),         cmocka_unit_test(test_every_split_point),
+	    cmocka_unit_test(test_split_pairs),    cmocka_unit_test(test_typed_historique),
+	    cmocka_unit_test(test_typed_standard), cmocka_unit_test(test_typed_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

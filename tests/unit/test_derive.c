@@ -6,6 +6,7 @@
  * through the state file (saved, freed, loaded by a new instance). TZ is Europe/Paris.
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,7 +39,7 @@ fb_init(struct fb *b, enum tic_mode mode)
 	b->f = (struct tic_frame){.mode = mode, .groups = b->g};
 }
 
-static void
+__attribute__((format(printf, 3, 4))) static void
 fb_add(struct fb *b, const char *label, const char *fmt, ...)
 {
 	unsigned i = b->f.n_groups++;
@@ -53,6 +54,7 @@ fb_add(struct fb *b, const char *label, const char *fmt, ...)
 	                             .def = tic_label_find(label, strlen(label)),
 	                             .label_len = (uint8_t) strlen(label),
 	                             .value_len = (uint8_t) strlen(b->values[i])};
+	assert_int_equal(tic_group_type(&b->g[i]), 0);
 }
 
 /* A historique HC/HP frame with its two indexes (Wh) and the current period. */
@@ -93,16 +95,8 @@ capture_load(struct capture *c, const char *name)
 		const struct rec_frame *rf = &c->rec.frames[i];
 
 		c->frames[i] = (struct tic_frame){rf->mode, rf->n_groups, c->groups[i]};
-		for (unsigned j = 0; j < rf->n_groups; j++) {
-			const struct rec_group *g = &rf->groups[j];
-
-			c->groups[i][j] = (struct tic_group){g->label,
-			                                     g->value,
-			                                     g->horodate,
-			                                     g->def,
-			                                     (uint8_t) strlen(g->label),
-			                                     (uint8_t) strlen(g->value)};
-		}
+		for (unsigned j = 0; j < rf->n_groups; j++)
+			c->groups[i][j] = rf->groups[j].group;
 	}
 }
 
@@ -185,7 +179,9 @@ derived(const struct derive *d)
 	return json_of(derive_json, d);
 }
 
-/* The number at a path of object keys ("day", "tariffs", "HEURES PLEINES"), -1 if absent. */
+/* The number at a path of object keys ("day", "tariffs", "HEURES PLEINES"), NAN if absent: no
+ * comparison holds for it, and it is never converted to an integer (a double out of an integer
+ * type's range converts to anything: -1.0 gives UINTMAX_MAX on x86-64, 0 on ARM). */
 static double
 num_at(const cJSON *j, ...)
 {
@@ -196,8 +192,24 @@ num_at(const cJSON *j, ...)
 	while (j && (key = va_arg(ap, const char *)))
 		j = cJSON_GetObjectItemCaseSensitive(j, key);
 	va_end(ap);
-	return cJSON_IsNumber(j) ? j->valuedouble : -1;
+	return cJSON_IsNumber(j) ? j->valuedouble : NAN;
 }
+
+/* Fail unless got (from num_at()) is a number equal to want: an absent one (NAN) never is. */
+#define assert_num_equal(got, want)                                                                \
+	do {                                                                                       \
+		double got_ = (got);                                                               \
+		if (!(got_ == (double) (want)))                                                    \
+			fail_msg("%s is %g, not %g", #got, got_, (double) (want));                 \
+	} while (0)
+
+/* Fail unless there is no number at the path (num_at() gives NAN). */
+#define assert_no_num(got)                                                                         \
+	do {                                                                                       \
+		double got_ = (got);                                                               \
+		if (!isnan(got_))                                                                  \
+			fail_msg("%s is %g, not absent", #got, got_);                              \
+	} while (0)
 
 static const char *
 str_at(const cJSON *j, const char *a, const char *b)
@@ -422,7 +434,7 @@ test_boundaries(void **state)
 		assert_sums(j, *p);
 	/* A full hour at 1.8 kW, within the index's 1 Wh steps and the frame straddling 23:00. */
 	assert_full_hour(j, 1800);
-	assert_int_equal(num_at(j, "previous_hour", "tariffs", "HEURES PLEINES", NULL), 0);
+	assert_num_equal(num_at(j, "previous_hour", "tariffs", "HEURES PLEINES", NULL), 0);
 	/* Nothing lost or counted twice: the periods add up to the indexes' movement since the
 	 * first value counted (the third frame, once the guard confirmed it: 1000000 and 2000003
 	 * Wh). HCHP stopped at 22:00, in the day before. */
@@ -430,7 +442,7 @@ test_boundaries(void **state)
 	            (double) (hc / 1000 - 1000000 + hp / 1000 - 2000003));
 	assert_true(num_at(j, "previous_day", "registers", "HCHP", NULL) ==
 	            (double) (hp0 - 2000003));
-	assert_int_equal(num_at(j, "day", "registers", "HCHP", NULL), 0);
+	assert_num_equal(num_at(j, "day", "registers", "HCHP", NULL), 0);
 	assert_true(num_at(j, "day", "registers", "HCHC", NULL) ==
 	            (double) (hc / 1000 - 1000000) -
 	                num_at(j, "previous_day", "registers", "HCHC", NULL));
@@ -470,7 +482,7 @@ test_power(void **state)
 	(void) state;
 	run(d, t0, 30, 1234, &mono, &hc, &hp);
 	j = derived(d);
-	assert_int_equal(num_at(j, "power_w", NULL), -1); /* not enough ticks yet */
+	assert_no_num(num_at(j, "power_w", NULL)); /* not enough ticks yet */
 	cJSON_Delete(j);
 	run(d, t0 + 30, 600, 1234, &mono, &hc, &hp);
 	j = derived(d);
@@ -478,7 +490,7 @@ test_power(void **state)
 	assert_true(num_at(j, "power_w", NULL) < 1234 * 1.05);
 	assert_string_equal(str_at(j, "tariff", NULL), "HEURES PLEINES");
 	assert_string_equal(str_at(j, "tariff_register", NULL), "HCHP");
-	assert_int_equal(num_at(j, "load_pct", "1", NULL), 20); /* 9 A of 45 A */
+	assert_num_equal(num_at(j, "load_pct", "1", NULL), 20); /* 9 A of 45 A */
 	cJSON_Delete(j);
 	/* A low load: 60 W is a tick a minute. */
 	run(d, t0 + 630, 1200, 60, &mono, &hc, &hp);
@@ -572,7 +584,7 @@ test_restart(void **state)
 	run(d, local(2026, 3, 11, 8, 0, 0), 10, 0, &mono, &hc, &hp);
 	j = energy(d);
 	assert_period(j, "day", "2026-03-11T00:00:00+01:00", true);
-	assert_int_equal(num_at(j, "day", "total", NULL), 0);
+	assert_num_equal(num_at(j, "day", "total", NULL), 0);
 	assert_true(num_at(j, "month", "total", NULL) == month + 2000);
 	/* The day before is complete as far as it was watched: partial, its total kept. */
 	assert_period(j, "previous_day", "2026-03-10T00:00:00+01:00", true);
@@ -588,7 +600,7 @@ test_restart(void **state)
 		(void) feed(d, &b.f, mono += 2000, local(2026, 3, 11, 8, 1, 0), NULL);
 		j = energy(d);
 		assert_null(cJSON_GetObjectItem(j, "previous_day"));
-		assert_int_equal(num_at(j, "month", "total", NULL), 0);
+		assert_num_equal(num_at(j, "month", "total", NULL), 0);
 		cJSON_Delete(j);
 	}
 	derive_free(d);
@@ -704,9 +716,9 @@ test_standard_tempo(void **state)
 	assert_string_equal(str_at(j, "tempo_today", NULL), "blanc");
 	assert_string_equal(str_at(j, "tempo_tomorrow", NULL), "bleu");
 	/* IRMS 3/6/3 A at 237/238/235 V of PREF 30 kVA, 10 kVA a phase. */
-	assert_int_equal(num_at(j, "load_pct", "1", NULL), 7);
-	assert_int_equal(num_at(j, "load_pct", "2", NULL), 14);
-	assert_int_equal(num_at(j, "load_pct", "3", NULL), 7);
+	assert_num_equal(num_at(j, "load_pct", "1", NULL), 7);
+	assert_num_equal(num_at(j, "load_pct", "2", NULL), 14);
+	assert_num_equal(num_at(j, "load_pct", "3", NULL), 7);
 	cJSON_Delete(j);
 	/* NGTF TEMPO names the six indexes; EASF07-10 are unused. */
 	assert_string_equal(register_name(d, "EASF01"), "HC BLEU");
@@ -734,7 +746,7 @@ test_standard_producer(void **state)
 	assert_string_equal(str_at(j, "tariff_register", NULL), "EASF02");
 	assert_string_equal(str_at(j, "distributor_register", NULL), "EASD04");
 	assert_null(str_at(j, "tempo_today", NULL));
-	assert_int_equal(num_at(j, "load_pct", "1", NULL), 12); /* 6 A x 234 V of 12 kVA */
+	assert_num_equal(num_at(j, "load_pct", "1", NULL), 12); /* 6 A x 234 V of 12 kVA */
 	cJSON_Delete(j);
 	assert_string_equal(register_name(d, "EASF01"), "HEURE CREUSE");
 	derive_info(d, &info);
@@ -822,13 +834,13 @@ test_historique_captures(void **state)
 	assert_string_equal(str_at(j, "tariff_register", NULL), "BBRHPJB");
 	assert_string_equal(str_at(j, "tempo_today", NULL), "bleu");
 	assert_string_equal(str_at(j, "tempo_tomorrow", NULL), "bleu");
-	assert_int_equal(num_at(j, "load_pct", "1", NULL), 2);
+	assert_num_equal(num_at(j, "load_pct", "1", NULL), 2);
 	cJSON_Delete(j);
 	derive_free(d);
 
 	d = new_derive(NULL, 0);
 	j = derived_of(d, "historique-base-mono-01.tic");
-	assert_int_equal(num_at(j, "load_pct", "1", NULL), 37); /* 11 A of 30 */
+	assert_num_equal(num_at(j, "load_pct", "1", NULL), 37); /* 11 A of 30 */
 	assert_null(str_at(j, "tempo_today", NULL));
 	cJSON_Delete(j);
 	derive_free(d);
@@ -837,8 +849,8 @@ test_historique_captures(void **state)
 	 * before the short frames. */
 	d = new_derive(NULL, 0);
 	j = derived_of(d, "historique-hchp-tri-adir-01.tic");
-	assert_int_equal(num_at(j, "load_pct", "1", NULL), 4);
-	assert_int_equal(num_at(j, "load_pct", "3", NULL), 0);
+	assert_num_equal(num_at(j, "load_pct", "1", NULL), 4);
+	assert_num_equal(num_at(j, "load_pct", "3", NULL), 0);
 	assert_string_equal(str_at(j, "tariff", NULL), "HEURES PLEINES");
 	cJSON_Delete(j);
 	derive_free(d);

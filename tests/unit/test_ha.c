@@ -116,7 +116,21 @@ record(const char *topic, const char *payload, size_t len, void *ctx)
 	return 0;
 }
 
-/* A historique frame of the given labels (values do not matter to discovery). */
+/* A valid value of label (the values do not matter to discovery, but a group is typed only with
+ * a value its label takes). */
+static const char *
+value_of(const char *label)
+{
+	static const char *const values[][2] = {
+	    {"ADCO", "012345678910"}, {"BASE", "001234567"}, {"HHPHC", "A"}};
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		if (strcmp(label, values[i][0]) == 0)
+			return values[i][1];
+	return "001"; /* IINST, ADPS */
+}
+
+/* A historique frame of the given labels, typed as the parser delivers them. */
 static void
 feed(struct ha_discovery *d, const char *const *labels, size_t n)
 {
@@ -124,11 +138,16 @@ feed(struct ha_discovery *d, const char *const *labels, size_t n)
 	struct tic_frame f = {
 	    .mode = TIC_MODE_HISTORIQUE, .n_groups = (unsigned) n, .groups = groups};
 
-	for (size_t i = 0; i < n; i++)
-		groups[i] = (struct tic_group){
-		    .label = labels[i],
-		    .value = strcmp(labels[i], "ADCO") == 0 ? "012345678910" : "001",
-		    .def = tic_label_find(labels[i], strlen(labels[i]))};
+	for (size_t i = 0; i < n; i++) {
+		const char *value = value_of(labels[i]);
+
+		groups[i] = (struct tic_group){.label = labels[i],
+		                               .value = value,
+		                               .def = tic_label_find(labels[i], strlen(labels[i])),
+		                               .label_len = (uint8_t) strlen(labels[i]),
+		                               .value_len = (uint8_t) strlen(value)};
+		assert_int_equal(tic_group_type(&groups[i]), 0);
+	}
 	ha_discovery_frame(d, &f);
 }
 
@@ -149,11 +168,11 @@ test_rule(void **state)
 	feed(d, no_adco, 3);
 	assert_int_equal(r.configs, 0);
 	assert_string_equal(ha_discovery_serial(d), "");
-	/* The serial: 4 labels, ADPS (mono, from IINST), 7 diagnostics. */
+	/* The serial: 4 labels, ADPS (mono, from IINST), 9 diagnostics. */
 	feed(d, full, 4);
 	assert_string_equal(ha_discovery_serial(d), "012345678910");
 	assert_int_equal(ha_discovery_count(d), 5);
-	assert_int_equal(r.configs, 5 + 7);
+	assert_int_equal(r.configs, 5 + 9);
 	/* Alarm frames do not count; nine frames without HHPHC are not enough. */
 	for (int i = 0; i < 20; i++)
 		feed(d, alarm, 3);
@@ -171,7 +190,7 @@ test_rule(void **state)
 	/* Republish: every declared config again, diagnostics too. */
 	r.configs = 0;
 	ha_discovery_republish(d);
-	assert_int_equal(r.configs, 4 + 7);
+	assert_int_equal(r.configs, 4 + 9);
 	ha_discovery_free(d);
 }
 

@@ -107,12 +107,13 @@ TEMPLATES = (("value_template", "state_topic", 0),
              ("last_reset_value_template", "state_topic", 2))
 # Overload alarms: absent means no overload, so they fall back to 0, not to their last state.
 ALARMS = {"adps", "adir1", "adir2", "adir3"}
-# meter.c's diagnostics: a line in use, and one without a meter yet.
+# The MQTT sink's diagnostics (src/sink/mqtt.c): a line in use, and one without a meter yet.
 DIAGNOSTICS = [
-    {"mode": "standard", "speed": 9600, "frames_per_minute": 34, "checksum_errors": 2,
-     "format_errors": 0, "last_frame": "2025-03-07T12:43:50Z", "last_frame_age": 1},
-    {"mode": "absent", "speed": 1200, "frames_per_minute": 0, "checksum_errors": 0,
-     "format_errors": 0, "last_frame": None, "last_frame_age": None},
+    {"mode": "standard", "line": "ok", "speed": 9600, "reconnects": 0, "frames_per_minute": 34,
+     "checksum_errors": 2, "format_errors": 0, "last_frame": "2025-03-07T12:43:50Z",
+     "last_frame_age": 1},
+    {"mode": "absent", "line": "absent", "speed": 1200, "reconnects": 3, "frames_per_minute": 0,
+     "checksum_errors": 0, "format_errors": 0, "last_frame": None, "last_frame_age": None},
 ]
 
 

@@ -282,6 +282,7 @@ test_label_payloads(void **state)
 		};
 
 		print_message("%s %s\n", c->label, c->value);
+		assert_int_equal(tic_group_type(&g), 0);
 		assert_payload(&g, JSON_FORMAT_TYPED, c->typed);
 		assert_payload(&g, JSON_FORMAT_RAW, c->raw);
 	}
@@ -467,10 +468,21 @@ test_escapes_like_cjson(void **state)
 	memcpy(value + n, "\"a\\b/\x7f\xc3\xa9z", 9);
 	n += 9;
 	value[n] = '\0';
-	groups[0] = (struct tic_group){"X\"Y\\", value, NULL, NULL, 4, (uint8_t) n};
-	groups[1] = (struct tic_group){"Q", "\"\"", "H240210121355", NULL, 1, 2};
-	groups[2] = (struct tic_group){"EAST", "003519702", NULL, tic_label_find("EAST", 4), 4, 9};
+	groups[0] = (struct tic_group){
+	    .label = "X\"Y\\", .value = value, .label_len = 4, .value_len = (uint8_t) n};
+	groups[1] = (struct tic_group){.label = "Q",
+	                               .value = "\"\"",
+	                               .horodate = "H240210121355",
+	                               .label_len = 1,
+	                               .value_len = 2};
+	groups[2] = (struct tic_group){.label = "EAST",
+	                               .value = "003519702",
+	                               .def = tic_label_find("EAST", 4),
+	                               .label_len = 4,
+	                               .value_len = 9};
 	assert_non_null(groups[2].def);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tic_group_type(&groups[i]), 0);
 
 	cJSON_AddStringToObject(ref[0], "_mode", "standard");
 	cJSON_AddStringToObject(ref[0], groups[0].label, value);
@@ -493,6 +505,40 @@ test_escapes_like_cjson(void **state)
 		cJSON_Delete(ref[f]);
 	}
 	assert_all_sizes(&frame);
+}
+
+/* The encoder reads the typed fields: a group of a table label that nobody typed, or whose value
+ * its format refused (tic_group_type()), is refused rather than published from stale fields. A
+ * label the table does not know needs no typing. */
+static void
+test_untyped_refused(void **state)
+{
+	struct tic_group g = {.label = "EAST",
+	                      .value = "003519702",
+	                      .def = tic_label_find("EAST", 4),
+	                      .label_len = 4,
+	                      .value_len = 9};
+	struct tic_group bad = {.label = "EAST",
+	                        .value = "0035197O2",
+	                        .def = tic_label_find("EAST", 4),
+	                        .label_len = 4,
+	                        .value_len = 9};
+	struct tic_group unknown = {.label = "FUTUR", .value = "1", .label_len = 5, .value_len = 1};
+	struct tic_frame frame = {TIC_MODE_STANDARD, 1, &g};
+	char buf[256];
+
+	(void) state;
+	assert_int_equal(json_encode_frame(&frame, JSON_FORMAT_TYPED, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(json_encode_value(&g, JSON_FORMAT_TYPED, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(tic_group_type(&bad), TIC_ERR_FORMAT);
+	assert_int_equal(json_encode_value(&bad, JSON_FORMAT_TYPED, buf, sizeof(buf)), -EINVAL);
+	/* The raw form is the strings alone. */
+	assert_int_equal(json_encode_value(&g, JSON_FORMAT_RAW, buf, sizeof(buf)), 9);
+	assert_int_equal(json_encode_value(&unknown, JSON_FORMAT_TYPED, buf, sizeof(buf)), 1);
+	assert_int_equal(tic_group_type(&g), 0);
+	assert_int_equal(json_encode_frame(&frame, JSON_FORMAT_TYPED, buf, sizeof(buf)),
+	                 strlen("{\"_mode\":\"standard\",\"EAST\":3519702}"));
+	assert_string_equal(buf, "{\"_mode\":\"standard\",\"EAST\":3519702}");
 }
 
 /* ---- Format names ------------------------------------------------------------------------- */
@@ -530,6 +576,7 @@ main(void)
 	    cmocka_unit_test(test_small_buffers),       cmocka_unit_test(test_largest_frame_fits),
 	    cmocka_unit_test(test_captures_parse_back), cmocka_unit_test(test_escapes_like_cjson),
 	    cmocka_unit_test(test_format_names),        cmocka_unit_test(test_label_payloads),
+	    cmocka_unit_test(test_untyped_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -427,6 +427,78 @@ test_spec_labels_in_their_mode(void **state)
 	assert_true(tic_labels_count <= TIC_LABELS_MAX);
 }
 
+/* Row i's identity is i + 1, the same both ways; its spelling is the name's, with '-' and '+' as
+ * '_' (a row and its identity come from one list, but their spellings are typed by hand). */
+static void
+test_identities(void **state)
+{
+	static const struct {
+		enum tic_label_id id;
+		const char *spelt, *name;
+	} rows[] = {
+#define TIC_LABEL(id, kind, name, ...) {TIC_L_##id, #id, name},
+#include "linkyd/tic_labels.h"
+#undef TIC_LABEL
+	};
+
+	(void) state;
+	assert_int_equal(N_ELEM(rows), tic_labels_count);
+	assert_int_equal(TIC_L_COUNT, tic_labels_count + 1);
+	assert_int_equal(tic_label_id(NULL), TIC_L_UNKNOWN);
+	assert_null(tic_label_of(TIC_L_UNKNOWN));
+	for (size_t i = 0; i < tic_labels_count; i++) {
+		const struct tic_label *def = &tic_labels[i];
+		char spelt[TIC_LABEL_MAX + 1];
+		size_t n = strlen(def->name);
+
+		assert_int_equal(rows[i].id, i + 1);
+		assert_int_equal(tic_label_id(def), rows[i].id);
+		assert_ptr_equal(tic_label_of(rows[i].id), def);
+		assert_string_equal(rows[i].name, def->name);
+		assert_int_equal(def->name_len, n);
+		for (size_t j = 0; j <= n; j++)
+			spelt[j] = def->name[j] == '-' || def->name[j] == '+' ? '_' : def->name[j];
+		assert_string_equal(rows[i].spelt, spelt);
+	}
+}
+
+/* The typed numbers (num) of tic.h: every number format fits the conversion, 16 digits at most
+ * (tic_digits_value() in src/tic/tic-internal.h), and every PTEC and DEMAIN value has its code. */
+static void
+test_typed_formats(void **state)
+{
+	static const char *const ptec[] = {"TH..", "HC..", "HP..", "HN..", "PM..", "HCJB",
+	                                   "HCJW", "HCJR", "HPJB", "HPJW", "HPJR"};
+	static const char *const demain[] = {"----", "BLEU", "BLAN", "ROUG"};
+	static const struct {
+		const char *label;
+		const char *const *values;
+		size_t n;
+	} codes[] = {{"PTEC", ptec, N_ELEM(ptec)}, {"DEMAIN", demain, N_ELEM(demain)}};
+
+	(void) state;
+	for (size_t i = 0; i < tic_labels_count; i++) {
+		const struct tic_label *def = &tic_labels[i];
+
+		if (def->format == TIC_FMT_DIGITS || def->format == TIC_FMT_RELAIS)
+			assert_true(def->width >= 1 && def->width <= 16);
+	}
+	assert_int_equal(TIC_PTEC_HPJR + 1, N_ELEM(ptec));
+	assert_int_equal(TIC_TEMPO_ROUGE + 1, N_ELEM(demain));
+	for (size_t k = 0; k < N_ELEM(codes); k++)
+		for (size_t i = 0; i < codes[k].n; i++) {
+			struct tic_group g = {
+			    .label = codes[k].label,
+			    .value = codes[k].values[i],
+			    .def = tic_label_find(codes[k].label, strlen(codes[k].label)),
+			    .label_len = (uint8_t) strlen(codes[k].label),
+			    .value_len = 4};
+
+			assert_int_equal(tic_group_type(&g), 0);
+			assert_int_equal(g.code, i);
+		}
+}
+
 /* Each row is found by its own name, also when the name is a slice of a longer buffer. */
 static void
 test_every_row_findable(void **state)
@@ -670,6 +742,8 @@ main(void)
 	    cmocka_unit_test(test_check_uses_len),
 	    cmocka_unit_test(test_spec_labels_in_their_mode),
 	    cmocka_unit_test(test_every_row_findable),
+	    cmocka_unit_test(test_identities),
+	    cmocka_unit_test(test_typed_formats),
 	    cmocka_unit_test(test_unknown_names),
 	    cmocka_unit_test(test_no_format_takes_ht),
 	    cmocka_unit_test(test_nine_character_labels),

@@ -17,7 +17,7 @@
 
 #define MAX_GROUPS 8
 
-/* A frame built by hand: a few groups, their labels looked up in the table. */
+/* A frame built by hand: a few groups, their labels looked up in the table, typed. */
 struct fb {
 	struct tic_group groups[MAX_GROUPS];
 	struct tic_frame frame;
@@ -44,6 +44,7 @@ fb_add(struct fb *f, const char *label, const char *horodate, const char *value)
 	g->label_len = (uint8_t) strlen(label);
 	g->value_len = (uint8_t) strlen(value);
 	g->def = tic_label_find(label, g->label_len);
+	assert_int_equal(tic_group_type(g), 0);
 }
 
 /* A historique frame "PAPP papp PTEC ptec" decided at now_ms: returns the frame's verdict. */

@@ -491,6 +491,65 @@ test_names(void **state)
 	assert_names(tic_profile_contact_name, contact, N_ELEM(contact));
 }
 
+/* A group made by hand, not typed yet (its typed fields hold garbage, as stack memory would). */
+static struct tic_group
+hand_group(const char *label, const char *horodate, const char *value)
+{
+	struct tic_group g;
+
+	memset(&g, 0xa5, sizeof(g));
+	g.label = label;
+	g.value = value;
+	g.horodate = horodate;
+	g.def = tic_label_find(label, strlen(label));
+	g.label_len = (uint8_t) strlen(label);
+	g.value_len = (uint8_t) strlen(value);
+	return g;
+}
+
+/* tic_group_type() types what its checks pass, and a group that fails as an unknown label. */
+static void
+test_group_type(void **state)
+{
+	static const struct tic_datetime none = {0};
+	struct tic_group g;
+
+	(void) state;
+	/* The widest numbers: 9 digits, a leading digit alone; 5, 3, 2 digits. */
+	g = hand_group("EAST", NULL, "987654321");
+	assert_int_equal(tic_group_type(&g), 0);
+	assert_int_equal(g.id, TIC_L_EAST);
+	assert_int_equal(g.num, 987654321);
+	assert_memory_equal(&g.date, &none, sizeof(none));
+	g = hand_group("SMAXSN", "E240710153000", "12345");
+	assert_int_equal(tic_group_type(&g), 0);
+	assert_int_equal(g.num, 12345);
+	assert_int_equal(g.date.year, 2024);
+	assert_int_equal(g.date.second, 0);
+	assert_int_equal(g.date.utc_offset_h, 2);
+	g = hand_group("RELAIS", NULL, "255");
+	assert_int_equal(tic_group_type(&g), 0);
+	assert_int_equal(g.num, 255);
+	/* Unknown labels: identity alone, any printable value. */
+	g = hand_group("FUTUR", NULL, "\"x\"");
+	assert_int_equal(tic_group_type(&g), 0);
+	assert_int_equal(g.id, TIC_L_UNKNOWN);
+	/* Refused: a value its format does not take, a bad horodate. Nothing typed is left. */
+	g = hand_group("EAST", NULL, "98765432");
+	assert_int_equal(tic_group_type(&g), TIC_ERR_FORMAT);
+	assert_int_equal(g.id, TIC_L_UNKNOWN);
+	assert_int_equal(g.num, 0);
+	g = hand_group("RELAIS", NULL, "256");
+	assert_int_equal(tic_group_type(&g), TIC_ERR_FORMAT);
+	assert_int_equal(g.id, TIC_L_UNKNOWN);
+	g = hand_group("SMAXSN", "E241310153000", "12345");
+	assert_int_equal(tic_group_type(&g), TIC_ERR_FORMAT);
+	assert_int_equal(g.id, TIC_L_UNKNOWN);
+	assert_memory_equal(&g.date, &none, sizeof(none));
+	g = hand_group("FUTUR", "H2407", "1");
+	assert_int_equal(tic_group_type(&g), TIC_ERR_FORMAT);
+}
+
 int
 main(void)
 {
@@ -509,6 +568,7 @@ main(void)
 	    cmocka_unit_test(test_profile_full_day),
 	    cmocka_unit_test(test_profile_invalid),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_group_type),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

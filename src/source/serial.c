@@ -2,7 +2,8 @@
 /*
  * The TIC serial line: 7E1, raw, non-blocking, close-on-exec. UARTs and USB adapters are opened
  * with libserialport (the only includer of <libserialport.h>); what it refuses, mainly the
- * pseudo-terminals of socat and ser2net, with open() and termios. Never logs.
+ * pseudo-terminals of socat and ser2net, with open() and termios. Never logs. At the end, the
+ * line as a meter's source (linkyd/source.h).
  */
 #include <assert.h>
 #include <errno.h>
@@ -16,7 +17,9 @@
 
 #include <libserialport.h>
 
+#include "linkyd/loop.h"
 #include "linkyd/serial.h"
+#include "linkyd/source.h"
 
 struct serial {
 	int fd;
@@ -368,4 +371,90 @@ serial_list_ports(FILE *out)
 		print_port(out, ports[n]);
 	sp_free_port_list(ports);
 	return ferror(out) ? -EIO : n;
+}
+
+/* ---- The serial line as a meter's source ------------------------------------------------------
+ */
+
+struct serial_source {
+	struct source source;
+	struct serial *line; /* NULL while closed */
+	char *path;
+};
+
+static struct serial_source *
+serial_source_of(const struct source *s)
+{
+	return container_of(s, struct serial_source, source);
+}
+
+static int
+source_open(struct source *s, unsigned baud)
+{
+	struct serial_source *ss = serial_source_of(s);
+
+	assert(!ss->line);
+	return serial_open(ss->path, baud, &ss->line);
+}
+
+static int
+source_fd(const struct source *s)
+{
+	return serial_fd(serial_source_of(s)->line);
+}
+
+static long
+source_read(struct source *s, void *buf, size_t size)
+{
+	return serial_read(serial_source_of(s)->line, buf, size);
+}
+
+static int
+source_set_speed(struct source *s, unsigned baud)
+{
+	return serial_set_baud(serial_source_of(s)->line, baud);
+}
+
+static void
+source_close(struct source *s)
+{
+	struct serial_source *ss = serial_source_of(s);
+
+	ss->line = serial_free(ss->line);
+}
+
+static void
+source_free_serial(struct source *s)
+{
+	struct serial_source *ss = serial_source_of(s);
+
+	source_close(s);
+	free(ss->path);
+	free(ss);
+}
+
+static const struct source_ops serial_ops = {
+    .open = source_open,
+    .fd = source_fd,
+    .read = source_read,
+    .set_speed = source_set_speed,
+    .close = source_close,
+    .free = source_free_serial,
+};
+
+int
+source_serial_new(const struct meter_config *m, struct source **ret)
+{
+	struct serial_source *ss = calloc(1, sizeof(*ss));
+
+	if (!ss)
+		return -ENOMEM;
+	ss->path = strdup(m->input.path);
+	if (!ss->path) {
+		free(ss);
+		return -ENOMEM;
+	}
+	ss->source = (struct source){.ops = &serial_ops, .name = ss->path};
+	*ret = &ss->source;
+	return 0;
 }
