@@ -234,7 +234,7 @@ struct capture_def {
 	const char *frame;
 	size_t frame_len;
 	enum tic_mode mode;
-	unsigned period_ms; /* between two frames (tic-spec.md §2) */
+	unsigned period_ms; /* between two frames (docs/tic.md §2) */
 	unsigned phases;
 	unsigned max_power; /* VA per phase: the subscribed power */
 	struct field fields[FIELDS_MAX];

@@ -5,11 +5,11 @@
 This is the cross-check used to produce and verify the expected outputs of the capture tests
 (tests/data/<capture>.typed.json, .raw.json and .summary, compared byte for byte by
 tests/unit/test_captures.c and tests/decode_cli.sh). It was written from the protocol reference
-(tic-spec.md: frames, groups, checksums, horodates, label table, STGE, day profiles) and from the
+(docs/tic.md: frames, groups, checksums, horodates, label table, STGE, day profiles) and from the
 decoding rules stated at the top of src/tic/parser.c, not by translating the C code, so that a
 bug in the C decoder shows up as a difference here. It is slow and simple on purpose: bytes are
-collected, then each group is split the way tic-spec.md §4 recommends (last byte = checksum, the
-byte before it = separator, split the rest on the separator).
+collected, then each group is split from its end, after the layouts of docs/tic.md §3 and §4
+(last byte = checksum, the byte before it = separator, split the rest on the separator).
 
 Rules implemented:
   * Frames run from STX to ETX. EOT, a new STX or the end of the input abort the frame in
@@ -27,7 +27,7 @@ Rules implemented:
     groups of a frame have the mode of its first valid group.
   * Labels are [A-Z0-9+-], at most 16 characters; values at most 128; groups at most 161 bytes
     between LF and CR, a frame at most 4096 bytes of groups and 128 groups (the C limits).
-  * Known labels: mode, horodate presence and value format per the label table (tic-spec.md §5
+  * Known labels: mode, horodate presence and value format per the label table (docs/tic.md §5
     and §7, with the value formats of src/tic/check.c); each label once per frame. Unknown
     labels pass as printable text (non-empty, unless a standard group with a horodate), once per
     frame too.
@@ -58,7 +58,7 @@ ERRORS = ("checksum", "format", "framing", "overlong", "byte")
 HIST, STD = "historique", "standard"
 
 
-# ---- The label table (tic-spec.md §5, §7) -------------------------------------------------
+# ---- The label table (docs/tic.md §5, §7) ------------------------------------------------
 
 def _digits(width, lo=None, hi=None):
     return ("digits", width, lo, hi)
@@ -172,7 +172,7 @@ def value_ok(fmt, v):
 
 
 def horodate_parse(h):
-    """SAAMMJJhhmmss -> (iso, degraded) or None. tic-spec.md §4."""
+    """SAAMMJJhhmmss -> (iso, degraded) or None. docs/tic.md §4."""
     if len(h) != 13 or h[0] not in "EHeh " or not set(h[1:]) <= DIGITS:
         return None
     yy, mo, dd, hh, mi, ss = (int(h[i:i + 2]) for i in range(1, 13, 2))
@@ -185,7 +185,7 @@ def horodate_parse(h):
     return iso + offset, h[0] in "eh"
 
 
-# ---- Typed values (tic-spec.md §7.1, §8) --------------------------------------------------
+# ---- Typed values (docs/tic.md §7.1, §8) -------------------------------------------------
 
 STGE_BREAKER = ["closed", "open_overload", "open_overvoltage", "open_load_shedding",
                 "open_remote_order", "open_overheat", "open_overheat_low_current", "?"]
@@ -402,7 +402,7 @@ class Decoder:
 
     @staticmethod
     def split(g):
-        """Checksum, then the fields: tic-spec.md §3 and the "robust split" of §4."""
+        """Checksum, then the fields: docs/tic.md §3 and §4 (split from the end)."""
         if len(g) < 3:
             raise Reject("format", "group shorter than 3 bytes")
         c, sep, body = g[-1], g[-2], bytes(g[:-2])
@@ -433,7 +433,8 @@ class Decoder:
         if not set(label) <= LABEL_CHARS:
             raise Reject("format", "label %r has characters outside [A-Z0-9+-]" % label)
         if mode == HIST:
-            # Historique: LABEL SP VALUE, the value never contains SP (§3.1); validate() checks.
+            # Historique: LABEL SP VALUE, the value never contains SP (docs/tic.md §3.1);
+            # validate() checks.
             horodate, value = None, body[len(label) + 1:]
         elif len(fields) == 2:
             horodate, value = None, fields[1]
@@ -466,7 +467,7 @@ class Decoder:
             if not value_ok(fmt, value):
                 raise Reject("format", "%s: value %r does not match %s" % (label, value, fmt))
         else:
-            # Unknown label: printable text; historique values never contain SP (§3.1).
+            # Unknown label: printable text; historique values never contain SP (docs/tic.md §3.1).
             if value == "" and (horodate is None or mode == HIST):
                 raise Reject("format", "unknown label %s with an empty value" % label)
             if not printable(value) or (mode == HIST and " " in value):

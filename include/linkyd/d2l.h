@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Eesmart D2L local-server protocol (the project's integrations.md §1): the frames a D2L
+ * The Eesmart D2L local-server protocol (docs/d2l.md): the frames a D2L
  * module sends to the server it is pointed at, the clock answer it expects for each, and its
  * JSON payload turned back into the TIC frame the meter sent. No I/O, no clock of its own, no
  * logging: src/source/d2l.c serves the modules with it; the tests, the fuzzer and the bench call

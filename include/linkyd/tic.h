@@ -150,7 +150,7 @@ struct tic_datetime {
 	bool degraded;       /* lower-case season: the meter's clock runs in degraded mode */
 };
 
-/* The STGE status register (tic-spec.md §8). */
+/* The STGE status register (docs/tic.md §8). */
 struct tic_stge {
 	uint32_t raw;
 	bool dry_contact_open;     /* bit 0 */
@@ -314,7 +314,7 @@ const char *tic_stge_euridis_name(uint8_t v);
 const char *tic_stge_cpl_name(uint8_t v);
 const char *tic_tempo_colour_name(uint8_t v);
 
-/* One slot of a PJOURF+1 / PPOINTE day profile (tic-spec.md §7.1). */
+/* One slot of a PJOURF+1 / PPOINTE day profile (docs/tic.md §7.1). */
 struct tic_profile_slot {
 	uint8_t hour, minute;
 	uint16_t action;          /* the raw 16-bit action word */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The label table's rows (tic-spec.md §5 and §7), in spec order, as one list: tic.h makes
+ * The label table's rows (docs/tic.md §5 and §7), in spec order, as one list: tic.h makes
  * enum tic_label_id of it and src/tic/labels.c the table, so that a label's identity and its row
  * can never disagree. Each row is
  *

@@ -4,7 +4,7 @@
  * from the indexes, the current tariff period and the Tempo colours.
  *
  * Load. Historique: IINST (IINSTn) over ISOUSC, which a Linky sets to PREF / 200 V, divided by
- * 3 on a triphasé meter (tic-spec.md §5): both per phase. Standard: the meter cuts on apparent
+ * 3 on a triphasé meter (docs/tic.md §5): both per phase. Standard: the meter cuts on apparent
  * power against PREF, so a phase's load is its IRMSn x URMSn over its share of PREF (PREF / 3 on
  * a triphasé meter). Both come in whole amperes: a few % of resolution.
  *

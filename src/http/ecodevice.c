@@ -3,11 +3,12 @@
  * The GCE Eco-Devices API as Domoticz ("Eco Devices" hardware, EcoDevices.cpp) and pyecodevices
  * (Home Assistant's ecodevices integration) read it: /status.xml, then
  * /protect/settings/teleinfo1.xml and teleinfo2.xml, every field of the real device present,
- * in its order, numeric where they parse numbers, ASCII and escaped (integrations.md §2).
+ * in its order, numeric where they parse numbers, ASCII and escaped (docs/ecodevice.md §1-§4).
  *
  * A standard-mode meter has none of the historique labels both consumers know: its values are
  * projected onto them the way Domoticz's own serial driver reads a standard meter
- * (TeleinfoBase.cpp), with the category taken from NGTF or from the meter's optarif setting:
+ * (TeleinfoBase.cpp), with the category taken from NGTF or from the meter's optarif setting
+ * (docs/ecodevice.md §5):
  *
  *   ADCO            ADSC
  *   OPTARIF         BASE, HC.., EJP. or BBR( from NGTF: TEMPO, EJP, an HC contract with EASF02

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The MQTT backend (backend.h) on paho.mqtt.c's MQTTAsync, the only file that names paho: the
- * calls linkyd makes on a client, and the bridge from paho's threads to the loop (STYLE.md §8).
- * paho's callbacks only append an event to a mutex-protected ring and, when the loop must act
- * now, write an eventfd; everything else runs on the loop's thread.
+ * calls linkyd makes on a client, and the bridge from paho's threads to the loop
+ * (docs/architecture.md, MQTT). paho's callbacks only append an event to a mutex-protected ring
+ * and, when the loop must act now, write an eventfd; everything else runs on the loop's thread.
  */
 #include <dlfcn.h>
 #include <errno.h>

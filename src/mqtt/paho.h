@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The paho side of the MQTT publisher, private to src/mqtt/: one MQTTAsync client, the calls
- * made on it, and the bridge from paho's threads to the loop (STYLE.md §8). paho's callbacks
- * only append an event to a mutex-protected ring and poke an eventfd; the loop's thread reads
- * the eventfd and takes the events with paho_next_event(). Every other function here is called
- * from the loop's thread only.
+ * made on it, and the bridge from paho's threads to the loop (docs/architecture.md, MQTT).
+ * paho's callbacks only append an event to a mutex-protected ring and poke an eventfd; the
+ * loop's thread reads the eventfd and takes the events with paho_next_event(). Every other
+ * function here is called from the loop's thread only.
  */
 #ifndef LINKYD_MQTT_PAHO_H
 #define LINKYD_MQTT_PAHO_H

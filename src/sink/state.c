@@ -60,7 +60,7 @@ copy_frame(struct state_frame *out, const struct tic_frame *f)
 	}
 }
 
-/* A three-phase historique meter's short frame, sent during an overload (tic-spec.md §5). */
+/* A three-phase historique meter's short frame, sent during an overload (docs/tic.md §6). */
 static bool
 short_frame(const struct tic_frame *f)
 {

@@ -393,7 +393,7 @@ put(struct out *o, const char *s, size_t n, bool summed)
 }
 
 /* One group: LF label SEP [horodate SEP] value [SEP] C CR, the check character summed over what
- * its mode sums (tic-spec.md §3). Returns -EMSGSIZE when it does not fit. */
+ * its mode sums (docs/tic.md §3). Returns -EMSGSIZE when it does not fit. */
 static int
 put_group(struct out *o, const struct d2l_member *m, enum tic_mode mode)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The label table of both TIC modes (tic-spec.md §5 and §7, rows in linkyd/tic_labels.h), with
+ * The label table of both TIC modes (docs/tic.md §5 and §7, rows in linkyd/tic_labels.h), with
  * the formats the parser checks and the hints Home Assistant needs, and a constant-time lookup by
  * name.
  */

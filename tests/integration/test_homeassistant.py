@@ -185,7 +185,7 @@ class Discovery(unittest.TestCase):
 
     def test_historique_tempo_tri(self):
         # No real capture of a historique Tempo triphasé meter exists in the samples: this one
-        # is built from the spec's label set (tic-spec.md §5), with valid checksums.
+        # is built from the spec's label set (docs/tic.md §5), with valid checksums.
         groups = [("ADCO", "021861348497"), ("OPTARIF", "BBR("), ("ISOUSC", "30"),
                   ("BBRHCJB", "012345678"), ("BBRHPJB", "023456789"),
                   ("BBRHCJW", "001234567"), ("BBRHPJW", "002345678"),

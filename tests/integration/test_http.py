@@ -10,7 +10,7 @@ HTTP clients on 127.0.0.1. The Eco-Devices XML is read the way each consumer rea
     teleinfo1.xml then teleinfo2.xml merged with dict.update(), float() on the index keys.
 
 What they must read is worked out here from `linkyd --decode` of the same bytes and the rules of
-shared/integrations.md §2 (the standard-mode projection of §2.5 written again, independently).
+docs/ecodevice.md (the standard-mode projection of its §5 written again, independently).
 Also: Basic authentication, keep-alive, /status.json, and clients that misbehave while a meter
 streams. Exits 77 (skipped) when mosquitto is not installed.
 """
@@ -145,7 +145,7 @@ def expected_historique(f):
 
 
 def expected_standard(f, category=None):
-    """integrations.md §2.5, written from the table."""
+    """docs/ecodevice.md §5, written from the table."""
     ngtf = f.get("NGTF", "").strip().upper()
     if category is None:
         if "TEMPO" in ngtf:

@@ -3,7 +3,7 @@
  * The real captures of tests/data, end to end through the parser and the JSON encoder: the output
  * must be the expected files byte for byte and the counters those of the table below, however the
  * bytes are split between tic_parser_feed() calls. The expected files were generated with linkyd
- * and checked against scripts/tic_reference.py and by hand against tic-spec.md.
+ * and checked against scripts/tic_reference.py and by hand against docs/tic.md.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,7 +159,7 @@ test_whole(void **state)
 	}
 }
 
-/* Facts checked by hand against tic-spec.md, so that regenerating the expected files from a
+/* Facts checked by hand against docs/tic.md, so that regenerating the expected files from a
  * broken decoder cannot go unnoticed. */
 static void
 test_hand_checked(void **state)
@@ -170,7 +170,7 @@ test_hand_checked(void **state)
 		const char *text;
 		bool present;
 	} facts[] = {
-	    /* Checksum '\' (spec §9: sum 764) and checksum SP. */
+	    /* Checksum '\' (docs/tic.md §9: sum 764) and checksum SP. */
 	    {"historique-hchp-mono-03", JSON_FORMAT_TYPED, "\"HCHC\":4070290,", true},
 	    {"historique-hchp-mono-03", JSON_FORMAT_RAW, "\"PTEC\":\"HP..\",", true},
 	    /* Rejected ADCO groups are nowhere. */
@@ -185,7 +185,8 @@ test_hand_checked(void **state)
 	    {"standard-mono-base-01", JSON_FORMAT_RAW, "\"DATE\":\"H240210121355|\"", true},
 	    {"standard-mono-base-01", JSON_FORMAT_TYPED,
 	     "\"DATE\":{\"date\":\"2024-02-10T12:13:55+01:00\"}", true},
-	    /* STGE 003A0000 (spec §8): standard mode, Euridis secured, CPL new/lock, index 1. */
+	    /* STGE 003A0000 (docs/tic.md §8): standard mode, Euridis secured, CPL new/lock,
+	     * index 1. */
 	    {"standard-mono-base-01", JSON_FORMAT_TYPED,
 	     "\"STGE\":{\"raw\":\"003A0000\",\"dry_contact\":\"closed\",\"breaker\":\"closed\","
 	     "\"cover_open\":false,\"overvoltage\":false,\"overload\":false,\"producer\":false,"
@@ -223,7 +224,8 @@ test_hand_checked(void **state)
 	     "\"cover_open\":false,\"overvoltage\":false,\"overload\":false,\"producer\":true,"
 	     "\"injecting\":true,\"supplier_index\":2,\"distributor_index\":4,",
 	     true},
-	    /* Spec §7.1: at 00:00 index 2, contact open; at 02:10 index 1, contact closed. */
+	    /* docs/tic.md §7.1: at 00:00 index 2, contact open; at 02:10 index 1, contact
+	     * closed. */
 	    {"standard-mono-prod-hchp-noise-01", JSON_FORMAT_TYPED,
 	     "\"slots\":[{\"start\":\"00:00\",\"supplier_index\":2,\"dry_contact\":\"open\","
 	     "\"virtual_contacts\":0},{\"start\":\"02:10\",\"supplier_index\":1,"

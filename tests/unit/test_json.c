@@ -178,7 +178,7 @@ static const struct group_case group_cases[] = {
      "\"cpl\":\"new_unlocked\",\"cpl_synchronised\":false,\"tempo_today\":\"none\","
      "\"tempo_tomorrow\":\"none\",\"peak_notice\":0,\"peak\":0}",
      "\"0001001C\""},
-    /* Relays: bit n = relay n+1 closed; 140 = relays 3, 4 and 8 (§7). */
+    /* Relays: bit n = relay n+1 closed; 140 = relays 3, 4 and 8 (docs/tic.md §10). */
     {TIC_MODE_STANDARD, "RELAIS", NULL, "140", "{\"value\":140,\"closed\":[3,4,8]}", "\"140\""},
     {TIC_MODE_STANDARD, "RELAIS", NULL, "000", "{\"value\":0,\"closed\":[]}", "\"000\""},
     {TIC_MODE_STANDARD, "RELAIS", NULL, "001", "{\"value\":1,\"closed\":[1]}", "\"001\""},

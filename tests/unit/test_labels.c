@@ -287,7 +287,8 @@ test_check_uses_len(void **state)
 
 /* ---- Lookup and modes --------------------------------------------------------------------- */
 
-/* Every label of the spec tables (§5, §7), and the VTIC 01 names the table also knows. */
+/* Every label of the tables of docs/tic.md §5 and §7, and the VTIC 01 names the table also
+ * knows. */
 static const char *const spec_historique[] = {
     "ADCO",    "OPTARIF", "ISOUSC",  "BASE",    "HCHC",    "HCHP",     "EJPHN", "EJPHPM", "BBRHCJB",
     "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR", "PEJP",     "PTEC",  "DEMAIN", "IINST",
@@ -381,7 +382,8 @@ static const char *const spec_standard[] = {
     "SMAXN3-1",
 };
 
-/* The spec's "Horodate" column (§4), and the pilot meters' names for the same registers. */
+/* The labels with a horodate (docs/tic.md §4), and the pilot meters' names for the same
+ * registers. */
 static const char *const spec_horodated[] = {
     "DATE",      "SMAXSN", "SMAXSN1",  "SMAXSN2", "SMAXSN3", "SMAXSN-1", "SMAXSN1-1", "SMAXSN2-1",
     "SMAXSN3-1", "SMAXIN", "SMAXIN-1", "CCASN",   "CCASN-1", "CCAIN",    "CCAIN-1",   "UMOY1",

@@ -70,7 +70,7 @@ struct sum_case {
 	unsigned excl, incl;                  /* historique checksum variant counters */
 };
 
-/* The spec's worked examples (§3.3, §9) and their near misses. */
+/* The worked examples of docs/tic.md §9 and their near misses. */
 static const struct sum_case sum_cases[] = {
     {"HCHC 004070290 \\", TIC_MODE_HISTORIQUE, "HCHC", "004070290", NULL, 1, 0},
     {"PTEC HP..  ", TIC_MODE_HISTORIQUE, "PTEC", "HP..", NULL, 1, 0},

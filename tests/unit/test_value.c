@@ -221,7 +221,7 @@ assert_stge(const char *hex, struct tic_stge want)
 	assert_stge_equal(&got, &want);
 }
 
-/* The spec's worked examples (§8), every field checked. */
+/* The examples of docs/tic.md §8, every field checked. */
 static void
 test_stge_examples(void **state)
 {
@@ -268,7 +268,7 @@ test_stge_examples(void **state)
 	assert_stge("00000000", (struct tic_stge){0});
 }
 
-/* Each bit on its own lands in its field and nowhere else (§8's table). */
+/* Each bit on its own lands in its field and nowhere else (docs/tic.md §8's table). */
 static void
 test_stge_single_bits(void **state)
 {
@@ -353,7 +353,8 @@ assert_slot(const struct tic_profile_slot *s, unsigned hour, unsigned minute, un
 	assert_int_equal(s->dry_contact, dry_contact);
 }
 
-/* §7.1: "00008002 0210C001" = at 00:00 index 2, contact open; at 02:10 index 1, contact closed. */
+/* docs/tic.md §7.1: "00008002 0210C001" = at 00:00 index 2, contact open; at 02:10 index 1,
+ * contact closed. */
 static void
 test_profile_spec_example(void **state)
 {

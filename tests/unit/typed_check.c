@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The typed fields of a group, checked against references that share none of the parser's
- * typing code: the byte-by-byte string parsers of value.c, and the spellings of tic-spec.md's
- * codes written out here.
+ * typing code: the byte-by-byte string parsers of value.c, and the spellings of the codes of
+ * docs/tic.md §5 and §8 written out here.
  */
 #include <string.h>
 

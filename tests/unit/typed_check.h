@@ -10,7 +10,7 @@
 
 /* NULL when g's typed fields are those its label, value and horodate give, read again with the
  * checked, byte-by-byte parsers (tic_parse_uint(), tic_horodate_parse(), tic_stge_decode()) and
- * the code lists of tic-spec.md; else what differs. */
+ * the code lists of docs/tic.md §5 and §8; else what differs. */
 const char *typed_check(const struct tic_group *g);
 
 /* Whether a and b, two groups of the same label, have the same typed fields (those that their
