@@ -24,9 +24,10 @@
  * checked their parity.
  *
  * Speed: the bytes of a group are checked, summed and copied 16 at a time up to the first control
- * or 8-bit byte (swar.h; the last few bytes of the input one by one), and a group's CR and the
- * next LF are taken there too; other control bytes and 8-bit bytes go through the per-byte state
- * machine, which has the last word on them. The group's checks then run inline (tic-internal.h)
+ * or 8-bit byte (swar.h, on targets with vector instructions; the last few bytes of the input,
+ * and all of them elsewhere, one by one), and a group's CR and the next LF are taken there too;
+ * other control bytes and 8-bit bytes go through the per-byte state machine, which has the last
+ * word on them. The group's checks then run inline (tic-internal.h)
  * on the sum that the scan made.
  */
 #include <string.h>
@@ -154,7 +155,7 @@ static int
 label_split(const char *g, size_t n, unsigned char sep, struct tic_label_key *ret_key)
 {
 	size_t len;
-#if SWAR_LE
+#if VEC16_SCAN
 	/* The first sep among g[0..17) (bytes past n are stale but inside p->buf); 17 if none.
 	 * Compared with HT or SP as constants: a vector of a variable byte costs 3 or 4
 	 * instructions to broadcast. */
@@ -171,7 +172,7 @@ label_split(const char *g, size_t n, unsigned char sep, struct tic_label_key *re
 		return memchr(g + len, sep, n - len) ? TIC_ERR_OVERLONG : TIC_ERR_FORMAT;
 	if (len == 0)
 		return TIC_ERR_FORMAT;
-#if SWAR_LE
+#if VEC16_SCAN
 	{
 		vec16_words k = (vec16_words) (w & vec16_low_bytes((unsigned) len));
 
@@ -426,7 +427,7 @@ group_run(struct tic_parser *p, const uint8_t *s, size_t avail)
 		char *d = p->buf + p->used;
 		size_t run = 0;
 
-#if SWAR_LE
+#if VEC16_SCAN
 		/* 16 bytes at a time while they are in s[0..lim): bytes stored past the run stay
 		 * below buf + used + lim <= buf + TIC_FRAME_BYTES + 1, and are overwritten or
 		 * ignored. Each byte of sums adds up a byte of each vector, modulo 256: enough for
@@ -451,7 +452,7 @@ group_run(struct tic_parser *p, const uint8_t *s, size_t avail)
 			d[run] = (char) s[run];
 			sum += s[run];
 		}
-#if SWAR_LE
+#if VEC16_SCAN
 	done:
 		sum += vec16_sum64(sums);
 #endif
