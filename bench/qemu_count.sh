@@ -34,7 +34,7 @@ for arch in "$@"; do
 	build=$prefix$arch
 	if [ "$arch" = x86_64 ]; then
 		toolchain=
-		qemu=qemu-x86_64-static
+		qemu="qemu-x86_64-static"
 		sysroot=/
 	else
 		toolchain=-DCMAKE_TOOLCHAIN_FILE=$root/cmake/toolchain-$arch.cmake
