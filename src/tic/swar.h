@@ -93,8 +93,8 @@ swar_digits_value(uint64_t x, unsigned k)
  * matching byte set.
  *
  * VEC16_SCAN: whether the parser uses them, which pays only with vector instructions. Debian's
- * armhf has no NEON, and there GCC turns each operation on 16 bytes into 16 on bytes: the group
- * scan cost about 5 times the floor's instructions per byte, 40% more than a plain byte loop.
+ * armhf has no NEON, and there GCC turns each operation on 16 bytes into 16 on bytes: the parser
+ * cost 5 times the floor's instructions per byte, a plain byte loop 40% fewer (bench/README.md).
  * -DVEC16_HW=0 takes the byte loop on any target, to test it natively.
  */
 #ifndef VEC16_HW
