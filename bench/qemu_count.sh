@@ -6,7 +6,9 @@
 # run under qemu-user in single-step mode with every executed block logged: one line per guest
 # instruction, counted. Debian's qemu-user-static has no plugins (its instruction counter), and
 # this is as exact: on x86-64 (ARCH x86_64, the native compiler) it gives callgrind's Ir to a few
-# instructions in millions. Slow (a few hundred thousand instructions a second), hence few frames.
+# instructions in millions. Slow (a few hundred thousand instructions a second), hence few frames,
+# over which the parser stage's one-time cost (about 14 000 instructions) still shows: compare
+# these figures with each other rather than with bench/run.sh's.
 #
 # Environment: QC_FRAMES (frames per run, default 100), BUILD_DIR_PREFIX (default build/bench-).
 set -eu
