@@ -27,8 +27,8 @@
  * or 8-bit byte (swar.h, on targets with vector instructions; the last few bytes of the input,
  * and all of them elsewhere, one by one), and a group's CR and the next LF are taken there too;
  * other control bytes and 8-bit bytes go through the per-byte state machine, which has the last
- * word on them. The group's checks then run inline (tic-internal.h)
- * on the sum that the scan made.
+ * word on them. The group's checks then run inline (tic-internal.h) on the sum that the scan
+ * made.
  */
 #include <string.h>
 
