@@ -12,8 +12,9 @@
 #   (d)       scripts/fuzz.sh: libFuzzer on the parser and the JSON encoder, then on what follows
 #             them (anonymisation, index guard, derived values, policy), then on the D2L frame
 #             decoder and the HTTP API's request path, each for the time given
-#   (e)       the portable build (build/portable): the decoder's fast paths off (-U__SSE2__), as
-#             on a Raspberry Pi, built and unit-tested natively
+#   (e)       the portable build (build/portable): the decoder's SSE2 code off (-U__SSE2__), so
+#             that swar.h's generic code, which targets with neither SSE2 nor NEON run, is built
+#             and unit-tested natively (arm64's NEON and armhf's byte-by-byte scan run in (f))
 #   (f)       scripts/cross-test.sh: arm64 and armhf cross-built, the unit tests under qemu-user,
 #             every capture decoded byte for byte as by (a)'s build
 #   (g)       scripts/package.sh for amd64, arm64 and armhf (lintian: no error or warning), then
@@ -104,7 +105,8 @@ style()
 	ctest --test-dir "$LINKYD_RELEASE_DIR" --output-on-failure --timeout "$ctest_timeout" -L style
 }
 
-# What a Raspberry Pi runs: swar.h's portable code instead of SSE2 (ARM's NEON is not used).
+# swar.h's generic code instead of SSE2: test_swar checks its helpers, the rest of the unit tests
+# check the decoder built on them.
 portable()
 {
 	linkyd_configure build/portable -DCMAKE_BUILD_TYPE=Release -DLINKYD_WERROR=ON \

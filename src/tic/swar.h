@@ -3,9 +3,9 @@
  * SWAR ("SIMD within a register") helpers of the decoder: 8 bytes in a uint64_t, tested or summed
  * at once. Each test below keeps every byte's arithmetic inside its own 8 bits (no carry or borrow
  * crosses into the next byte), so its per-byte answer is exact, and it is exact on either byte
- * order. Only turning a mask into a byte position (swar_first, vec16_first but on x86-64) and
- * masking the first k bytes of a word (swar_low_bytes) assume little-endian: callers use those
- * under SWAR_LE, with a byte-wise fallback elsewhere.
+ * order. Only turning a mask into a byte position (vec16_first but on x86-64) and masking the
+ * first k bytes of a word (swar_low_bytes) assume little-endian: callers use those under SWAR_LE,
+ * with a byte-wise fallback elsewhere.
  *
  * Then the same for 16 bytes (vec16_*), with the compiler's generic vectors, for the group scan.
  */
@@ -19,6 +19,8 @@
 
 #ifdef __SSE2__
 #include <emmintrin.h>
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
 #endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -61,32 +63,6 @@ swar_digits(uint64_t x)
 	return (((x - SWAR_ONES * '0') | (x + SWAR_ONES * 0x46)) & SWAR_HIGH) == 0;
 }
 
-/* The bytes of x as four 16-bit sums of two bytes each (at most 510): add these up for up to 128
- * words and no sum overflows its 16 bits. */
-static inline uint64_t
-swar_pairs(uint64_t x)
-{
-	const uint64_t even = UINT64_C(0x00ff00ff00ff00ff);
-
-	return (x & even) + ((x >> 8) & even);
-}
-
-/* Total of swar_pairs() sums: the multiplication adds the four 16-bit lanes into the top one,
- * exactly as long as the total (hence every partial sum) is below 0x10000. */
-static inline uint32_t
-swar_pairs_total(uint64_t pairs)
-{
-	return (uint32_t) ((pairs * UINT64_C(0x0001000100010001)) >> 48);
-}
-
-/* Little-endian only. Index of the first byte flagged in a non-zero mask (bit 7 or all the bits
- * of each flagged byte set). */
-static inline unsigned
-swar_first(uint64_t mask)
-{
-	return (unsigned) __builtin_ctzll(mask) / 8;
-}
-
 /* Little-endian only. A mask of the first k bytes of a word, 0 <= k <= 8 (none, all). */
 static inline uint64_t
 swar_low_bytes(unsigned k)
@@ -113,8 +89,23 @@ swar_digits_value(uint64_t x, unsigned k)
 
 /*
  * 16 bytes at a time, with GCC's and Clang's generic vectors: SSE2 on x86-64, NEON on arm64,
- * words elsewhere. A test gives a mask with all the bits of each matching byte set.
+ * one operation per byte or word elsewhere. A test gives a mask with all the bits of each
+ * matching byte set.
+ *
+ * VEC16_SCAN: whether the parser uses them, which pays only with vector instructions. Debian's
+ * armhf has no NEON, and there GCC turns each operation on 16 bytes into 16 on bytes: the parser
+ * cost 5 times the floor's instructions per byte, a plain byte loop 40% fewer (bench/README.md).
+ * -DVEC16_HW=0 takes the byte loop on any target, to test it natively.
  */
+#ifndef VEC16_HW
+#if defined(__x86_64__) || defined(__SSE2__) || defined(__ARM_NEON)
+#define VEC16_HW 1
+#else
+#define VEC16_HW 0
+#endif
+#endif
+#define VEC16_SCAN (SWAR_LE && VEC16_HW)
+
 typedef uint8_t vec16 __attribute__((vector_size(16)));
 typedef int8_t vec16_signed __attribute__((vector_size(16)));
 typedef uint64_t vec16_words __attribute__((vector_size(16)));
@@ -153,37 +144,53 @@ vec16_special(vec16 x)
 }
 
 #ifdef __SSE2__
-/* x86-64: one instruction (pmovmskb) turns a mask into 16 bits. */
-static inline bool
-vec16_any(vec16 mask)
-{
-	return _mm_movemask_epi8((__m128i) mask) != 0;
-}
+/* x86-64: one instruction (pmovmskb) turns a mask into 16 bits, one per byte. */
+#define VEC16_FLAG_BITS 1
 
-/* Index of the first byte flagged in a non-zero mask. */
-static inline unsigned
-vec16_first(vec16 mask)
+static inline uint64_t
+vec16_flags(vec16 mask)
 {
-	return (unsigned) __builtin_ctz((unsigned) _mm_movemask_epi8((__m128i) mask));
+	return (uint64_t) _mm_movemask_epi8((__m128i) mask);
 }
 #else
+/*
+ * Elsewhere a mask becomes 64 bits, 4 per byte: each 16-bit lane shifted right by 4 and cut to
+ * 8 bits keeps the high half of its first byte and the low half of its second, in order (on
+ * little-endian). On arm64 that is one instruction (shrn); with the generic vectors, a shift, an
+ * and and a pack on x86-64. Then "any" is a test and "first" a ctz and a shift of that one word,
+ * where two words took a branch and up to 7 instructions.
+ */
+#define VEC16_FLAG_BITS 4
+
+static inline uint64_t
+vec16_flags(vec16 mask)
+{
+#if defined(__aarch64__) && defined(__ARM_NEON)
+	return vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(mask), 4)), 0);
+#else
+	typedef uint16_t vec16_lanes __attribute__((vector_size(16)));
+	typedef uint8_t vec8 __attribute__((vector_size(8)));
+	vec8 nibbles = __builtin_convertvector((vec16_lanes) mask >> 4, vec8);
+	uint64_t flags;
+
+	memcpy(&flags, &nibbles, sizeof(flags));
+	return flags;
+#endif
+}
+#endif
+
 static inline bool
 vec16_any(vec16 mask)
 {
-	vec16_words w = (vec16_words) mask;
-
-	return (w[0] | w[1]) != 0;
+	return vec16_flags(mask) != 0;
 }
 
-/* Little-endian only. Index of the first byte flagged in a non-zero mask. */
+/* Little-endian only but on x86-64. Index of the first byte flagged in a non-zero mask. */
 static inline unsigned
 vec16_first(vec16 mask)
 {
-	vec16_words w = (vec16_words) mask;
-
-	return w[0] ? swar_first(w[0]) : 8 + swar_first(w[1]);
+	return (unsigned) __builtin_ctzll(vec16_flags(mask)) / VEC16_FLAG_BITS;
 }
-#endif
 
 /* A mask of the first k bytes, 0 <= k <= 16 (none, all). */
 static inline vec16
@@ -204,12 +211,23 @@ vec16_sum64(vec16 x)
 	__m128i halves = _mm_sad_epu8((__m128i) x, _mm_setzero_si128());
 
 	return (uint32_t) (_mm_cvtsi128_si32(halves) + _mm_extract_epi16(halves, 4));
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+	/* addv: the 16 bytes' sum modulo 256. */
+	return vaddvq_u8(x);
 #else
-	/* Every byte's 6 low bits in two words of four 16-bit sums each (at most 4 * 63 * 2),
-	 * whose total swar_pairs_total() takes. */
-	vec16_words w = (vec16_words) (x & 0x3f);
+	/*
+	 * Every byte's 6 low bits (at most 63), then the four 32-bit lanes folded twice, bytewise:
+	 * each byte of lane 0 adds up four bytes, at most 252, so no sum carries into the next
+	 * byte. Cut to 6 bits again (the sum modulo 64 is all that counts), the four bytes are
+	 * added into the top one by a multiplication, whose partial sums (at most 63, 126, 189,
+	 * 252) carry nothing either: 9 instructions on x86-64, where 16-bit pairs took 18.
+	 */
+	typedef uint32_t vec16_lanes __attribute__((vector_size(16)));
+	vec16_lanes v = (vec16_lanes) (x & 0x3f);
 
-	return swar_pairs_total(swar_pairs(w[0] + w[1]));
+	v += __builtin_shufflevector(v, v, 2, 3, 0, 1);
+	v += __builtin_shufflevector(v, v, 1, 0, 3, 2);
+	return ((v[0] & UINT32_C(0x3f3f3f3f)) * UINT32_C(0x01010101)) >> 24;
 #endif
 }
 
