@@ -19,7 +19,17 @@
 #define CONNECT_MS   8000 /* mqtt.c's connect timeout (5 s) and a resolver's */
 #define ROUNDTRIP_MS 3000
 #define BIRTH_MS     2000 /* HA publishes its birth when it starts, retained only if told */
-#define CLOSE_MS     1000
+
+/* How long to wait for Home Assistant's birth message (a test sets it shorter). */
+static unsigned
+birth_ms(void)
+{
+	const char *e = getenv("LINKYD_DOCTOR_BIRTH_MS");
+	long ms = e ? strtol(e, NULL, 10) : 0;
+
+	return ms > 0 && ms < 60000 ? (unsigned) ms : BIRTH_MS;
+}
+#define CLOSE_MS 1000
 
 struct probe {
 	struct loop *loop;
@@ -53,7 +63,7 @@ on_state(enum mqtt_state state, void *userdata)
 	/* After the subscriptions, which the client sends first on the same connection. */
 	if (mqtt_publish(p->mqtt, p->test_topic, "linkyd --doctor", 15, false) < 0)
 		p->sent_ms = 0;
-	(void) loop_timer_arm(&p->timer, ROUNDTRIP_MS > BIRTH_MS ? ROUNDTRIP_MS : BIRTH_MS, 0);
+	(void) loop_timer_arm(&p->timer, ROUNDTRIP_MS > birth_ms() ? ROUNDTRIP_MS : birth_ms(), 0);
 }
 
 static void
@@ -87,7 +97,7 @@ points_at(const char *payload, size_t len, const char *topic)
 static bool
 all_seen(const struct probe *p)
 {
-	return p->back_ms && (p->birth || loop_now_ms() >= p->connected_ms + BIRTH_MS);
+	return p->back_ms && (p->birth || loop_now_ms() >= p->connected_ms + birth_ms());
 }
 
 static void
@@ -108,9 +118,16 @@ on_message(const char *topic, const void *payload, size_t len, bool retained, vo
 		for (size_t i = 0; i < p->c->n_meters; i++)
 			p->configs[i] += points_at(payload, len, p->c->meters[i].topic);
 	}
-	if (p->phase == P_WAITING && all_seen(p)) {
+	if (p->phase != P_WAITING)
+		return;
+	if (all_seen(p)) {
 		p->phase = P_DONE;
 		loop_quit(p->loop, 0);
+	} else if (p->back_ms && !p->birth) {
+		/* Only the birth message left to wait for: until its time is up, no longer. */
+		uint64_t due = p->connected_ms + birth_ms(), now = loop_now_ms();
+
+		(void) loop_timer_arm(&p->timer, due > now ? due - now : 1, 0);
 	}
 }
 
@@ -166,10 +183,10 @@ report_ha(struct doctor_report *r, const struct probe *p)
 		            "nothing to do if Home Assistant runs and uses this broker: linkyd "
 		            "publishes its configs again when HA announces itself; check HA's MQTT "
 		            "integration and its discovery prefix",
-		            "discovery prefix '%s': no birth message on %s within %d s (Home "
+		            "discovery prefix '%s': no birth message on %s within %.1f s (Home "
 		            "Assistant does not retain it by default, so it is only seen when HA "
 		            "starts)",
-		            c->ha.prefix, p->ha_status, BIRTH_MS / 1000);
+		            c->ha.prefix, p->ha_status, birth_ms() / 1000.0);
 	else if (strcmp(p->birth_payload, "online") != 0)
 		report_line(r, DOCTOR_WARNING, "Home Assistant",
 		            "start Home Assistant, or check its MQTT integration",

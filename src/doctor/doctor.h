@@ -16,6 +16,8 @@
  *   LINKYD_DOCTOR_SYSTEMCTL  a program run instead of systemctl (same arguments)
  *   LINKYD_DOCTOR_LISTEN_MS  how long the line is listened to at each speed (instead of 7 s
  *                            at 1200 Bd and 4 s at 9600 Bd)
+ *   LINKYD_DOCTOR_BIRTH_MS   how long to wait for Home Assistant's birth message (instead of
+ *                            2 s)
  */
 #ifndef LINKYD_DOCTOR_INTERNAL_H
 #define LINKYD_DOCTOR_INTERNAL_H
