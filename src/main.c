@@ -105,7 +105,8 @@ usage(FILE *out)
 	    "  -V, --version         show the version and exit\n"
 	    "\n"
 	    "Exit status: 0 on success, 64 bad usage, 66 unreadable capture, 78 bad "
-	    "configuration.\n"
+	    "configuration;\n"
+	    "--doctor: 1 a problem found, 71 the checks could not be set up.\n"
 	    "Example: linkyd -i /dev/ttyUSB0 --mqtt mqtt://192.168.1.10 -v\n"
 	    "Publish policies, per-label topics, Home Assistant discovery, anonymisation and the\n"
 	    "rest are set in the configuration file: see its comments and the README.\n");
