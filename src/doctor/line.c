@@ -227,33 +227,27 @@ static void
 check_serial(struct doctor_report *r, struct loop *loop, const char *check,
              const struct meter_config *m, const struct device_facts *dev)
 {
-	struct listen at1200, at9600, sum = {0};
-	unsigned ms1200 = listen_ms(LISTEN_1200_MS), ms9600 = listen_ms(LISTEN_9600_MS);
+	/* Historique first: its frames are the longer ones to wait for. */
+	const enum tic_mode modes[] = {TIC_MODE_HISTORIQUE, TIC_MODE_STANDARD};
+	const unsigned ms[] = {listen_ms(LISTEN_1200_MS), listen_ms(LISTEN_9600_MS)};
+	struct listen l, sum = {0};
 	char where[96];
-	int e;
 
-	e = listen_once(loop, m, TIC_MODE_HISTORIQUE, ms1200, &at1200);
-	if (e < 0 || at1200.error) {
-		report_open_error(r, check, m, e < 0 ? e : at1200.error);
-		return;
+	for (size_t i = 0; i < 2; i++) {
+		int e = listen_once(loop, m, modes[i], ms[i], &l);
+
+		if (e < 0 || l.error) {
+			report_open_error(r, check, m, e < 0 ? e : l.error);
+			return;
+		}
+		if (l.frames) {
+			report_frames(r, check, m, &l, !dev->pty);
+			return;
+		}
+		add(&sum, &l);
 	}
-	if (at1200.frames) {
-		report_frames(r, check, m, &at1200, !dev->pty);
-		return;
-	}
-	e = listen_once(loop, m, TIC_MODE_STANDARD, ms9600, &at9600);
-	if (e < 0 || at9600.error) {
-		report_open_error(r, check, m, e < 0 ? e : at9600.error);
-		return;
-	}
-	if (at9600.frames) {
-		report_frames(r, check, m, &at9600, !dev->pty);
-		return;
-	}
-	add(&sum, &at1200);
-	add(&sum, &at9600);
 	snprintf(where, sizeof(where), " in %.1f s at 1200 Bd and %.1f s at 9600 Bd",
-	         ms1200 / 1000.0, ms9600 / 1000.0);
+	         ms[0] / 1000.0, ms[1] / 1000.0);
 	report_none(r, check, &sum, where);
 }
 
