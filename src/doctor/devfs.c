@@ -30,7 +30,8 @@ append(char *ret, size_t size, const char *dir, const char *name)
 	size_t used = strlen(ret);
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int) sizeof(path))
+		return; /* no device has such a path */
 	n = readlink(path, to, sizeof(to) - 1);
 	if (n > 0)
 		to[n] = '\0';
