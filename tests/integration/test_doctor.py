@@ -144,7 +144,7 @@ class Doctor(unittest.TestCase):
         env = dict(os.environ, LINKYD_DOCTOR_SYSTEMCTL=str(self.systemctl),
                    FAKE_SYSTEMD=str(self.fake), LINKYD_DOCTOR_CMDLINE=str(self.cmdline),
                    LINKYD_DOCTOR_LISTEN_MS=str(LISTEN_MS),
-                   LINKYD_DOCTOR_BIRTH_MS=str(BIRTH_MS), **self.env)
+                   **{"LINKYD_DOCTOR_BIRTH_MS": str(BIRTH_MS), **self.env})
         r = subprocess.run([h.linkyd_path(), "--doctor", "-c", str(conf), *args],
                            capture_output=True, env=env, timeout=60)
         self.out = r.stdout.decode(errors="replace")
@@ -388,6 +388,16 @@ class Doctor(unittest.TestCase):
         self.check(c, "line", "problem",
                    rf"cannot serve port {port}: Address already in use, held by python3? "
                    rf"\(pid {taker.pid}\)", fix="another port")
+        taker.kill()
+        taker.wait()
+        # The running daemon serving it is no problem.
+        daemon = h.Daemon(self.dir, f"d2l:127.0.0.1:{port}", BROKER, meter=d2l)
+        daemon.start()
+        self.addCleanup(daemon.stop)
+        daemon.wait_log(r"listening for D2L modules")
+        _, c = self.doctor(self.conf(f"d2l:127.0.0.1:{port}", meter=d2l), rc=0)
+        self.check(c, "line", "ok", rf"port {port} is served by the running linkyd, linkyd "
+                   rf"\(pid {daemon.pid}\)")
 
     # ---- the broker ------------------------------------------------------------------------
 
@@ -456,6 +466,27 @@ class Doctor(unittest.TestCase):
         _, c = self.doctor(conf, rc=0)
         self.check(c, "Home Assistant", "ok",
                    rf"prefix '{prefix}': Home Assistant is online \(retained")
+
+    def test_home_assistant_birth_live(self):
+        # Home Assistant starting while the doctor waits: its birth message, not retained.
+        p = self.pty(h.historique_frame(1) * 8)
+        prefix = f"halive{os.getpid()}"
+        conf = self.conf(p.link, extra=f'homeassistant = {{ prefix = "{prefix}"; }};\n')
+        self.env["LINKYD_DOCTOR_BIRTH_MS"] = "10000"
+        done = threading.Event()
+
+        def starting():
+            while not done.wait(0.2):
+                h.publish(BROKER, f"{prefix}/status", "online")
+        t = threading.Thread(target=starting, daemon=True)
+        t.start()
+        try:
+            _, c = self.doctor(conf, rc=0)
+        finally:
+            done.set()
+            t.join(5)
+        self.check(c, "Home Assistant", "ok",
+                   rf"prefix '{prefix}': Home Assistant is online \(seen on {prefix}/status")
 
     def test_discovery_off(self):
         p = self.pty(h.historique_frame(1) * 8)
