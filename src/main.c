@@ -18,6 +18,7 @@
 #include "linkyd/anon.h"
 #include "linkyd/config.h"
 #include "linkyd/decode.h"
+#include "linkyd/doctor.h"
 #include "linkyd/http.h"
 #include "linkyd/log.h"
 #include "linkyd/loop.h"
@@ -63,6 +64,7 @@ usage(FILE *out)
 	    out,
 	    "Usage: linkyd [OPTIONS]                 run the daemon\n"
 	    "       linkyd --decode [--format typed|raw] FILE\n"
+	    "       linkyd --doctor [OPTIONS]\n"
 	    "       linkyd --check-config [OPTIONS] | --list-ports | --help | --version\n"
 	    "\n"
 	    "Bridge the TIC port of a Linky (or older Enedis electronic) meter to MQTT.\n"
@@ -90,6 +92,12 @@ usage(FILE *out)
 	    "  -v, --verbose         more logging; twice: every byte read (for bug reports)\n"
 	    "      --check-config    validate the configuration, print it (secrets masked), exit\n"
 	    "      --list-ports      list serial ports with their USB descriptions, exit\n"
+	    "      --doctor          check the setup (configuration, device, access, console,\n"
+	    "                        other programs, ModemManager, the line at 1200 and\n"
+	    "                        9600 Bd, the broker, Home Assistant), one line each with\n"
+	    "                        the fix, then a verdict; changes nothing; exit status 0\n"
+	    "                        no problem, 1 a problem, 78 bad configuration, 71 the\n"
+	    "                        checks could not be set up; -v adds the daemon's log\n"
 	    "  -d, --decode          decode the TIC capture FILE (\"-\" = standard input): one\n"
 	    "                        JSON object per valid frame on standard output, counters\n"
 	    "                        on standard error; no meter or broker needed\n"
@@ -97,18 +105,19 @@ usage(FILE *out)
 	    "  -V, --version         show the version and exit\n"
 	    "\n"
 	    "Exit status: 0 on success, 64 bad usage, 66 unreadable capture, 78 bad "
-	    "configuration.\n"
+	    "configuration;\n"
+	    "--doctor: 1 a problem found, 71 the checks could not be set up.\n"
 	    "Example: linkyd -i /dev/ttyUSB0 --mqtt mqtt://192.168.1.10 -v\n"
 	    "Publish policies, per-label topics, Home Assistant discovery, anonymisation and the\n"
 	    "rest are set in the configuration file: see its comments and the README.\n");
 }
 
-/* Defaults, then the file, then the command line, into *ret (config_unref() it). Prints the
- * error; returns 0 or EX_CONFIG. */
+/* Defaults, then the file, then the command line, into *ret (config_unref() it). Returns 0, or
+ * EX_CONFIG with the error in err: one line, "FILE:LINE: ..." when the file is to blame. */
 static int
-load_config(const struct options *opt, const struct linkyd_config **ret)
+read_config(const struct options *opt, const struct linkyd_config **ret, char *err, size_t size)
 {
-	char err[CONFIG_ERROR_SIZE] = "", host[256] = "";
+	char host[256] = "";
 	struct config_args args = {
 	    .path = opt->config_path,
 	    .optional = !opt->config_explicit,
@@ -125,7 +134,7 @@ load_config(const struct options *opt, const struct linkyd_config **ret)
 	int r;
 
 	(void) gethostname(host, sizeof(host) - 1);
-	r = config_load(&args, &c, err, sizeof(err));
+	r = config_load(&args, &c, err, size);
 	if (r == 0 && c->anonymise && !c->anonymise_key) {
 		struct anon_key key;
 		const char *where = config_where(c, "publish.anonymise");
@@ -134,7 +143,7 @@ load_config(const struct options *opt, const struct linkyd_config **ret)
 		/* Better not to start than to publish the real identifiers. */
 		if (k < 0) {
 			snprintf(
-			    err, sizeof(err),
+			    err, size,
 			    "%s%spublish.anonymise: no key: %s: %s (set publish.anonymise_key)",
 			    where ? where : "", where ? ": " : "", ANON_MACHINE_ID,
 			    k == -EINVAL ? "no machine id in it" : strerror(-k));
@@ -153,18 +162,28 @@ load_config(const struct options *opt, const struct linkyd_config **ret)
 			explicit_bzero(password, strlen(password));
 			free(password);
 		} else {
-			snprintf(err, sizeof(err), "%s%smqtt.password_file: %s", where ? where : "",
+			snprintf(err, size, "%s%smqtt.password_file: %s", where ? where : "",
 			         where ? ": " : "", perr);
 			c = config_unref(c);
 			r = k;
 		}
 	}
-	if (r < 0) {
-		fprintf(stderr, "linkyd: %s\n", err);
+	if (r < 0)
 		return EX_CONFIG;
-	}
 	*ret = c;
 	return 0;
+}
+
+/* The same, the error said on stderr. */
+static int
+load_config(const struct options *opt, const struct linkyd_config **ret)
+{
+	char err[CONFIG_ERROR_SIZE] = "";
+	int r = read_config(opt, ret, err, sizeof(err));
+
+	if (r != 0)
+		fprintf(stderr, "linkyd: %s\n", err);
+	return r;
 }
 
 /* ---- the daemon -------------------------------------------------------------------------- */
@@ -499,6 +518,30 @@ check_config(const struct options *opt)
 	return EX_OK;
 }
 
+/* The configuration is the first check: when it is bad nothing else can be checked, and its
+ * line (FILE:LINE) is all the doctor says. */
+static int
+doctor(const struct options *opt)
+{
+	char err[CONFIG_ERROR_SIZE] = "";
+	const struct linkyd_config *c;
+	int r = read_config(opt, &c, err, sizeof(err));
+
+	if (r != 0) {
+		printf("%-8s configuration: %s\n", "problem", err);
+		return r;
+	}
+	/* The daemon's own log only on request: the report is the output. */
+	log_init(opt->verbosity > 0 ? c->verbosity : -1);
+	r = doctor_run(c,
+	               opt->config_explicit || access(opt->config_path, F_OK) == 0
+	                   ? opt->config_path
+	                   : "no configuration file, the defaults",
+	               stdout);
+	config_unref(c);
+	return r;
+}
+
 static int
 list_ports(void)
 {
@@ -522,6 +565,7 @@ enum {
 	OPT_CHECK_CONFIG,
 	OPT_LIST_PORTS,
 	OPT_HTTP,
+	OPT_DOCTOR,
 };
 
 int
@@ -537,6 +581,7 @@ main(int argc, char **argv)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	    {"list-ports", no_argument, NULL, OPT_LIST_PORTS},
+	    {"doctor", no_argument, NULL, OPT_DOCTOR},
 	    /* A flag, its file an operand, so that options may follow it; the optional argument
 	     * keeps --decode=FILE, the old spelling, working. */
 	    {"decode", optional_argument, NULL, 'd'},
@@ -547,7 +592,7 @@ main(int argc, char **argv)
 	struct options opt = {.config_path = LINKYD_CONFIG_PATH};
 	const char *decode_path = NULL;
 	enum json_format format = JSON_FORMAT_TYPED;
-	bool check = false, ports = false, decode = false;
+	bool check = false, ports = false, decode = false, diagnose = false;
 	int c, status;
 
 	opt.inputs = calloc((size_t) argc, sizeof(*opt.inputs));
@@ -590,6 +635,9 @@ main(int argc, char **argv)
 		case OPT_LIST_PORTS:
 			ports = true;
 			break;
+		case OPT_DOCTOR:
+			diagnose = true;
+			break;
 		case 'd':
 			decode = true;
 			decode_path = optarg;
@@ -628,6 +676,8 @@ main(int argc, char **argv)
 		status = list_ports();
 	else if (check)
 		status = check_config(&opt);
+	else if (diagnose)
+		status = doctor(&opt);
 	else
 		status = run_daemon(&opt);
 	free(opt.inputs);

@@ -30,8 +30,19 @@ struct mqtt_stats {
 	size_t pending;   /* in the queue now (acks are taken when the loop wakes) */
 };
 
+/* What kind of thing stopped a connection, for advice on the fix. */
+enum mqtt_failure {
+	MQTT_FAIL_NETWORK,  /* the name, the route, the port: nothing that answers MQTT there */
+	MQTT_FAIL_PROTOCOL, /* something answered, but not an MQTT broker as the URL says */
+	MQTT_FAIL_TLS,      /* the TLS handshake: certificates, the CA, the name in the URL */
+	MQTT_FAIL_AUTH,     /* the broker refused the user name, the password or the access */
+};
+
 struct mqtt_callbacks {
 	void (*on_state)(enum mqtt_state state, void *userdata);
+	/* An attempt to connect failed (another follows after a back-off): why, in the words
+	 * the log uses. May be NULL. */
+	void (*on_connect_failed)(enum mqtt_failure kind, const char *why, void *userdata);
 	/* A message on a topic given to mqtt_subscribe(), delivered in the loop (never from
 	 * paho's threads); retained: the broker's stored copy, sent on subscribing. May be NULL. */
 	void (*on_message)(const char *topic, const void *payload, size_t len, bool retained,
@@ -40,7 +51,9 @@ struct mqtt_callbacks {
 
 /* Create a client and start connecting; one client per meter, so that each meter has its own
  * last will on its own status_topic. client_id must be unique on the broker (at most 23
- * characters for MQTT 3.1.1 brokers). Returns 0 or -errno (-EINVAL with a logged reason). */
+ * characters for MQTT 3.1.1 brokers). status_topic NULL: no availability at all (no last will,
+ * no online, no offline), for a client that only looks (linkyd --doctor). Returns 0 or -errno
+ * (-EINVAL with a logged reason). */
 int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id,
              const char *status_topic, const struct mqtt_callbacks *cb, void *userdata,
              struct mqtt **ret_mqtt);

@@ -244,6 +244,7 @@ struct tic_stats {
 	uint64_t hist_sum_excl;         /* historique groups whose checksum left the last SP out */
 	uint64_t hist_sum_incl;         /* ... and the "mode 2" variant that sums it */
 	uint64_t bytes_skipped;         /* outside frames, or junk between groups */
+	uint64_t bytes_bad_parity;      /* 8-bit bytes with odd parity: noise, or not 7E1 */
 };
 
 struct tic_parser_callbacks {

@@ -144,6 +144,29 @@ ack(struct mqtt *m, int token, bool ok)
 		start_disconnect(m);
 }
 
+/* What kind of failure, for the owner's advice. */
+static enum mqtt_failure
+failure_kind(const struct backend_event *ev)
+{
+	switch (ev->failure) {
+	case BACKEND_FAIL_NO_NAME:
+	case BACKEND_FAIL_REFUSED:
+	case BACKEND_FAIL_UNREACHABLE:
+	case BACKEND_FAIL_TIMEOUT:
+		return MQTT_FAIL_NETWORK;
+	case BACKEND_FAIL_TLS:
+		return MQTT_FAIL_TLS;
+	case BACKEND_FAIL_CONNACK:
+		/* 4: bad user name or password, 5: not authorised (MQTT 3.1.1 §3.2.2.3). */
+		return ev->code == 4 || ev->code == 5 ? MQTT_FAIL_AUTH : MQTT_FAIL_PROTOCOL;
+	case BACKEND_FAIL_NO_CONNACK:
+	case BACKEND_FAIL_CLOSED:
+	case BACKEND_FAIL_OTHER:
+		break;
+	}
+	return MQTT_FAIL_PROTOCOL;
+}
+
 /* What happened, in the user's words. */
 static void
 describe_failure(const struct mqtt *m, const struct backend_event *ev, char *buf, size_t size)
@@ -224,6 +247,8 @@ publish_online(struct mqtt *m)
 	const struct backend_message online = {
 	    .topic = m->status_topic, .payload = "online", .len = 6, .qos = 1, .retain = true};
 
+	if (!m->status_topic)
+		return;
 	/* Not queued: it must precede the backlog, and the next connect sends it again. */
 	(void) backend_send(m->backend, &online, NULL);
 }
@@ -260,15 +285,18 @@ static void
 connect_failed(struct mqtt *m, const struct backend_event *ev)
 {
 	char why[256];
+	bool news = (int) ev->failure != m->last_failure || ev->code != m->last_code;
 
-	if ((int) ev->failure != m->last_failure || ev->code != m->last_code) {
+	if (news || (m->cb && m->cb->on_connect_failed))
 		describe_failure(m, ev, why, sizeof(why));
+	if (news)
 		log_warn("cannot connect to %s: %s; retrying every %us at most", m->url, why,
 		         BACKOFF_MAX_MS / 1000);
-	}
 	m->last_failure = (int) ev->failure;
 	m->last_code = ev->code;
 	schedule_reconnect(m);
+	if (m->cb && m->cb->on_connect_failed)
+		m->cb->on_connect_failed(failure_kind(ev), why, m->userdata);
 }
 
 static void
@@ -449,9 +477,9 @@ mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *client_id
 	m->reconnect.io.fd = m->deadline.io.fd = m->efd_io.fd = -1;
 	m->url = strdup(cfg->url);
 	m->client_id = strdup(client_id);
-	m->status_topic = strdup(status_topic);
+	m->status_topic = status_topic ? strdup(status_topic) : NULL;
 	if (queue_init(&m->queue, cfg->queue_frames + STATE_QUEUE + LIVE_QUEUE) < 0 || !m->url ||
-	    !m->client_id || !m->status_topic)
+	    !m->client_id || (status_topic && !m->status_topic))
 		goto out_free;
 	r = check_length("user name", cfg->username);
 	if (r == 0)
@@ -620,7 +648,7 @@ mqtt_close(struct mqtt *m, unsigned timeout_ms)
 		return;
 	}
 	(void) loop_timer_arm(&m->deadline, timeout_ms, 0);
-	if (mqtt_publish_state(m, m->status_topic, "offline", 7, true) < 0)
+	if (!m->status_topic || mqtt_publish_state(m, m->status_topic, "offline", 7, true) < 0)
 		start_disconnect(m);
 }
 

@@ -348,6 +348,7 @@ byte_step(struct tic_parser *p, uint8_t c)
 {
 	if (c & 0x80) {
 		if (!even_parity(c)) {
+			p->stats.bytes_bad_parity++;
 			if (p->state == TIC_S_GROUP)
 				group_drop(p, TIC_ERR_BYTE);
 			else

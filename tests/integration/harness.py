@@ -332,9 +332,14 @@ class Pty:
     symlink to the slave; unplug() closes the pair (the daemon sees a hang-up) and plug() makes
     a new one behind the same link, like a USB adapter coming back."""
 
-    def __init__(self, workdir, name="tic"):
+    def __init__(self, workdir, name="tic", hold=True):
+        """hold=False: the test keeps the master only, so that it is not seen holding the
+        device (linkyd --doctor looks for such programs); what is written before the daemon
+        opens the slave still waits in the tty, up to a few kilobytes."""
         self.link = str(Path(workdir) / name)
+        self.hold = hold
         self.master = self.slave = None
+        self.path = None
         self.plug()
 
     def plug(self):
@@ -344,9 +349,13 @@ class Pty:
         # written while the daemon has it closed (reopen, reload) waits in the tty.
         tty.setraw(self.slave)
         os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
         tmp = self.link + ".new"
-        os.symlink(os.ttyname(self.slave), tmp)
+        os.symlink(self.path, tmp)
         os.replace(tmp, self.link)
+        if not self.hold:
+            os.close(self.slave)
+            self.slave = None
 
     def unplug(self, remove_link=True):
         for fd in (self.master, self.slave):

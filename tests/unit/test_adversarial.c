@@ -1037,6 +1037,7 @@ test_8n1_decodes_the_same(void **state)
 		for (size_t k = 0; k < r.n_frames; k++)
 			assert_int_equal(r.frames[k].end, c.clean.frames[k].end);
 		assert_memory_equal(&r.stats, &c.clean.stats, sizeof(r.stats));
+		assert_int_equal(r.stats.bytes_bad_parity, 0); /* even parity: all good */
 		rec_free(&r);
 		free(d);
 		capture_free(&c);
@@ -1044,7 +1045,7 @@ test_8n1_decodes_the_same(void **state)
 }
 
 /* In the 8N1 stream, a byte whose parity went wrong drops its group (and only it); outside a
- * frame it is a skipped byte. */
+ * frame it is a skipped byte. Either way it is counted as a bad-parity byte. */
 static void
 test_8n1_bad_parity(void **state)
 {
@@ -1072,6 +1073,7 @@ test_8n1_bad_parity(void **state)
 			/* The rest of the group, CR included, is skipped up to the next LF. */
 			assert_stats_delta(&r.stats, &c.clean.stats, TIC_ERR_BYTE, 1, 0,
 			                   cg->cr - p);
+			assert_int_equal(r.stats.bytes_bad_parity, 1);
 			rec_free(&r);
 			d[p] = (char) (d[p] & 0x7f);
 		}
@@ -1087,6 +1089,7 @@ test_8n1_bad_parity(void **state)
 			decode_edited(&r, &b);
 			assert_same_frames(&r, &c.clean);
 			assert_stats_delta(&r.stats, &c.clean.stats, 0, 0, 0, 1);
+			assert_int_equal(r.stats.bytes_bad_parity, 1);
 			rec_free(&r);
 		}
 		free(d);

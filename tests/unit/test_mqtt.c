@@ -486,6 +486,53 @@ test_close_while_away(void **state)
 	assert_int_equal(mqtt_stub_disconnects(f->b), 0);
 }
 
+static void
+on_connect_failed(enum mqtt_failure kind, const char *why, void *userdata)
+{
+	struct fixture *f = userdata;
+
+	snprintf(f->got_payload, sizeof(f->got_payload), "%d %s", (int) kind, why);
+}
+
+/* A client without availability (linkyd --doctor): no will, no online, no offline; each
+ * failure reported with its kind and the log's words. */
+static void
+test_no_availability(void **state)
+{
+	static const struct mqtt_callbacks quiet = {.on_state = on_state,
+	                                            .on_connect_failed = on_connect_failed};
+	static const struct {
+		enum backend_failure failure;
+		int code;
+		enum mqtt_failure kind;
+		const char *why;
+	} cases[] = {
+	    {BACKEND_FAIL_REFUSED, 0, MQTT_FAIL_NETWORK, "connection refused"},
+	    {BACKEND_FAIL_TLS, 0, MQTT_FAIL_TLS, "TLS handshake failed"},
+	    {BACKEND_FAIL_CONNACK, 4, MQTT_FAIL_AUTH, "the broker refused the connection: bad"},
+	    {BACKEND_FAIL_CONNACK, 1, MQTT_FAIL_PROTOCOL, "the broker refused the connection: un"},
+	    {BACKEND_FAIL_NO_CONNACK, 0, MQTT_FAIL_PROTOCOL, "no CONNACK"},
+	};
+	struct fixture *f = *state;
+	char want[64];
+
+	assert_int_equal(mqtt_new(f->loop, &f->cfg, "linkyd-doctor-1", NULL, &quiet, f, &f->m), 0);
+	f->b = mqtt_stub_last();
+	assert_null(mqtt_stub_options(f->b)->will.topic);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mqtt_stub_connect_failed(f->b, cases[i].failure, cases[i].code);
+		turn(f);
+		snprintf(want, sizeof(want), "%d %s", (int) cases[i].kind, cases[i].why);
+		assert_memory_equal(f->got_payload, want, strlen(want));
+	}
+	connect_ok(f);
+	assert_int_equal(mqtt_stub_sent_count(f->b), 0);
+	mqtt_close(f->m, 2000);
+	turn(f);
+	assert_int_equal(mqtt_stub_sent_count(f->b), 0);
+	assert_int_equal(mqtt_stub_disconnects(f->b), 1);
+}
+
 /* At line rate an ack must not wake the loop: it is taken at the next wake-up anyway. */
 static void
 test_acks_wake_only_when_waited_on(void **state)
@@ -634,6 +681,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_online_then_frames_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_availability, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_window_and_acks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_ack_resent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_requeue_after_loss, setup, teardown),
