@@ -251,9 +251,10 @@ code_byte(struct scan *s, char c)
 
 	if (c == '{' || c == '(' || c == '[') {
 		if (src->nesting == NESTING_MAX)
-			return fail(s->p, src->files[s->file], s->line, "",
-			            "expected at most %d groups, lists and arrays within each other",
-			            NESTING_MAX);
+			return fail(
+			    s->p, src->files[s->file], s->line, "",
+			    "expected at most %d groups, lists and arrays within each other",
+			    NESTING_MAX);
 		src->lists &= ~(UINT64_C(1) << src->nesting);
 		if (c != '{')
 			src->lists |= UINT64_C(1) << src->nesting;
