@@ -25,14 +25,9 @@
 #include <unistd.h>
 
 #include "linkyd/config.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 /* Two files: the input, then config_print()'s text read back. */
 static int fds[2] = {-1, -1};
