@@ -13,10 +13,12 @@
 # scripts/fuzz.sh --long [EXECUTIONS]: outside CI, EXECUTIONS inputs in all (default 10^8),
 # each target running its share of them (SHARES below, from their speeds: the HTTP target is the
 # fastest by far). These runs use a build with UndefinedBehaviorSanitizer alone
-# (build/fuzz-long), 1.5 to 3 times as fast as with ASan; what they found is then merged into
-# tests/fuzz/corpus/TARGET/ (-merge=1: the smallest set with the same coverage), and that corpus
-# is replayed under ASan + UBSan (build/fuzz), as CI builds it. Prints the executions of each
-# target and the total. 10^8 takes about 40 minutes on one core; commit the corpora after.
+# (build/fuzz-long), 1.5 to 10 times as fast as with ASan; what they found is then merged into
+# tests/fuzz/corpus/TARGET/ (-merge=1: the fewest inputs reaching the same edges), and that
+# corpus is replayed under ASan + UBSan (build/fuzz), as CI builds it: memory errors and leaks
+# show there. Prints the executions of each
+# target and the total. 10^8 took 44 minutes on one shared core under nice; commit the corpora
+# after.
 #
 # The seeds: the kept corpora, tests/fuzz/corpus/TARGET/, and what this script makes from
 # tests/data/ (captures, D2L payloads, requests, configuration files), all copied into a
@@ -30,9 +32,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$LINKYD_ROOT"
 
-# Thousandths of the executions of --long, by target: about 25 minutes each for fuzz_tic and
-# fuzz_publish (a few thousand inputs a second: whole captures, every frame encoded and parsed
-# back), minutes for the rest (fuzz_http: some 500,000 a second).
+# Thousandths of the executions of --long, by target, from their speeds (inputs a second, UBSan
+# build, one shared core): fuzz_tic 3,500 and fuzz_publish 1,000 (whole captures, every frame
+# encoded and parsed back), fuzz_config 10,000, fuzz_d2l 20,000, fuzz_http 240,000. Of 10^8,
+# each gets 4 to 18 minutes.
 declare -A SHARES=([fuzz_tic]=15 [fuzz_publish]=10 [fuzz_config]=40 [fuzz_d2l]=85 [fuzz_http]=850)
 TARGETS=(fuzz_tic fuzz_publish fuzz_d2l fuzz_http fuzz_config)
 
