@@ -11,7 +11,8 @@
 #   (c)       the clang-format style test (ctest -L style in build/release)
 #   (d)       scripts/fuzz.sh: libFuzzer on the parser and the JSON encoder, then on what follows
 #             them (anonymisation, index guard, derived values, policy), then on the D2L frame
-#             decoder and the HTTP API's request path, each for the time given
+#             decoder, the HTTP API's request path and the configuration loader, each for the
+#             time given, from the corpora kept in tests/fuzz/corpus/
 #   (e)       the portable build (build/portable): the decoder's SSE2 code off (-U__SSE2__), so
 #             that swar.h's generic code, which targets with neither SSE2 nor NEON run, is built
 #             and unit-tested natively (arm64's NEON and armhf's byte-by-byte scan run in (f))
@@ -133,7 +134,7 @@ linkyd_install_packages "${LINKYD_TEST_PACKAGES[@]}"
 step "(a) release build (-Werror) + ctest, all labels" release
 step "(b) ASan+UBSan build + ctest: unit and integration" asan
 step "(c) style (clang-format)" style
-step "(d) fuzz_tic, fuzz_publish, fuzz_d2l, fuzz_http, ${fuzz_seconds}s each" "$LINKYD_ROOT/scripts/fuzz.sh" "$fuzz_seconds"
+step "(d) fuzz_tic, fuzz_publish, fuzz_d2l, fuzz_http, fuzz_config, ${fuzz_seconds}s each" "$LINKYD_ROOT/scripts/fuzz.sh" "$fuzz_seconds"
 step "(e) portable build (-U__SSE2__) + unit tests" portable
 step "(f) arm64 + armhf: cross build, unit tests, decoder" "$LINKYD_ROOT/scripts/cross-test.sh"
 step "(g) Debian packages + fresh-root package test" packages

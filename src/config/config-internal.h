@@ -234,6 +234,9 @@ struct cfg_source {
 	unsigned settings; /* '=' and ':' outside strings and comments */
 	unsigned includes;
 	int state;          /* the scanner's: in a comment, a string, or neither */
+	char last;          /* the last byte of code that is not a blank, '"' for a string */
+	unsigned nesting;   /* groups, lists and arrays open */
+	uint64_t lists;     /* bit n: the nth open (0: outermost) is a list or an array: values */
 	size_t string_file; /* where the last string opened */
 	unsigned string_line;
 };

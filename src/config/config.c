@@ -327,6 +327,11 @@ report(const struct linkyd_config *c, struct problem *p, int r, char *err, size_
 		len += (size_t) snprintf(err + len, size - len, "%s: ", p->path);
 	if (len < size)
 		(void) snprintf(err + len, size - len, "%s", p->msg);
+	/* One line, as promised to the log and to --check-config, even when it quotes a value
+	 * that does not fit on one (a string may span lines). */
+	for (size_t i = 0; i < size && err[i]; i++)
+		if ((unsigned char) err[i] < 0x20 || err[i] == 0x7f)
+			err[i] = '?';
 }
 
 int

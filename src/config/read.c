@@ -143,9 +143,14 @@ read_list(struct reader *r, const config_setting_t *s, const struct cfg_row *row
 		*count = n;
 		return 0;
 	}
-	/* After what was inherited: the last entry naming a label wins. */
+	/* After what was inherited: the last entry naming a label wins. An empty list adds
+	 * nothing, and must not reach realloc(), which may return NULL for 0 bytes. */
+	if (n == 0) {
+		free(made);
+		return 0;
+	}
 	all = realloc(*elems, (*count + n) * row->size);
-	if (!all && *count + n > 0) {
+	if (!all) {
 		cfg_free_list(row, made, n);
 		return -ENOMEM;
 	}

@@ -11,6 +11,10 @@
  * The scanner follows libconfig 1.5's (scanner.l) as far as @include needs: a directive is
  * "@include" at the start of a line (spaces and tabs before it), outside comments and strings,
  * then spaces and a quoted path where \\ and \" are the only escapes.
+
+ * It also follows the grammar as far as strings need: libconfig 1.5 leaks a string that comes
+ * where its parser takes none (where a setting's name is due: '"x"', 'a = { "x" }'), so such a
+ * string is a syntax error here, before libconfig sees it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +32,7 @@
 #define SETTINGS_MAX  2048         /* libconfig checks each name against its group's: quadratic */
 #define INCLUDES_MAX  64
 #define INCLUDE_DEPTH 10 /* libconfig's own limit */
+#define NESTING_MAX   64 /* groups, lists and arrays within each other: bits of cfg_source.lists */
 #define DIRECTIVE     "@include"
 
 enum scan_state {
@@ -218,6 +223,49 @@ include(struct scan *s, size_t skip)
 	return r;
 }
 
+/* Whether libconfig's parser takes a string after src->last: a value after '=' or ':', the
+ * next one of a list or an array, or more of a string ("a" "b" is "ab"). The rest of what
+ * comes before is well-formed here, or libconfig stops there, before the string. */
+static bool
+string_taken(const struct cfg_source *src)
+{
+	switch (src->last) {
+	case '=':
+	case ':':
+	case '"':
+	case '(':
+	case '[':
+		return true;
+	case ',':
+		return src->nesting > 0 && (src->lists >> (src->nesting - 1) & 1);
+	default:
+		return false;
+	}
+}
+
+/* Code byte c that is not a blank, and not a string's opening quote. */
+static int
+code_byte(struct scan *s, char c)
+{
+	struct cfg_source *src = s->src;
+
+	if (c == '{' || c == '(' || c == '[') {
+		if (src->nesting == NESTING_MAX)
+			return fail(
+			    s->p, src->files[s->file], s->line, "",
+			    "expected at most %d groups, lists and arrays within each other",
+			    NESTING_MAX);
+		src->lists &= ~(UINT64_C(1) << src->nesting);
+		if (c != '{')
+			src->lists |= UINT64_C(1) << src->nesting;
+		src->nesting++;
+	} else if ((c == '}' || c == ')' || c == ']') && src->nesting > 0) {
+		src->nesting--;
+	}
+	src->last = c;
+	return 0;
+}
+
 static void
 string_opens(struct scan *s)
 {
@@ -243,13 +291,22 @@ scan_byte(struct scan *s)
 			s->i += 2;
 			return 0;
 		}
-		if (b[0] == '#')
+		if (b[0] == '#') {
 			s->src->state = SCAN_LINE_COMMENT;
-		else if (b[0] == '"')
+		} else if (b[0] == '"') {
+			if (!string_taken(s->src))
+				return fail(s->p, file, s->line, "",
+				            "syntax error: a string where none may be");
 			string_opens(s);
-		else if ((b[0] == '=' || b[0] == ':') && ++s->src->settings > SETTINGS_MAX)
+		} else if ((b[0] == '=' || b[0] == ':') && ++s->src->settings > SETTINGS_MAX) {
 			return fail(s->p, file, s->line, "", "expected at most %d settings",
 			            SETTINGS_MAX);
+		} else if (!strchr(" \t\r\n\f\v", b[0])) {
+			int r = code_byte(s, b[0]);
+
+			if (r < 0)
+				return r;
+		}
 		break;
 	case SCAN_LINE_COMMENT:
 		if (b[0] == '\n')
@@ -272,8 +329,10 @@ scan_byte(struct scan *s)
 			s->i += 2;
 			return 0;
 		}
-		if (b[0] == '"')
+		if (b[0] == '"') {
 			s->src->state = SCAN_CODE;
+			s->src->last = '"';
+		}
 		break;
 	}
 	s->i++;

@@ -23,14 +23,9 @@
 
 #include "linkyd/d2l.h"
 #include "linkyd/tic.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 static const uint8_t key[16] = {0x12, 0x34, 0x12, 0x34, 0x12, 0x34, 0x12, 0x34,
                                 0x12, 0x34, 0x12, 0x34, 0x12, 0x34, 0x12, 0x34};

@@ -26,14 +26,9 @@
 #include <cjson/cJSON.h>
 
 #include "linkyd/http.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 static const char conf_text[] =
     "meters = ( { name = \"hist\"; input = \"/dev/fuzz-hist\"; },\n"

@@ -25,14 +25,9 @@
 #include "linkyd/json.h"
 #include "linkyd/log.h"
 #include "linkyd/pipeline.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 struct run {
 	struct sink sink;

@@ -29,6 +29,7 @@
 
 #include "../unit/json_check.h"
 #include "../unit/typed_check.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,12 +49,6 @@ struct run {
 	char json[JSON_FRAME_MAX];      /* one buffer, as the daemon uses */
 	char json2[JSON_FRAME_MAX + 1]; /* the same output at the exact size, and a canary */
 };
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 static bool
 label_char_ok(char c)

@@ -586,6 +586,68 @@ test_nul(void **state)
 	tmpdir_remove(&t, names, 1);
 }
 
+/* What tests/fuzz/fuzz_config.c found, each input as it was reduced. */
+static void
+test_fuzz_findings(void **state)
+{
+	/* libconfig 1.5 leaks a string its parser takes nowhere (LeakSanitizer): refused first. */
+	static const char *const stray[] = {
+	    "\"\"\n",
+	    "log = { level = \"info\"; };\n\"x\"\n",
+	    "mqtt = {\n\t\"username\" = \"u\"; };\n",
+	    "meters = ( { input = \"/dev/a\"; } \"c\" );\n",
+	    "state_dir = \"/var/lib/x\", \"y\";\n",
+	    "meters = ( {\n\ttariff_names = ( \"a\" 1 \"b\" ); } );\n",
+	};
+	static const char *const lines[] = {"1", "2", "2", "1", "1", "2"};
+	static const char *const names[] = {"linkyd.conf"};
+	const struct linkyd_config *c;
+	char path[128], want[64], *deep;
+	struct tmpdir t;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(stray) / sizeof(stray[0]); i++) {
+		snprintf(want, sizeof(want), "%s: syntax error: a string where none may be",
+		         lines[i]);
+		expect_text_error(stray[i], strlen(stray[i]), want);
+	}
+	/* Strings where the parser takes them: values, list elements, pieces of one string. */
+	tmpdir_make(&t);
+	write_file(&t, names[0],
+	           "mqtt = { username = \"u\" \"v\"; password: \"p\"; };\n"
+	           "meters = ( { input = \"/dev/a\"; tariff_names = [ \"x\", \"y\" ]; },\n"
+	           "\t{ input = \"/dev/b\"; tariff_names = ( \"z\" ); } );\n",
+	           path, sizeof(path));
+	c = load_ok(path);
+	assert_string_equal(c->mqtt.username, "uv");
+	assert_string_equal(c->meters[0].tariff_names[1], "y");
+	assert_string_equal(c->meters[1].tariff_names[0], "z");
+	config_unref(c);
+	/* An empty list of label policies added nothing to the inherited one by realloc() of 0
+	 * bytes and NULL + 0 (UBSan). */
+	write_file(&t, names[0],
+	           "publish = { labels = ( ); };\nmeters = ( { publish = { labels = ( ); }; } );\n",
+	           path, sizeof(path));
+	c = load_ok(path);
+	assert_int_equal(c->publish.n_labels, 0);
+	assert_int_equal(c->meters[0].publish.n_labels, 0);
+	config_unref(c);
+	tmpdir_remove(&t, names, 1);
+	/* A value quoted in an error, on one line whatever it holds. */
+	expect_text_error("meters = ( { input = \"a\nb\"; } );\n",
+	                  strlen("meters = ( { input = \"a\nb\"; } );\n"),
+	                  "1: meters[0].input: 'a?b': expected an absolute device path such as "
+	                  "/dev/ttyUSB0");
+	/* Nesting the scanner follows is bounded. */
+	deep = calloc(1, 128);
+	assert_non_null(deep);
+	strcpy(deep, "a = ");
+	memset(deep + 4, '(', 65);
+	expect_text_error(deep, strlen(deep),
+	                  "1: expected at most 64 groups, lists and arrays within each other");
+	free(deep);
+}
+
 static double
 seconds(void)
 {
@@ -1303,17 +1365,29 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),      cmocka_unit_test(test_sample),
-	    cmocka_unit_test(test_full),          cmocka_unit_test(test_lone_meter_defaults),
-	    cmocka_unit_test(test_bad_files),     cmocka_unit_test(test_bad_texts),
-	    cmocka_unit_test(test_mqtt_strings),  cmocka_unit_test(test_nul),
-	    cmocka_unit_test(test_bounds),        cmocka_unit_test(test_fifo),
-	    cmocka_unit_test(test_include),       cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_password_file), cmocka_unit_test(test_command_line),
-	    cmocka_unit_test(test_urls),          cmocka_unit_test(test_print),
-	    cmocka_unit_test(test_http_listen),   cmocka_unit_test(test_http_inputs_replaced),
-	    cmocka_unit_test(test_client_ids),    cmocka_unit_test(test_snapshot),
-	    cmocka_unit_test(test_meter_kept),    cmocka_unit_test(test_d2l),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_sample),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_lone_meter_defaults),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_bad_texts),
+	    cmocka_unit_test(test_mqtt_strings),
+	    cmocka_unit_test(test_nul),
+	    cmocka_unit_test(test_fuzz_findings),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_fifo),
+	    cmocka_unit_test(test_include),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_password_file),
+	    cmocka_unit_test(test_command_line),
+	    cmocka_unit_test(test_urls),
+	    cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_http_listen),
+	    cmocka_unit_test(test_http_inputs_replaced),
+	    cmocka_unit_test(test_client_ids),
+	    cmocka_unit_test(test_snapshot),
+	    cmocka_unit_test(test_meter_kept),
+	    cmocka_unit_test(test_d2l),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
