@@ -183,11 +183,19 @@ def damaged_stream(frames, n, damage, rng, parity=False):
     return b"".join(out), sent
 
 
-def invisible(was, now):
-    """Whether a value changed so that its group's 6-bit sum is the same: no checksum can see
-    it (only the value's format could). Text and horodate|value strings, as in raw JSON."""
-    return (isinstance(was, str) and isinstance(now, str)
-            and (sum(map(ord, was)) - sum(map(ord, now))) % 64 == 0)
+def group_sum(label, value):
+    return sum(map(ord, label + value))
+
+
+def invisible(original, published, key):
+    """Whether the group published as key changed so that its 6-bit sum is the same: no
+    checksum can see it, only the value's format could. A label changed too (UMOY1 to UMOY5
+    with a date 4 lower) is matched with the group of the frame that did not arrive. Raw JSON:
+    values are the strings sent, "horodate|value" with a horodate."""
+    was = [key] if key in original else [k for k in original if k not in published]
+    return any(len(k) == len(key) and (group_sum(k, original[k]) -
+                                       group_sum(key, published[key])) % 64 == 0
+               for k in was)
 
 
 def compare(published, originals, sent):
@@ -214,10 +222,10 @@ def compare(published, originals, sent):
             if key.startswith("_") or w == v:
                 continue
             corrupt += 1
-            unseen += invisible(w, v)
-            spaces += (invisible(w, v) and len(w) == len(v)
+            unseen += invisible(o, p, key)
+            spaces += (isinstance(w, str) and len(w) == len(v)
                        and all(a == b or (a, b) == (" ", "`") for a, b in zip(w, v)))
-            if len(examples) < 3:
+            if len(examples) < 3 or not invisible(o, p, key):
                 examples.append(f"{key}: {w!r} published as {v!r}")
     intact = sum(ok for _, ok in sent)
     return len(delivered), intact, corrupt, unseen, spaces, examples
@@ -280,13 +288,13 @@ def noise(ctx, short):
             r.pty.write(data, chunk=4096)
             got = [json.loads(p) for p in quiet(r.sub, r.topic)[before:]]
             same = got == expected
-            ref = reference_decode(data) == expected if short or n <= 3000 else "-"
+            ref = reference_decode(data) == expected
             d, intact, corrupt, unseen, spaces, ex = compare(got, originals, sent)
             res.row(line, name, n, intact, d, f"{d / intact:.4f}" if intact else "-", corrupt,
-                    unseen, spaces, "yes" if same else "NO", "yes" if ref is True else "NO")
+                    unseen, spaces, "yes" if same else "NO", "yes" if ref else "NO")
             res.check(d == intact, f"{line} {name}: intact frames lost")
             res.check(same, f"{line} {name}: published differs from --decode")
-            res.check(ref is True, f"{line} {name}: --decode differs from tic_reference.py")
+            res.check(ref, f"{line} {name}: --decode differs from tic_reference.py")
             res.check(corrupt == unseen, f"{line} {name}: a corruption the checksum sees")
             if ex:
                 res.notes.append(f"{line}, {name}: e.g. " + "; ".join(ex))
@@ -350,7 +358,7 @@ def broker_kills(ctx, short):
     res = Result("Broker SIGKILLed every few seconds (QoS 1, persistent subscriber)",
                  ["input", "duration", "kills", "frames sent", "delivered (distinct)",
                   "in order", "duplicates"])
-    seconds = 15 if short else 60
+    seconds = 12 if short else 60
     r = rig(ctx, persistence=True, persistent_subscriber=True)
     saves = r.broker.saves()
     h.wait_until(lambda: r.broker.saves() > saves, 5, "the broker to save its database")
@@ -521,7 +529,7 @@ def sigterm(ctx, short):
     res = Result("SIGTERM and restart while frames flow", ["restarts", "exit 0", "slowest exit",
                                                            "frames sent", "lost",
                                                            "most lost in one restart"])
-    n = 5 if short else 30
+    n = 4 if short else 30
     r = rig(ctx)
     stream = h.Stream(r.pty, h.standard_frame, interval=0.02)
     stream.start()
@@ -594,7 +602,7 @@ def tcp(ctx, short):
                  "kills", ["frames", "connections", "broker kills", "intact sent",
                            "intact delivered", "cut or damaged published", "corrupt values",
                            "invisible to the checksum"])
-    n = 600 if short else 3000
+    n = 400 if short else 3000
     rng = random.Random(5)
     bridge = Bridge()
     ctx.addCleanup(bridge.close)
@@ -735,15 +743,17 @@ def soak(ctx, short):
             counter = Counter(r.broker, r.topic, r.dir)
             sub_ctx.addCleanup(counter.stop)
             samples, t0 = [], time.monotonic()
-            for first in range(0, n, 1000):
+            for first in range(0, n, 250):
                 # Paced by the subscriber: a queue that grows because the broker is slower
-                # than the daemon is no leak, and would hide one.
-                h.wait_until(lambda f=first: counter.count >= f - 500 or not counter.alive(),
+                # than the daemon is no leak, and would hide one; and mosquitto drops QoS 1
+                # messages beyond 1000 waiting for a subscriber (max_queued_messages).
+                h.wait_until(lambda f=first: counter.count >= f - 250 or not counter.alive(),
                              60, "the subscriber to follow")
-                r.pty.write(h.frames(h.standard_frame, first, min(1000, n - first)),
+                r.pty.write(h.frames(h.standard_frame, first, min(250, n - first)),
                             chunk=4096, timeout=60)
-                samples.append(rss_kib(r.daemon.pid))
-            h.wait_until(lambda: counter.count >= n or not counter.alive(), 300,
+                if first % 1000 == 0:
+                    samples.append(rss_kib(r.daemon.pid))
+            h.wait_until(lambda: counter.count >= n or not counter.alive(), 60,
                          "every frame at the subscriber")
             rate = n / (time.monotonic() - t0)
             code, _ = r.daemon.stop(timeout=30)
