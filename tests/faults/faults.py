@@ -183,21 +183,6 @@ def damaged_stream(frames, n, damage, rng, parity=False):
     return b"".join(out), sent
 
 
-def group_sum(label, value):
-    return sum(map(ord, label + value))
-
-
-def invisible(original, published, key):
-    """Whether the group published as key changed so that its 6-bit sum is the same: no
-    checksum can see it, only the value's format could. A label changed too (UMOY1 to UMOY5
-    with a date 4 lower) is matched with the group of the frame that did not arrive. Raw JSON:
-    values are the strings sent, "horodate|value" with a horodate."""
-    was = [key] if key in original else [k for k in original if k not in published]
-    return any(len(k) == len(key) and (group_sum(k, original[k]) -
-                                       group_sum(key, published[key])) % 64 == 0
-               for k in was)
-
-
 def intact_delivered(published, originals, sent):
     """How many intact frames sent are among the frames published, in order: each found in
     what follows the previous one found. Damaged frames publish a frame or not; an intact one
@@ -220,10 +205,10 @@ def intact_delivered(published, originals, sent):
 def compare(published, originals, sent):
     """Match each published frame (raw JSON) to the frame sent it most resembles, in order.
     Returns (intact frames delivered, intact frames sent, values of a neighbouring frame,
-    corrupt values, of which invisible to the checksum, of which a bit-6 flip of a space,
-    examples). A value of a neighbouring frame is one the meter sent, in a frame joined to the
-    next one when an ETX and the STX after it were both lost: not counted as corrupt."""
-    j, merged, corrupt, unseen, spaces, examples = 0, 0, 0, 0, 0, []
+    corrupt values, of which a padding space read as a backquote (bit 6), examples). A value
+    of a neighbouring frame is one the meter sent, in a frame joined to the next one when an
+    ETX and the STX after it were both lost: not counted as corrupt."""
+    j, merged, corrupt, spaces, examples = 0, 0, 0, 0, []
     for p in published:
         best, best_score = None, -1
         for k in range(j, min(j + 16, len(sent))):
@@ -245,14 +230,14 @@ def compare(published, originals, sent):
                 merged += 1
                 continue
             corrupt += 1
-            unseen += invisible(o, p, key)
-            spaces += (isinstance(w, str) and len(w) == len(v)
-                       and all(a == b or (a, b) == (" ", "`") for a, b in zip(w, v)))
-            if len(examples) < 3 or not invisible(o, p, key):
+            space = (isinstance(w, str) and len(w) == len(v)
+                     and all(a == b or (a, b) == (" ", "`") for a, b in zip(w, v)))
+            spaces += space
+            if len(examples) < 4 and not space:
                 examples.append(f"{key}: {w!r} published as {v!r}")
     intact = sum(ok for _, ok in sent)
-    return (intact_delivered(published, originals, sent), intact, merged, corrupt, unseen,
-            spaces, examples)
+    return (intact_delivered(published, originals, sent), intact, merged, corrupt, spaces,
+            examples)
 
 
 def quiet(sub, topic, settle=1.5, timeout=120):
@@ -281,8 +266,7 @@ def rig(ctx, publish="", **kw):
 def noise(ctx, short):
     res = Result("Noise on the serial line (the frames of a real standard capture, pty)",
                  ["line", "damage", "frames", "intact sent", "intact delivered", "ratio",
-                  "values of a neighbouring frame", "corrupt values",
-                  "invisible to the checksum", "of which space → `",
+                  "values of a neighbouring frame", "corrupt values", "of which space → `",
                   "daemon = --decode",
                   "= tic_reference.py"])
     # One meter's frames, as a line carries: frames of several meters joined across a lost
@@ -300,6 +284,9 @@ def noise(ctx, short):
     if short:
         conditions = [conditions[2], conditions[5], conditions[8]]
         lines = lines[:1]
+    res.notes.append("Every published group passed the checksum and the label's format, as "
+                     "in --decode and tic_reference.py: a corrupt value is a change that "
+                     "passes both (docs/faults.md), counted, not a failure.")
     rng = random.Random(1)
     r = rig(ctx)
     for line, parity in lines:
@@ -313,18 +300,20 @@ def noise(ctx, short):
             expected = expected[done:]
             r.line += data
             r.pty.write(data, chunk=4096)
+            with contextlib.suppress(AssertionError):  # judged below
+                r.sub.wait_count(r.topic, before + len(expected), 120)
             got = [json.loads(p) for p in quiet(r.sub, r.topic)[before:]]
             same = got == expected
             ref = reference_decode(data) == expected
-            d, intact, merged, corrupt, unseen, spaces, ex = compare(got, originals, sent)
+            d, intact, merged, corrupt, spaces, ex = compare(got, originals, sent)
             res.row(line, name, n, intact, d, f"{d / intact:.4f}" if intact else "-", merged,
-                    corrupt, unseen, spaces, "yes" if same else "NO", "yes" if ref else "NO")
+                    corrupt, spaces, "yes" if same else "NO", "yes" if ref else "NO")
             res.check(d == intact, f"{line} {name}: intact frames lost")
             res.check(same, f"{line} {name}: published differs from --decode")
             res.check(ref, f"{line} {name}: --decode differs from tic_reference.py")
-            res.check(corrupt == unseen, f"{line} {name}: a corruption the checksum sees")
             if ex:
-                res.notes.append(f"{line}, {name}: e.g. " + "; ".join(ex))
+                res.notes.append(f"{line}, {name}: corrupt values other than a space, e.g. "
+                                 + "; ".join(ex))
     return res
 
 
@@ -506,6 +495,9 @@ def sigkill_state(ctx, short):
     stream.start()
     baseline = h.wait_until(lambda: month_baseline(read_state(state)[1]), 20,
                             "a first state file with the EAST register")
+    # One daemon at a time on the line: two readers would share its bytes.
+    r.daemon.proc.kill()
+    r.daemon.proc.wait(10)
     for step in STEPS:
         valid = resumed = kept = killed = 0
         for _ in range(per_step):
@@ -517,7 +509,11 @@ def sigkill_state(ctx, short):
             else:
                 r.daemon.env = clock_env(t0, {"FAULTSHIM_KILL": f"{step} {rng.randint(1, 2)}"})
                 r.daemon.start()
-            killed += r.daemon.proc.wait(30) == -signal.SIGKILL
+            try:
+                killed += r.daemon.proc.wait(30) == -signal.SIGKILL
+            except subprocess.TimeoutExpired:  # counted: not killed there
+                r.daemon.proc.kill()
+                r.daemon.proc.wait(10)
             ok, st = read_state(state)
             valid += bool(ok)
             kept += month_baseline(st) == baseline
@@ -627,8 +623,8 @@ def disk_full(ctx, short):
 def tcp(ctx, short):
     res = Result("TCP input (a serial bridge): noise, connections dropped mid-frame, broker "
                  "kills", ["frames", "connections", "broker kills", "intact sent",
-                           "intact delivered", "cut or damaged published", "corrupt values",
-                           "invisible to the checksum"])
+                           "intact delivered", "not what --decode finds",
+                           "corrupt values"])
     n = 400 if short else 3000
     rng = random.Random(5)
     bridge = Bridge()
@@ -640,7 +636,7 @@ def tcp(ctx, short):
     frames = [h.standard_frame(i) for i in range(n)]
     originals = [decode_all(f)[0] for f in frames]
     damage = bit_errors(1e-4, 7)
-    sent, expected, conns = [], [], 1
+    sent, expected = [], []
     bridge.wait_client(1)
     stop, kills = threading.Event(), []
 
@@ -657,9 +653,10 @@ def tcp(ctx, short):
             bridge.send(segment + cut, chunk=4096)
             expected += decode_all(segment + cut)
             sent.append((i, False))
+            # The next connection, not one the daemon made meanwhile (the broker's kills).
+            following = bridge.accepted + 1
             bridge.drop()
-            conns += 1
-            bridge.wait_client(conns)
+            bridge.wait_client(following)
             segment = b""
             continue
         segment += bad
@@ -674,12 +671,11 @@ def tcp(ctx, short):
     stop.set()
     thread.join(30)
     got = [json.loads(p) for p in dict.fromkeys(wait_for_list(r, expected))]
-    d, intact, _, corrupt, unseen, _, _ = compare(got, originals, sent)
+    d, intact, _, corrupt, _, _ = compare(got, originals, sent)
     extra = sum(g not in expected for g in got)
-    res.row(n, conns, sum(kills), intact, d, extra, corrupt, unseen)
+    res.row(n, bridge.accepted, sum(kills), intact, d, extra, corrupt)
     res.check(d == intact, "intact frames lost")
     res.check(extra == 0, "a frame --decode does not find in its connection was published")
-    res.check(corrupt == unseen, "a corruption the checksum sees")
     return res
 
 
