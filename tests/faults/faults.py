@@ -343,7 +343,7 @@ def unplug(ctx, short):
     back, sent = [], []
     for c in range(cycles):
         r.unplug()
-        time.sleep(rng_gap(c))
+        time.sleep(0.05 + (c % 5) * 0.1)  # gone for 50 to 450 ms: before or after a retry
         r.plug()
         t0 = time.monotonic()
         idx = list(range(c * 3, c * 3 + 3))
@@ -356,10 +356,6 @@ def unplug(ctx, short):
     res.row(cycles, len(sent), len(got), f"{statistics.median(back):.2f} s", f"{max(back):.2f} s")
     res.check(got == sent, "frames lost or out of order")
     return res
-
-
-def rng_gap(c):
-    return 0.05 + (c % 5) * 0.1
 
 
 def broker_kills(ctx, short):

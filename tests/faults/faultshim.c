@@ -107,12 +107,18 @@ time(time_t *t)
 	return now;
 }
 
-static int
-real_open(const char *name, const char *path, int flags, mode_t mode)
+int
+open64(const char *path, int flags, ...)
 {
-	int (*next)(const char *, int, ...) = dlsym(RTLD_NEXT, name);
-	int fd = next(path, flags, mode);
+	int (*next)(const char *, int, ...) = dlsym(RTLD_NEXT, "open64");
+	va_list ap;
+	mode_t mode;
+	int fd;
 
+	va_start(ap, flags);
+	mode = (flags & O_CREAT) ? va_arg(ap, mode_t) : 0;
+	va_end(ap);
+	fd = next(path, flags, mode);
 	if (fd >= 0 && (flags & O_CREAT) && is_tmp(path)) {
 		saves++;
 		tmp_fd = fd;
@@ -121,29 +127,8 @@ real_open(const char *name, const char *path, int flags, mode_t mode)
 	return fd;
 }
 
-int
-open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = (flags & O_CREAT) ? va_arg(ap, mode_t) : 0;
-	va_end(ap);
-	return real_open("open64", path, flags, mode);
-}
-
-int
-open(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = (flags & O_CREAT) ? va_arg(ap, mode_t) : 0;
-	va_end(ap);
-	return real_open("open", path, flags, mode);
-}
+/* The same function on a 64-bit C library: linkyd calls one or the other by its build. */
+int open(const char *path, int flags, ...) __attribute__((alias("open64")));
 
 int
 fflush(FILE *f)
