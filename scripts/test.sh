@@ -21,6 +21,10 @@
 #   (g)       scripts/package.sh for amd64, arm64 and armhf (lintian: no error or warning), then
 #             scripts/package-test.sh: the amd64 package installed, run, upgraded and purged in
 #             a fresh Debian 12 root (debootstrap'ed once, about 2 minutes, then cached)
+#   (h)       scripts/faults.sh --short: fault injection (docs/faults.md), shortened: noise on
+#             the line, the device unplugged, the broker killed and frozen (a queue below the
+#             window in flight), SIGKILL while the state file is written, a full disk, the TCP
+#             and D2L inputs, a soak under ASan; about 2 minutes
 #
 # Every step runs even when an earlier one failed, so that one run shows everything that is
 # wrong; the last line is the verdict and the exit status is non-zero on any failure.
@@ -138,6 +142,7 @@ step "(d) fuzz_tic, fuzz_publish, fuzz_d2l, fuzz_http, fuzz_config, ${fuzz_secon
 step "(e) portable build (-U__SSE2__) + unit tests" portable
 step "(f) arm64 + armhf: cross build, unit tests, decoder" "$LINKYD_ROOT/scripts/cross-test.sh"
 step "(g) Debian packages + fresh-root package test" packages
+step "(h) fault injection, short" as_root "$LINKYD_ROOT/scripts/faults.sh" --short
 
 section "summary"
 printf '%s\n' "${results[@]}"

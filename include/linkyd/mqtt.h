@@ -26,7 +26,7 @@ enum mqtt_state {
 struct mqtt_stats {
 	uint64_t queued;  /* accepted by the mqtt_publish*() functions */
 	uint64_t sent;    /* acknowledged (QoS 1/2) or written (QoS 0) */
-	uint64_t dropped; /* frames only: the oldest dropped because the queue was full */
+	uint64_t dropped; /* frames only: never sent because the queue was full */
 	size_t pending;   /* in the queue now (acks are taken when the loop wakes) */
 };
 
@@ -59,8 +59,10 @@ int mqtt_new(struct loop *loop, const struct mqtt_config *cfg, const char *clien
              struct mqtt **ret_mqtt);
 
 /* Queue a frame (topic and payload are copied) at the configured QoS. The queue keeps
- * cfg->queue frames; beyond, the oldest is dropped and counted (mqtt_stats().dropped). Returns 0,
- * -ENOMEM, or -EINVAL for an empty topic or one with a wildcard (+, #). */
+ * cfg->queue frames; beyond, the oldest not yet handed to the connection is dropped and counted
+ * (mqtt_stats().dropped), or the new one when all are (a bound below the window in flight): the
+ * count is the frames that never reach the broker. Returns 0, -ENOMEM, or -EINVAL for an empty
+ * topic or one with a wildcard (+, #). */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
 
 /* The same for a state message (the meter's mode, its diagnostics): kept apart from the frames

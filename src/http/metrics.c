@@ -356,7 +356,7 @@ static const struct family families[] = {
      .emit = mqtt_sent},
     {.name = "linkyd_mqtt_dropped_messages_total",
      .type = "counter",
-     .help = "Oldest messages dropped because the queue was full.",
+     .help = "Frames never sent because the queue was full.",
      .emit = mqtt_dropped},
 };
 

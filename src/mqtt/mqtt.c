@@ -513,27 +513,21 @@ out_free:
 	return r;
 }
 
-/* The oldest frame, one not in flight first: a frame in flight will most likely arrive, and
- * must not be counted as dropped. The queue must hold a frame. */
+/* The oldest frame not handed to the backend yet; q->count when there is none. */
 static size_t
-oldest_frame(const struct queue *q)
+oldest_frame_kept(const struct queue *q)
 {
-	size_t first = q->count;
-
 	for (size_t i = 0; i < q->count; i++) {
 		const struct msg *msg = queue_at(q, i);
 
-		if (msg->kind != MSG_FRAME)
-			continue;
-		if (!msg->inflight)
+		if (msg->kind == MSG_FRAME && !msg->inflight)
 			return i;
-		if (first == q->count)
-			first = i;
 	}
-	return first;
+	return q->count;
 }
 
-/* Make room for a message of kind on topic within its bound; -ENOBUFS when it is refused. */
+/* Make room for a message of kind on topic within its bound: 0 when it may be queued, 1 when a
+ * new frame is dropped instead, -ENOBUFS when a message is refused. */
 static int
 make_room(struct mqtt *m, enum msg_kind kind, const char *topic)
 {
@@ -548,8 +542,15 @@ make_room(struct mqtt *m, enum msg_kind kind, const char *topic)
 		if (m->stats.dropped == m->dropped_before)
 			log_warn("%s: queue full (%u frames), dropping the oldest", m->url,
 			         m->cfg->queue_frames);
-		queue_remove(q, oldest_frame(q));
 		m->stats.dropped++;
+		/* A frame in flight cannot be taken back from the backend and will most likely
+		 * arrive: dropping it would count a frame that is delivered, and let the backend
+		 * hold more than the bound. When every frame queued is in flight (a bound below
+		 * the window), the new one is the frame that never reaches the broker. */
+		i = oldest_frame_kept(q);
+		if (i == q->count)
+			return 1;
+		queue_remove(q, i);
 		return 0;
 	case MSG_STATE:
 		/* Only the latest state of a topic matters, sent or not. */
@@ -580,9 +581,13 @@ enqueue(struct mqtt *m, const char *topic, const void *payload, size_t len, bool
 	r = make_room(m, kind, topic);
 	if (r < 0)
 		return r;
-	r = queue_push(&m->queue, topic, payload, len, retain, qos, kind);
-	if (r < 0)
-		return r;
+	/* Accepted even when dropped at once (counted by make_room()), as a frame dropped later
+	 * was: queued = sent + dropped + pending, for the frames. */
+	if (r == 0) {
+		r = queue_push(&m->queue, topic, payload, len, retain, qos, kind);
+		if (r < 0)
+			return r;
+	}
 	m->stats.queued++;
 	pump(m);
 	return 0;

@@ -11,7 +11,7 @@
 
 /* What a message is decides its bound and whether dropping it counts (mqtt.c). */
 enum msg_kind {
-	MSG_FRAME, /* a frame: bounded by the configured queue, the oldest dropped and counted */
+	MSG_FRAME, /* a frame: within the configured bound, the oldest unsent dropped, counted */
 	MSG_STATE, /* availability, mode, diagnostics: a newer one on its topic replaces it */
 	MSG_LIVE,  /* discovery, label topics, derived values: dropped with the connection */
 	MSG_KINDS,

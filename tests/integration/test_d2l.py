@@ -57,6 +57,10 @@ class Module:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
 
     def request(self, ptype, payload=b""):
+        self.sock.sendall(self.encode(ptype, payload))
+
+    def encode(self, ptype, payload):
+        """A request as the module sends it: its header in clear, the rest encrypted."""
         size = (38 + len(payload) + 15) // 16 * 16
         frame = bytearray(size)
         struct.pack_into("<BBHQB", frame, 0, 3, 0, size, self.id, 1)
@@ -64,7 +68,7 @@ class Module:
         struct.pack_into("<HBB", frame, 34, len(payload), ptype, 0)
         frame[38:38 + len(payload)] = payload
         struct.pack_into("<H", frame, 32, frame_crc(frame))
-        self.sock.sendall(bytes(frame[:16]) + aes(bytes(frame[16:]), self.key, self.iv))
+        return bytes(frame[:16]) + aes(bytes(frame[16:]), self.key, self.iv)
 
     def answer(self, ptype):
         """The answer to a request of ptype, checked: the clock it carries (2016 epoch)."""

@@ -323,27 +323,62 @@ test_state_replaced_by_newer(void **state)
 	assert_int_equal(mqtt_stub_count(f->b, "base/state19"), 1);
 }
 
+/* The drop count is the frames that never reach the broker: a frame handed to the backend
+ * cannot be taken back, so it is never the one dropped, and the backend never holds more than
+ * the bound. */
 static void
-test_drop_prefers_frames_not_in_flight(void **state)
+test_drop_never_counts_frames_in_flight(void **state)
 {
 	struct fixture *f = *state;
-	int got[32];
+	int got[64];
 
 	f->cfg.queue_frames = 3;
 	start(f);
 	connect_ok(f);
 	mqtt_stub_clear(f->b);
-	for (int i = 0; i < 3; i++)
-		publish(f, i); /* all in flight, the broker stalls */
+	publish(f, 0);
+	publish(f, 1); /* in flight, the broker stalls */
 	mqtt_stub_refuse_sends(f->b, -ENOTCONN);
-	publish(f, 3); /* every frame in flight: the oldest goes */
-	publish(f, 4); /* drops 3, which was never handed over, rather than 1 or 2 */
-	assert_int_equal(mqtt_stats(f->m).dropped, 2);
+	publish(f, 2); /* kept, not handed over */
+	publish(f, 3); /* drops 2 rather than 0 or 1 */
+	assert_int_equal(mqtt_stats(f->m).dropped, 1);
 	mqtt_stub_refuse_sends(f->b, 0);
+	turn(f);
+	publish(f, 4); /* every frame in flight: the new one is the one dropped */
+	assert_int_equal(mqtt_stats(f->m).dropped, 2);
+	assert_int_equal(mqtt_stats(f->m).pending, 3);
 	mqtt_stub_ack_all(f->b);
 	turn(f);
-	assert_int_equal(frames_sent(f, 0, got, 32), 4);
-	assert_int_equal(got[3], 4);
+	assert_int_equal(frames_sent(f, 0, got, 64), 3);
+	assert_int_equal(got[0], 0);
+	assert_int_equal(got[1], 1);
+	assert_int_equal(got[2], 3);
+}
+
+/* A bound below the window with a frozen broker (faults.py's "broker frozen", queue = 50): the
+ * backend held every frame and the counter called most of them dropped. */
+static void
+test_frozen_broker_bound_below_window(void **state)
+{
+	struct fixture *f = *state;
+	int got[64];
+
+	f->cfg.queue_frames = 50;
+	start(f);
+	connect_ok(f);
+	mqtt_stub_clear(f->b);
+	for (int i = 0; i < 250; i++) {
+		publish(f, i);
+		turn(f);
+	}
+	assert_int_equal(frames_sent(f, 0, got, 64), 50);
+	assert_int_equal(mqtt_stats(f->m).dropped, 200);
+	mqtt_stub_ack_all(f->b);
+	turn(f);
+	assert_int_equal(mqtt_stats(f->m).sent, 50);
+	assert_int_equal(mqtt_stats(f->m).pending, 0);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(got[i], i);
 }
 
 static uint64_t
@@ -689,8 +724,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_wildcard_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_counts_frames_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_state_replaced_by_newer, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_drop_prefers_frames_not_in_flight, setup,
+	    cmocka_unit_test_setup_teardown(test_drop_never_counts_frames_in_flight, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_frozen_broker_bound_below_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reconnect_backoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_availability, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_subscriptions_and_messages, setup, teardown),
