@@ -670,6 +670,46 @@ test_bit6_flips_in_numbers(void **state)
 	assert_true(tried > 1000);
 }
 
+/* Every space of every free-text value (NGTF, LTARF, MSG1, an unknown label's...) with bit 6
+ * flipped: a backquote, with the same 6-bit sum. No meter sends one: the group is dropped as a
+ * format error and the rest of its frame delivered. Lower case, which a meter does send (NGTF
+ * "base" in a real capture), stays valid text. */
+static void
+test_bit6_flips_in_text(void **state)
+{
+	size_t tried = 0, lower = 0;
+
+	(void) state;
+	for (size_t i = 0; i < N_ELEM(capture_names); i++) {
+		struct capture c;
+
+		capture_load(&c, capture_names[i]);
+		for (size_t g = 0; g < c.n_groups; g++) {
+			const struct cap_group *cg = &c.groups[g];
+			size_t n = cg->cr - cg->lf - 1;
+			char text[TIC_GROUP_MAX + 1];
+
+			if (!free_text(cg->rec->def))
+				continue;
+			lower += strpbrk(cg->rec->value, "abcdefghijklmnopqrstuvwxyz") != NULL;
+			if (cg->frame >= 2 && cg->frame % 16)
+				continue;
+			memcpy(text, c.data + cg->lf + 1, n);
+			for (size_t p = cg->value; p < cg->value + cg->value_len; p++) {
+				if (c.data[p] != ' ')
+					continue;
+				text[p - cg->lf - 1] = '`';
+				expect_dropped(&c, cg, text, n, TIC_ERR_FORMAT);
+				text[p - cg->lf - 1] = ' ';
+				tried++;
+			}
+		}
+		capture_free(&c);
+	}
+	assert_true(tried > 100);
+	assert_true(lower > 0);
+}
+
 /* A digit made a letter with the check character made right again ("adjust another byte"),
  * and two spaces slipped into the value (+64): both pass the checksum, neither the format. */
 static void
@@ -716,7 +756,8 @@ struct noise_totals {
  * Flip one random bit in some of the capture's valid groups, each group hit with the probability
  * that a byte error at `rate` lands in it. One error per group at most: two errors in one group
  * can cancel in a 6-bit sum ('2'->'3' and '5'->'4'), which no decoder can detect. Bit 6 of free
- * text is spared for the same reason: '`' for ' ' is printable text with the same sum.
+ * text is spared for the same reason: it turns a digit or a sign into lower case and back
+ * ('1' <-> 'q'), text with the same sum (only a space's, '`', is refused: test_bit6_flips_in_text).
  * Returns the per-frame "touched" flags.
  */
 static bool *
@@ -1109,6 +1150,7 @@ main(void)
 	    cmocka_unit_test(test_empty_date),
 	    cmocka_unit_test(test_nine_character_labels),
 	    cmocka_unit_test(test_bit6_flips_in_numbers),
+	    cmocka_unit_test(test_bit6_flips_in_text),
 	    cmocka_unit_test(test_checksum_fixed_corruptions),
 	    cmocka_unit_test(test_random_bit_errors),
 	    cmocka_unit_test(test_heavy_noise_well_formed),
