@@ -30,7 +30,8 @@ Rules implemented:
   * Known labels: mode, horodate presence and value format per the label table (docs/tic.md §5
     and §7, with the value formats of src/tic/check.c); each label once per frame. Unknown
     labels pass as printable text (non-empty, unless a standard group with a horodate), once per
-    frame too.
+    frame too. Free text (text formats, BBRx's x, unknown labels) never holds a backquote: a
+    space whose bit 6 flipped, with the same 6-bit checksum.
   * Error categories, first match wins: checksum; then the label (empty or outside [A-Z0-9+-]:
     "format", over 16 characters: "overlong"); the fields (separators, horodate width:
     "format"); a value over 128 characters ("overlong"); then the value ("format").
@@ -119,8 +120,10 @@ HEX = DIGITS | set("ABCDEF")
 LABEL_CHARS = DIGITS | UPPER | set("+-")
 
 
-def printable(s):
-    return all(0x20 <= ord(c) <= 0x7E for c in s)
+def text(s):
+    """Free text: printable ASCII but the backquote, which no meter sends and which a space
+    becomes when its bit 6 flips, invisible to the 6-bit checksum (docs/tic.md §11)."""
+    return all(0x20 <= ord(c) <= 0x7E and c != "`" for c in s)
 
 
 def profile_ok(v):
@@ -148,12 +151,12 @@ def value_ok(fmt, v):
     if kind == "id":
         return len(v) == fmt[1] and set(v) <= DIGITS
     if kind == "text":
-        return 1 <= len(v) <= fmt[1] and printable(v)
+        return 1 <= len(v) <= fmt[1] and text(v)
     if kind == "empty":
         return v == ""
     if kind == "optarif":
         return v in ("BASE", "HC..", "EJP.") or (len(v) == 4 and v.startswith("BBR")
-                                                 and printable(v[3]))
+                                                 and text(v[3]))
     if kind == "oneof":
         return v in fmt[1:]
     if kind == "letter":
@@ -467,10 +470,10 @@ class Decoder:
             if not value_ok(fmt, value):
                 raise Reject("format", "%s: value %r does not match %s" % (label, value, fmt))
         else:
-            # Unknown label: printable text; historique values never contain SP (docs/tic.md §3.1).
+            # Unknown label: free text; historique values never contain SP (docs/tic.md §3.1).
             if value == "" and (horodate is None or mode == HIST):
                 raise Reject("format", "unknown label %s with an empty value" % label)
-            if not printable(value) or (mode == HIST and " " in value):
+            if not text(value) or (mode == HIST and " " in value):
                 raise Reject("format", "unknown label %s: value %r" % (label, value))
 
 

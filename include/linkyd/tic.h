@@ -61,7 +61,7 @@ const char *tic_err_name(enum tic_err err);
 enum tic_format {
 	TIC_FMT_DIGITS,  /* exactly width decimal digits, published as an integer (num) */
 	TIC_FMT_ID,      /* exactly width decimal digits, published as a string (ADCO, PRM) */
-	TIC_FMT_TEXT,    /* 1..width printable characters; padding spaces trimmed when published */
+	TIC_FMT_TEXT,    /* 1..width printable characters but '`', published without padding SPs */
 	TIC_FMT_EMPTY,   /* empty value: the information is the horodate (DATE) */
 	TIC_FMT_OPTARIF, /* BASE, HC.., EJP., BBRx */
 	TIC_FMT_PTEC,    /* TH.., HC.., HP.., HN.., PM.., HCJB ... HPJR (code: enum tic_ptec) */

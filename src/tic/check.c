@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Value validation per label format. The checksum has only 6 bits, so a digit whose bit 6 flips
- * ('0' -> 'p') or two added spaces pass it; checking width and character set here is what keeps
- * such values from ever being published.
+ * Value validation per label format. The checksum has only 6 bits, so a byte whose bit 6 flips
+ * ('0' -> 'p', ' ' -> '`') or two added spaces pass it; checking width and character set
+ * here is what keeps such values from ever being published.
  */
 #include <string.h>
 
@@ -30,12 +30,6 @@ is_upper_alnum(unsigned char c)
 	return tic_is_digit(c) || (c >= 'A' && c <= 'Z');
 }
 
-static bool
-is_printable(unsigned char c)
-{
-	return c >= 0x20 && c <= 0x7e;
-}
-
 /* A 4-character code as one number, the same on any host, for a switch. */
 #define CODE4(a, b, c, d)                                                                          \
 	((uint32_t) (a) << 24 | (uint32_t) (b) << 16 | (uint32_t) (c) << 8 | (uint32_t) (d))
@@ -61,8 +55,8 @@ tic_value_code(enum tic_format format, const char *v, size_t len)
 		}
 		/* Tempo's 4th character encodes the output circuits: BBR(, BBRS ... never a SP,
 		 * which separates historique fields. */
-		return x >> 8 == CODE4(0, 'B', 'B', 'R') && u[3] != ' ' && is_printable(u[3]) ? 3
-		                                                                              : -1;
+		return x >> 8 == CODE4(0, 'B', 'B', 'R') && u[3] != ' ' && tic_is_text(u[3]) ? 3
+		                                                                             : -1;
 	case TIC_FMT_PTEC:
 		switch (x) {
 		case CODE4('T', 'H', '.', '.'):
@@ -134,8 +128,7 @@ tic_label_check_other(const struct tic_label *def, const char *v, size_t len)
 		ok = len == def->width && tic_all_digits(v, len);
 		break;
 	case TIC_FMT_TEXT:
-		ok = len >= 1 && len <= def->width &&
-		     tic_all_bytes(v, len, swar_printable, is_printable);
+		ok = len >= 1 && len <= def->width && tic_all_bytes(v, len, swar_text, tic_is_text);
 		break;
 	case TIC_FMT_EMPTY:
 		ok = len == 0;

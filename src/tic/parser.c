@@ -131,7 +131,7 @@ static bool
 text_ok(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e)
+		if (!tic_is_text((unsigned char) s[i]))
 			return false;
 	return true;
 }

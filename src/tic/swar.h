@@ -42,15 +42,18 @@ swar_load(const void *s)
 	return x;
 }
 
-/* True when the 8 bytes are all printable, 0x20..0x7e. With low = the byte's 7 low bits, none of
- * these sums leaves its byte: low + 1 reaches bit 7 iff low is 0x7f and low + 0x60 iff
- * low >= 0x20. */
+/* True when the 8 bytes are all TIC text: printable, 0x20..0x7e, but the backquote 0x60 (a space
+ * whose bit 6 flipped, which the checksum cannot see: docs/tic.md §11). With low = the byte's
+ * 7 low bits, none of these sums leaves its byte: low + 1 reaches bit 7 iff low is 0x7f,
+ * low + 0x60 iff low >= 0x20, and (low ^ 0x60) + 0x7f iff low is not 0x60. */
 static inline int
-swar_printable(uint64_t x)
+swar_text(uint64_t x)
 {
 	uint64_t low = x & SWAR_LOW7;
 
-	return ((x | (low + SWAR_ONES) | ~(low + SWAR_ONES * 0x60)) & SWAR_HIGH) == 0;
+	return ((x | (low + SWAR_ONES) | ~(low + SWAR_ONES * 0x60) |
+	         ~((low ^ SWAR_ONES * 0x60) + SWAR_LOW7)) &
+	        SWAR_HIGH) == 0;
 }
 
 /* True when the 8 bytes are all '0'..'9'. For a digit, c - '0' and c + 0x46 both stay in

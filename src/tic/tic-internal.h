@@ -108,6 +108,15 @@ tic_is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
+/* A byte of free text (TIC_FMT_TEXT, BBRx's x, the value of an unknown label): printable ASCII but
+ * the backquote. No meter sends one, and a space whose bit 6 flips becomes one with the same 6-bit
+ * checksum: refused, it costs the group, where accepted it would be a wrong value published. */
+static inline bool
+tic_is_text(unsigned char c)
+{
+	return c >= 0x20 && c <= 0x7e && c != '`';
+}
+
 static inline bool
 tic_all_digits(const char *v, size_t len)
 {

@@ -631,14 +631,35 @@ expect_dropped(const struct capture *c, const struct cap_group *cg, const char *
 	free(b.data);
 }
 
-/* Every digit of every numeric value and horodate, with bit 6 flipped ('0' -> 'p', a change of
- * 64 the 6-bit sum cannot see): format validation must drop the group. */
-static void
-test_bit6_flips_in_numbers(void **state)
+/* Whether byte p of group cg is a digit of its number or of its horodate. */
+static bool
+number_digit(const struct capture *c, const struct cap_group *cg, size_t p)
+{
+	bool in_value = p >= cg->value && p < cg->value + cg->value_len;
+
+	(void) c;
+	if (!numeric(cg->rec->def))
+		return false;
+	return in_value ||
+	       (cg->horodate && p > cg->horodate && p < cg->horodate + TIC_HORODATE_LEN);
+}
+
+/* Whether byte p of group cg is a space of its free-text value. */
+static bool
+text_space(const struct capture *c, const struct cap_group *cg, size_t p)
+{
+	return free_text(cg->rec->def) && p >= cg->value && p < cg->value + cg->value_len &&
+	       c->data[p] == ' ';
+}
+
+/* Bit 6 flipped (a change of 64 the 6-bit sum cannot see), one byte at a time, on every byte
+ * that pick() selects in the groups of the first frames and of every 16th (the first frames hold
+ * every label of a capture): format validation must drop the group. Returns how many. */
+static size_t
+expect_bit6_flips_dropped(bool (*pick)(const struct capture *, const struct cap_group *, size_t))
 {
 	size_t tried = 0;
 
-	(void) state;
 	for (size_t i = 0; i < N_ELEM(capture_names); i++) {
 		struct capture c;
 
@@ -648,16 +669,11 @@ test_bit6_flips_in_numbers(void **state)
 			size_t n = cg->cr - cg->lf - 1;
 			char text[TIC_GROUP_MAX + 1];
 
-			/* The first frames hold every label of a capture. */
-			if (!numeric(cg->rec->def) || (cg->frame >= 2 && cg->frame % 16))
+			if (cg->frame >= 2 && cg->frame % 16)
 				continue;
 			memcpy(text, c.data + cg->lf + 1, n);
 			for (size_t p = cg->lf + 1; p < cg->cr - 2; p++) {
-				bool in_value = p >= cg->value && p < cg->value + cg->value_len;
-				bool in_horodate = cg->horodate && p > cg->horodate &&
-				                   p < cg->horodate + TIC_HORODATE_LEN;
-
-				if (!in_value && !in_horodate)
+				if (!pick(&c, cg, p))
 					continue;
 				text[p - cg->lf - 1] ^= 0x40;
 				expect_dropped(&c, cg, text, n, TIC_ERR_FORMAT);
@@ -667,7 +683,33 @@ test_bit6_flips_in_numbers(void **state)
 		}
 		capture_free(&c);
 	}
-	assert_true(tried > 1000);
+	return tried;
+}
+
+/* Every digit of every numeric value and horodate ('0' -> 'p'). */
+static void
+test_bit6_flips_in_numbers(void **state)
+{
+	(void) state;
+	assert_true(expect_bit6_flips_dropped(number_digit) > 1000);
+}
+
+/* Every space of every free-text value (NGTF, LTARF, MSG1, an unknown label's...): a backquote,
+ * which no meter sends. The group is dropped as a format error, the rest of its frame delivered.
+ * Lower case, which a meter does send, stays valid text. */
+static void
+test_bit6_flips_in_text(void **state)
+{
+	struct capture c;
+	const struct rec_group *ngtf;
+
+	(void) state;
+	assert_true(expect_bit6_flips_dropped(text_space) > 100);
+	capture_load(&c, "standard-mono-base-01.tic");
+	ngtf = rec_find(&c.clean.frames[0], "NGTF");
+	assert_non_null(ngtf);
+	assert_string_equal(ngtf->value, "base            ");
+	capture_free(&c);
 }
 
 /* A digit made a letter with the check character made right again ("adjust another byte"),
@@ -716,7 +758,8 @@ struct noise_totals {
  * Flip one random bit in some of the capture's valid groups, each group hit with the probability
  * that a byte error at `rate` lands in it. One error per group at most: two errors in one group
  * can cancel in a 6-bit sum ('2'->'3' and '5'->'4'), which no decoder can detect. Bit 6 of free
- * text is spared for the same reason: '`' for ' ' is printable text with the same sum.
+ * text is spared for the same reason: it turns a digit or a sign into lower case and back
+ * ('1' <-> 'q'), text with the same sum (only a space's, '`', is refused: test_bit6_flips_in_text).
  * Returns the per-frame "touched" flags.
  */
 static bool *
@@ -1109,6 +1152,7 @@ main(void)
 	    cmocka_unit_test(test_empty_date),
 	    cmocka_unit_test(test_nine_character_labels),
 	    cmocka_unit_test(test_bit6_flips_in_numbers),
+	    cmocka_unit_test(test_bit6_flips_in_text),
 	    cmocka_unit_test(test_checksum_fixed_corruptions),
 	    cmocka_unit_test(test_random_bit_errors),
 	    cmocka_unit_test(test_heavy_noise_well_formed),
