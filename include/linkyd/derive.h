@@ -135,6 +135,13 @@ int derive_energy_json(const struct derive *d, char *buf, size_t size);
 /* True when the energy JSON changed since the last call (which clears it). */
 bool derive_energy_changed(struct derive *d);
 
+/* False from a start on a state file until an index has been counted again. The state file is
+ * written once an hour: after a SIGKILL or a power cut it lacks what was counted since, and its
+ * energy is below what was already published; published before an index brings it up to date
+ * (the guard holds the first frames' indexes), the energy would go down, which Home Assistant
+ * counts as negative consumption. Publish the energy only when this is true. */
+bool derive_energy_current(const struct derive *d);
+
 /* ---- state.c: persistence ----------------------------------------------------------------- */
 
 /* Save if a period ended since the last save (so at most once an hour). Returns 1 when written,

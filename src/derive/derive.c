@@ -27,6 +27,7 @@ forget(struct derive *d)
 	memset(d->learned, 0, sizeof(d->learned));
 	guard_reset(d);
 	energy_reset(d);
+	d->energy_stale = false;
 	live_reset(d);
 	d->mode = TIC_MODE_UNKNOWN;
 	d->generation++;
@@ -55,6 +56,7 @@ derive_new(const struct derive_config *cfg, struct derive **ret, int *ret_loaded
 		loaded = state_load(d);
 		if (loaded < 0)
 			forget(d);
+		d->energy_stale = loaded > 0;
 	}
 	if (ret_loaded)
 		*ret_loaded = loaded;
@@ -133,6 +135,7 @@ derive_frame(struct derive *d, const struct tic_frame *f, const bool *keep, uint
 		if (reg_defs[r].kind == REG_INJECTED)
 			d->has_injection = true;
 		live_counted(d, r, energy_value(d, r, g->num, wall));
+		d->energy_stale = false;
 	}
 	live_end(d, &sc, mono_ms);
 	d->power_seen |= d->withdrawn.valid;

@@ -131,6 +131,12 @@ derive_energy_changed(struct derive *d)
 	return changed;
 }
 
+bool
+derive_energy_current(const struct derive *d)
+{
+	return !d->energy_stale;
+}
+
 static void
 write_period(const struct derive *d, struct jw *w, const char *key, const struct period *p)
 {

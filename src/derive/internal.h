@@ -137,6 +137,7 @@ struct derive {
 
 	struct derive_guard_stats guard;
 	bool energy_changed;
+	bool energy_stale;   /* loaded from the state file, no index counted since */
 	bool save_due;       /* a period ended since the last save */
 	unsigned generation; /* of derive_info() */
 };

@@ -175,14 +175,16 @@ on_frame(struct sink *s, const struct sink_frame *f)
 /* ---- derived values ---------------------------------------------------------------------------
  */
 
-/* The retained energy per period, if it changed since it was last published: an update the
- * queue refused stays pending. */
+/* The retained energy per period, if it changed since it was last published and is up to date
+ * (derive_energy_current()): an update the queue refused, or one not current yet, stays
+ * pending. */
 static void
 publish_energy(struct mqtt_sink *ms, struct derive *d, uint64_t now_ms)
 {
 	int n;
 
-	if (mqtt_state(ms->mqtt) != MQTT_CONNECTED || !ms->energy_pending)
+	if (mqtt_state(ms->mqtt) != MQTT_CONNECTED || !ms->energy_pending ||
+	    !derive_energy_current(d))
 		return;
 	n = derive_energy_json(d, ms->json, sizeof(ms->json));
 	if (n >= 0 &&

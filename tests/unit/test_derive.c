@@ -606,6 +606,49 @@ test_restart(void **state)
 	derive_free(d);
 }
 
+/* A SIGKILL between two saves: the state file lacks the energy counted since the last one. The
+ * restarted meter must not offer that older, lower energy for publishing: not before an index
+ * has been counted again (the guard holds the first frames'), and then it is not below what
+ * was offered before the kill. */
+static void
+test_restart_after_kill(void **state)
+{
+	struct derive *d;
+	uint64_t mono = 0, hc = 7000000000, hp = 3000000000;
+	time_t t0 = local(2026, 3, 10, 9, 15, 0);
+	double before;
+	int held = 0;
+	cJSON *j;
+
+	(void) state;
+	(void) unlink(state_file);
+	d = new_derive(state_file, 0);
+	assert_true(derive_energy_current(d));
+	run(d, t0, 600, 2000, &mono, &hc, &hp);
+	assert_int_equal(derive_save_due(d), 1); /* the periods began: saved */
+	run(d, t0 + 600, 1200, 2000, &mono, &hc, &hp);
+	assert_int_equal(derive_save_due(d), 0); /* within the hour: not saved again */
+	j = energy(d);
+	before = num_at(j, "month", "total", NULL);
+	cJSON_Delete(j);
+	derive_free(d); /* SIGKILL: no save */
+
+	d = new_derive(state_file, 1);
+	assert_false(derive_energy_current(d));
+	j = energy(d);
+	assert_true(num_at(j, "month", "total", NULL) < before - 600); /* 20 minutes at 2 kW lost */
+	cJSON_Delete(j);
+	for (time_t t = t0 + 1830; !derive_energy_current(d); t += 2) {
+		assert_true(++held <= 3);
+		run(d, t, 2, 2000, &mono, &hc, &hp);
+	}
+	assert_true(held > 1); /* the guard held the first frame's indexes */
+	j = energy(d);
+	assert_true(num_at(j, "month", "total", NULL) >= before);
+	cJSON_Delete(j);
+	derive_free(d);
+}
+
 static void
 write_file(const char *path, const char *data, size_t len)
 {
@@ -866,6 +909,7 @@ main(void)
 	    cmocka_unit_test(test_dst),
 	    cmocka_unit_test(test_power),
 	    cmocka_unit_test(test_restart),
+	    cmocka_unit_test(test_restart_after_kill),
 	    cmocka_unit_test(test_state_corrupt),
 	    cmocka_unit_test(test_standard_tempo),
 	    cmocka_unit_test(test_standard_producer),
