@@ -781,9 +781,10 @@ def soak(ctx, short):
             res.row(build, n, counter.count, f"{rate:.0f}", f"{a} KiB", f"{b} KiB",
                     report.group(1) if report else "none", code)
             res.check(counter.count == n and counter.in_order, f"{build}: frames lost")
-            # RSS rises over the first 100k frames or so, then stays (docs/faults.md): a
-            # shorter run cannot tell, and LeakSanitizer judges leaks. ASan's quarantine keeps
-            # freed memory by design: its RSS says nothing.
+            # RSS rises over the first 100k frames, then stays (docs/faults.md): the pages of
+            # the queue's 100 000-slot ring become resident as its head first passes over them.
+            # A shorter run cannot tell, and LeakSanitizer judges leaks. ASan's quarantine
+            # keeps freed memory by design: its RSS says nothing.
             if build == "release" and n >= 400000:
                 res.check(b <= a + 256, f"{build}: RSS grew")
             res.check(not report and code == 0, f"{build}: sanitizer report or bad exit")
