@@ -57,7 +57,7 @@ struct line {
 	bool open; /* the source is open and its fd in the loop */
 
 	struct loop_io io;
-	struct loop_timer reopen, watch, flush;
+	struct loop_timer reopen, watch, flush, finish;
 	unsigned reopen_ms;
 	bool watch_armed, watch_silence;
 	uint64_t watch_bytes; /* st.bytes when the watch timer was armed */
@@ -77,6 +77,11 @@ struct line {
 	bool frame_ended;
 	unsigned etx_seen; /* ETXs in what the current wake-up read */
 	bool backlog;      /* it read more than a frame or a full buffer: bytes are waiting */
+
+	/* line_finish(): called (deferred) once the frame under way has ended or the time is up;
+	 * frame_done: it ended, in what is being read. */
+	void (*finished)(void *userdata);
+	bool frame_done;
 
 	struct tic_parser parser;
 	struct anon_stream anon_stream; /* the raw log's identifiers, across reads */
@@ -258,11 +263,13 @@ feed(struct line *l, const unsigned char *buf, size_t n)
 	if (log_verbosity() >= 2)
 		log_raw(l, buf, n);
 	l->st.bytes += n;
-	while (off < n) {
+	while (off < n && !l->frame_done) {
 		l->frame_ended = false;
 		off += tic_parser_feed(&l->parser, buf + off, n - off);
 		if (l->frame_ended)
 			frame_timing(l, l->fed + off, loop_now_ms());
+		/* Finishing: what follows this frame's ETX belongs to the next one: not read. */
+		l->frame_done = l->finished && (l->frame_ended || l->parser.state == TIC_S_IDLE);
 	}
 	l->fed += n;
 }
@@ -296,8 +303,9 @@ update_batch(struct line *l, size_t n)
 	}
 	/* Not when the ETX is overdue (a longer frame), not while a backlog drains (a burst after
 	 * a pause, a bridge's buffer: the bytes are there already), nor for a wait shorter than
-	 * the margin, which would wake the loop as often as epoll does. */
-	if (l->anchored && expect && !l->backlog && l->fed < l->anchor + expect) {
+	 * the margin, which would wake the loop as often as epoll does; nor while finishing a
+	 * frame (line_finish()), which must end as soon as its last byte is there. */
+	if (l->anchored && expect && !l->backlog && !l->finished && l->fed < l->anchor + expect) {
 		due_ms = l->anchor_ms + expect * l->rate_us / 1000;
 		batch = due_ms > now + 2 * MARGIN_MS;
 		ms = batch ? due_ms - now - MARGIN_MS : 0;
@@ -326,9 +334,15 @@ close_source(struct line *l)
 	(void) loop_timer_arm(&l->flush, 0, 0);
 }
 
+static void finish_now(struct line *l);
+
 static void
 lost(struct line *l, int err)
 {
+	if (l->finished) {
+		finish_now(l);
+		return;
+	}
 	log_errno(LOG_WARNING, err, "meter '%s': lost %s, waiting for it to come back",
 	          l->cfg->name, l->src->name);
 	close_source(l);
@@ -366,18 +380,25 @@ read_source(struct line *l, uint32_t events)
 {
 	unsigned char buf[READ_SIZE];
 	uint64_t before = l->fed, bytes_before = l->st.bytes;
-	long n;
+	/* Finishing a frame, a byte at a time: what follows its ETX stays in the source for the
+	 * next reader (linkyd started again), not read and dropped here. A frame's worth of reads,
+	 * once, at a stop. */
+	long want = l->finished ? 1 : (long) sizeof(buf), n;
 
 	/* A short read took all there was: no second read() just to hear EAGAIN (epoll is
 	 * level-triggered, and the flush timer reads again anyway). */
 	l->etx_seen = 0;
 	l->backlog = false;
 	do {
-		n = l->src->ops->read(l->src, buf, sizeof(buf));
+		n = l->src->ops->read(l->src, buf, (size_t) want);
 		if (n > 0)
 			feed(l, buf, (size_t) n);
 		l->backlog |= n == (long) sizeof(buf);
-	} while (n == (long) sizeof(buf) && l->open);
+	} while (n == want && l->open && !l->frame_done);
+	if (l->frame_done) {
+		finish_now(l);
+		return;
+	}
 	l->backlog |= l->etx_seen > 1;
 	if (n == -ENODEV || (n == 0 && (events & (EPOLLHUP | EPOLLERR)))) {
 		lost(l, n < 0 ? (int) n : -ENODEV);
@@ -445,6 +466,29 @@ flush_due(struct loop_timer *t)
 		l->anchored = false;
 		update_batch(l, 0);
 	}
+}
+
+/* Stop the line and tell its owner, from the loop rather than from inside the line's own
+ * callbacks: the owner may free the line then. */
+static void
+finish_now(struct line *l)
+{
+	void (*finished)(void *userdata) = l->finished;
+
+	l->finished = NULL;
+	l->frame_done = false;
+	line_stop(l);
+	if (loop_defer(l->loop, finished, l->userdata) < 0)
+		finished(l->userdata);
+}
+
+static void
+finish_due(struct loop_timer *t)
+{
+	struct line *l = container_of(t, struct line, finish);
+
+	if (l->finished)
+		finish_now(l);
 }
 
 static void
@@ -617,7 +661,7 @@ line_new(struct loop *loop, struct source *src, const struct line_config *cfg,
 	l->cfg = cfg;
 	l->cb = cb;
 	l->userdata = userdata;
-	l->io.fd = l->reopen.io.fd = l->watch.io.fd = l->flush.io.fd = -1;
+	l->io.fd = l->reopen.io.fd = l->watch.io.fd = l->flush.io.fd = l->finish.io.fd = -1;
 	l->reopen_ms = REOPEN_MIN_MS;
 	src->push = push;
 	src->push_ctx = l;
@@ -627,7 +671,8 @@ line_new(struct loop *loop, struct source *src, const struct line_config *cfg,
 	anon_stream_init(&l->anon_stream);
 	if ((r = loop_timer_init(loop, &l->reopen, reopen_due)) < 0 ||
 	    (r = loop_timer_init(loop, &l->watch, watch_due)) < 0 ||
-	    (r = loop_timer_init(loop, &l->flush, flush_due)) < 0) {
+	    (r = loop_timer_init(loop, &l->flush, flush_due)) < 0 ||
+	    (r = loop_timer_init(loop, &l->finish, finish_due)) < 0) {
 		line_free(l);
 		return r;
 	}
@@ -645,6 +690,8 @@ void
 line_push(struct line *l, const void *bytes, size_t n)
 {
 	feed(l, bytes, n);
+	if (l->frame_done)
+		finish_now(l);
 }
 
 void
@@ -652,6 +699,18 @@ line_stop(struct line *l)
 {
 	close_source(l);
 	(void) loop_timer_arm(&l->reopen, 0, 0);
+	(void) loop_timer_arm(&l->finish, 0, 0);
+}
+
+void
+line_finish(struct line *l, unsigned max_ms, void (*finished)(void *userdata))
+{
+	l->finished = finished;
+	if (!l->open || l->parser.state == TIC_S_IDLE || max_ms == 0 ||
+	    loop_timer_arm(&l->finish, max_ms, 0) < 0)
+		finish_now(l);
+	else
+		update_batch(l, 0); /* read through epoll from now */
 }
 
 const struct line_status *
@@ -669,6 +728,7 @@ line_free(struct line *l)
 	loop_timer_done(l->loop, &l->reopen);
 	loop_timer_done(l->loop, &l->watch);
 	loop_timer_done(l->loop, &l->flush);
+	loop_timer_done(l->loop, &l->finish);
 	source_free(l->src);
 	free(l);
 	return NULL;

@@ -17,6 +17,10 @@
 
 enum { SINK_MQTT, SINK_STATE, N_SINKS };
 
+/* At most this long of a close's time goes to finishing the frame under way (a standard frame
+ * lasts about a second at 9600 Bd, and one is half read on average); the rest to flushing. */
+#define FINISH_MAX_MS 1250
+
 struct meter {
 	struct loop *loop;
 	const struct meter_config *cfg;
@@ -25,6 +29,7 @@ struct meter {
 	void *userdata;
 	bool closing;
 	unsigned closing_sinks;
+	unsigned flush_ms; /* what the close leaves the sinks, once the line has finished */
 
 	struct anon_key anon_key;
 	struct line_config line_cfg;
@@ -119,13 +124,23 @@ out_free:
 	return r;
 }
 
+static void
+line_finished(void *userdata)
+{
+	struct meter *m = userdata;
+
+	pipeline_close(m->pipeline, m->flush_ms);
+}
+
 void
 meter_close(struct meter *m, unsigned timeout_ms)
 {
+	unsigned finish = timeout_ms / 2 < FINISH_MAX_MS ? timeout_ms / 2 : FINISH_MAX_MS;
+
 	m->closing = true;
 	m->closing_sinks = N_SINKS;
-	line_stop(m->line);
-	pipeline_close(m->pipeline, timeout_ms);
+	m->flush_ms = timeout_ms - finish;
+	line_finish(m->line, finish, line_finished);
 }
 
 bool

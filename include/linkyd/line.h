@@ -77,6 +77,11 @@ void line_push(struct line *l, const void *bytes, size_t n);
 /* Stop reading: close the source, disarm every timer. Frames and status stop. */
 void line_stop(struct line *l);
 
+/* Stop reading once the frame under way has ended (delivered, or cut), or after max_ms, then
+ * call finished(userdata) from the loop: a frame half read when linkyd stops or reloads would
+ * otherwise be lost. At once (still from the loop) when no frame is under way. */
+void line_finish(struct line *l, unsigned max_ms, void (*finished)(void *userdata));
+
 /* Valid until the line is freed; updated in place. */
 const struct line_status *line_status(const struct line *l);
 

@@ -29,8 +29,8 @@ int meter_new(struct loop *loop, const struct meter_config *cfg, const struct li
               struct state_store *store, const struct meter_callbacks *cb, void *userdata,
               struct meter **ret_meter);
 
-/* Stop reading, publish offline, flush, disconnect within timeout_ms; then on_closed, maybe
- * from inside this call. */
+/* Finish the frame under way (part of timeout_ms), stop reading, publish offline, flush,
+ * disconnect within timeout_ms; then on_closed, from the loop. */
 void meter_close(struct meter *m, unsigned timeout_ms);
 bool meter_is_closing(const struct meter *m);
 

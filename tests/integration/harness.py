@@ -72,6 +72,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def refused_port(test):
+    """A 127.0.0.1 port that refuses connections until the test ends: bound but not listening,
+    so that nothing else takes it meanwhile, as another test or a parallel run could take a
+    free_port() left free (seen: a doctor test's "broker down" found something there)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    test.addCleanup(s.close)
+    return s.getsockname()[1]
+
+
 def _stop_process(proc, sig=signal.SIGTERM, timeout=5):
     """Stop a child we started (by its Popen object, never by name); returns its status."""
     if proc is None:

@@ -258,6 +258,30 @@ class Signals(unittest.TestCase):
         self.assertTrue(rig.daemon.alive())
         self.assertEqual(rig.daemon.at_most(h.LOG_WARNING), [])
 
+    def test_stop_finishes_the_frame_under_way(self):
+        """SIGTERM while a frame is half read: the daemon finishes it (within its 3 s) and
+        publishes it before going offline, rather than losing it."""
+        rig = h.Rig(self)
+        got, expected = rig.feed(h.frames(h.standard_frame, 0, 2))
+        self.assertEqual(got, expected)
+        frame = h.standard_frame(2)
+        rig.pty.write(frame[:len(frame) // 2])
+        time.sleep(0.3)  # read by the daemon: the parser is inside the frame
+        mark = rig.daemon.mark()
+        rig.daemon.signal(signal.SIGTERM)
+        rig.daemon.wait_log(r"stopping", 5, after=mark)
+        time.sleep(0.2)
+        rig.pty.write(frame[len(frame) // 2:])
+        status, seconds = rig.daemon.stop(timeout=5)
+        self.assertEqual(status, 0)
+        self.assertLess(seconds, 3)
+        frames = rig.sub.wait_count(rig.topic, 3, 5)
+        self.assertEqual([h.frame_index(p) for p in frames], [0, 1, 2])
+        rig.sub.wait_payload(rig.topic + "/status", "offline", 5)
+        status = [m.topic for m in rig.sub.messages(None)
+                  if m.topic in (rig.topic, rig.topic + "/status")]
+        self.assertEqual(status[-1], rig.topic + "/status", "the frame after offline")
+
     def test_reload_broker_away(self):
         """A meter whose broker is unreachable closes at once: a reload that changes the broker
         then, and a stop, must still close every meter exactly once."""

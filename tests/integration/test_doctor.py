@@ -365,7 +365,7 @@ class Doctor(unittest.TestCase):
         self.check(c, "line", "ok", r"standard mode, 3 valid frame\(s\)")
         self.assertNotIn("device", c)
         # Nobody listens: refused.
-        _, c = self.doctor(self.conf(f"tcp:127.0.0.1:{h.free_port()}"), rc=1)
+        _, c = self.doctor(self.conf(f"tcp:127.0.0.1:{h.refused_port(self)}"), rc=1)
         self.check(c, "line", "problem", "cannot open tcp:127.0.0.1:\\d+: Connection refused",
                    fix="bridge's address and port")
 
@@ -403,7 +403,7 @@ class Doctor(unittest.TestCase):
 
     def test_broker_down(self):
         p = self.pty(h.historique_frame(1) * 4)
-        _, c = self.doctor(self.conf(p.link, url=f"mqtt://127.0.0.1:{h.free_port()}"), rc=1)
+        _, c = self.doctor(self.conf(p.link, url=f"mqtt://127.0.0.1:{h.refused_port(self)}"), rc=1)
         self.check(c, "broker", "problem", r"\(network\): connection refused",
                    fix="host and port")
         self.assertNotIn("Home Assistant", c)

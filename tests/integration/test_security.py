@@ -166,7 +166,7 @@ class ConnectFailures(unittest.TestCase):
         return m.group(1)
 
     def test_closed_port(self):
-        rig = self.rig(f"mqtt://127.0.0.1:{h.free_port()}")
+        rig = self.rig(f"mqtt://127.0.0.1:{h.refused_port(self)}")
         self.assertRegex(self.reason(rig, 5), r"^connection refused")
 
     def test_listener_that_never_answers(self):
